@@ -1,0 +1,296 @@
+"""The living image: one ZODB database, its globals, and transactional execution.
+
+Every top-level action (a REPL statement, ``send``, ``eval``, a whole ``run``
+script) goes through :meth:`Image.execute`: it runs under the guardian's limits,
+commits with a note on success, and aborts on any error so the image stays
+exactly as it was.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import transaction
+from persistent import Persistent
+from persistent.list import PersistentList
+from persistent.mapping import PersistentMapping
+
+from batos.errors import BatosError, ImageError, ReadOnlyError, SlotError
+from batos.image.proto import Proto, invalidate_lookup_cache
+from batos.image.storage import open_storage
+
+
+class Globals(MutableMapping):
+    """The image's global namespace (an OOBTree at ``root['globals']``).
+
+    Binding an unnamed prototype to a global also gives it that name for printing.
+    """
+
+    def __init__(self, tree: Any) -> None:
+        self._tree = tree
+
+    def __getitem__(self, key: str) -> Any:
+        return self._tree[str(key)]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        key = str(key)
+        if not key or not (key[0].isalpha() or key[0] == "_"):
+            raise SlotError(f"invalid global name {key!r}")
+        from batos.image.proto import persistify
+        value = persistify(value)
+        if isinstance(value, Proto) and not value.__dict__.get("_name"):
+            value.__dict__["_name"] = key
+            value._p_changed = True
+        self._tree[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._tree[str(key)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tree.keys())
+
+    def __len__(self) -> int:
+        return len(self._tree)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self._tree
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._tree.get(str(key), default)
+
+
+class _CacheSynch:
+    """Drops cached method bindings after every transaction boundary."""
+
+    def newTransaction(self, txn: Any) -> None:  # noqa: N802 (ZODB API)
+        pass
+
+    def beforeCompletion(self, txn: Any) -> None:  # noqa: N802
+        pass
+
+    def afterCompletion(self, txn: Any) -> None:  # noqa: N802
+        if getattr(txn, "status", None) != "Committed":
+            invalidate_lookup_cache()
+
+
+class Image:
+    """An open batos image. Create with :func:`batos.open_image`."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        import ZODB
+        from BTrees.OOBTree import OOBTree
+
+        self.path = Path(path)
+        self.read_only = read_only
+        self.storage = open_storage(self.path, read_only=read_only)
+        try:
+            self.db = ZODB.DB(self.storage, cache_size=50_000)
+        except Exception:
+            self.storage.close()
+            raise
+        self.tm = transaction.TransactionManager()
+        self.tm.registerSynch(_CacheSynch())
+        self.connection = self.db.open(transaction_manager=self.tm)
+        self.root = self.connection.root()
+        self._closed = False
+        self.workspace: dict[str, Any] = {}
+        self.options: dict[str, Any] = {}
+        if "globals" not in self.root:
+            if read_only:
+                self.close()
+                raise ImageError(f"{self.path} is an empty ZODB database, not an awakened "
+                                 "batos image; open it without --read-only to awaken it")
+            from batos.image import awakening
+            self.root["globals"] = OOBTree()
+            self.root["awakening"] = PersistentList()
+            awakening.awaken(self)
+            self.commit("Prototypal Awakening")
+        elif not read_only:
+            from batos.image import awakening
+            if awakening.missing_steps(self):
+                awakening.awaken(self)
+                self.commit("awakening: upgrade")
+        self.globals = Globals(self.root["globals"])
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def close(self) -> None:
+        """Abort anything uncommitted and close the database (saving its index)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.tm.abort()
+        finally:
+            self.connection.close()
+            self.db.close()
+
+    def __enter__(self) -> "Image":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- transactions ----------------------------------------------------------------------
+    def commit(self, note: str | None = None) -> None:
+        """Commit the current transaction with ``note`` (recorded in the history)."""
+        txn = self.tm.get()
+        if note:
+            txn.note(note[:2000])
+        if self.read_only and self.connection._registered_objects:
+            self.abort()
+            raise ReadOnlyError(f"image {self.path} is open read-only; nothing was saved")
+        self._check_storable()
+        try:
+            txn.commit()
+        except Exception as exc:
+            self.abort()
+            from ZODB.POSException import ReadOnlyError as ZReadOnly
+            if isinstance(exc, ZReadOnly):
+                raise ReadOnlyError(f"image {self.path} is open read-only; nothing was saved") from None
+            raise
+
+    def abort(self) -> None:
+        """Throw away everything since the last commit."""
+        self.tm.abort()
+        invalidate_lookup_cache()
+
+    def dirty(self) -> bool:
+        """Whether the current transaction has changed anything."""
+        return bool(self.connection._registered_objects)
+
+    @contextmanager
+    def transaction(self, note: str | None = None) -> Iterator["Image"]:
+        """Commit on success, abort on any exception."""
+        try:
+            yield self
+        except BaseException:
+            self.abort()
+            raise
+        else:
+            self.commit(note)
+
+    def _check_storable(self) -> None:
+        """Refuse to commit any value whose unpickling could run code."""
+        from batos.guardian import check_storable
+        from batos.errors import StorageRejected
+        try:
+            for obj in list(self.connection._registered_objects):
+                if isinstance(obj, Proto):
+                    for value in obj.__dict__["_slots"].values():
+                        check_storable(value)
+                elif isinstance(obj, PersistentList):
+                    for value in obj.data:
+                        check_storable(value)
+                elif isinstance(obj, PersistentMapping):
+                    for key, value in obj.data.items():
+                        check_storable(key)
+                        check_storable(value)
+        except StorageRejected:
+            self.abort()
+            raise
+
+    def changes(self) -> list[dict[str, Any]]:
+        """What the current transaction would change, per object (for ``--dry-run``)."""
+        from batos.image.changes import describe_changes
+        return describe_changes(self)
+
+    # -- executing user actions --------------------------------------------------------------
+    def execute(self, action: Callable[[], Any], *, note: str, save: bool = True,
+                timeout: float | None | object = ...) -> Any:
+        """Run ``action`` as one transaction under the guardian's limits.
+
+        Commits with ``note`` when ``save`` (else aborts); any error aborts and re-raises.
+        """
+        from batos.guardian import limits as guardian_limits
+        if timeout is ...:
+            timeout = self.options.get("timeout", getattr(guardian_limits, "DEFAULT_TIMEOUT", 5.0))
+        self.abort()
+        try:
+            limit_cm = getattr(guardian_limits, "limits", None)
+            if limit_cm is None:
+                value = action()
+            else:
+                with limit_cm(timeout=timeout):
+                    value = action()
+        except BaseException:
+            self.abort()
+            raise
+        if save and not self.read_only:
+            self.commit(note)
+        elif save and self.read_only and self.dirty():
+            self.abort()
+            raise ReadOnlyError(f"image {self.path} is open read-only; this statement changed "
+                                "the image, so it was rolled back")
+        else:
+            self.abort()
+        return value
+
+    def evaluate(self, source: str, *, workspace: dict[str, Any] | None = None,
+                 filename: str = "<input>") -> Any:
+        """Evaluate BST ``source`` in this image and return its value (no commit)."""
+        from batos.lang import evaluate
+        return evaluate(self, source, workspace=self.workspace if workspace is None else workspace,
+                        filename=filename)
+
+    def print_string(self, value: Any) -> str:
+        """Smalltalk printString of ``value``."""
+        from batos.lang.printing import print_string
+        return print_string(value)
+
+    def lookup_global(self, name: str) -> Any:
+        """A global by name; BatosError with close matches when missing."""
+        try:
+            return self.globals[name]
+        except KeyError:
+            import difflib
+            close = difflib.get_close_matches(name, list(self.globals), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise BatosError(f"no global named {name!r}{hint}") from None
+
+    # -- history (ZODB's own tools) -----------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        from batos.image.history import info
+        return info(self)
+
+    def history(self, limit: int = 20) -> list[dict[str, Any]]:
+        from batos.image.history import history
+        return history(self, limit)
+
+    def undo(self, txn_id: str) -> dict[str, Any]:
+        from batos.image.history import undo
+        return undo(self, txn_id)
+
+    def pack(self, days: float = 0.0) -> dict[str, Any]:
+        from batos.image.history import pack
+        return pack(self, days)
+
+    def verify(self) -> dict[str, Any]:
+        from batos.image.history import verify
+        return verify(self)
+
+    def backup(self, dest: str | Path) -> dict[str, Any]:
+        from batos.image.history import backup
+        return backup(self, dest)
+
+    def __repr__(self) -> str:
+        return f"<Image {self.path}{' (read-only)' if self.read_only else ''}>"
+
+
+def open_image(path: str | Path | None = None, read_only: bool = False) -> Image:
+    """Open (creating and awakening if missing) the image at ``path``."""
+    from batos.image.storage import default_image_path
+    return Image(Path(path) if path is not None else default_image_path(), read_only=read_only)
+
+
+def now() -> float:
+    return time.time()
+
+
+__all__ = ["Image", "Globals", "open_image", "Persistent"]

@@ -1,0 +1,414 @@
+"""Self-style prototypes: slots, ``parent*`` delegation, cloning and the one send path.
+
+A :class:`Proto` pickles only its slot table (``{'_slots': {...}, '_name': ...}``).
+For speed, the instance ``__dict__`` also mirrors (never pickled):
+
+* its own data slots, so ``obj.count`` is a native attribute read;
+* bound methods found by lookup (own or inherited), so ``obj.increment()`` costs
+  about a plain Python call after the first one.
+
+Cached bound methods are dropped whenever any slot that can change a lookup is
+written (a method or parent slot, or a new name), and after every abort, because
+an abort reverts slots without going through :meth:`Proto.set_slot`.
+"""
+from __future__ import annotations
+
+import copy
+import types
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from persistent import Persistent
+from persistent.list import PersistentList
+from persistent.mapping import PersistentMapping
+
+from batos.errors import AmbiguousSelector, MessageNotUnderstood, SlotError
+from batos.image.method import Method
+
+# --- selector <-> Python name ----------------------------------------------------
+
+_NAME_CACHE: dict[str, str] = {}
+
+
+def selector_to_name(selector: str) -> str:
+    """``at:put:`` → ``at_put_``; unary and binary selectors are unchanged."""
+    name = _NAME_CACHE.get(selector)
+    if name is None:
+        name = selector.replace(":", "_") if selector[:1].isalpha() or selector[:1] == "_" else selector
+        _NAME_CACHE[selector] = name
+    return name
+
+
+def name_to_selector(name: str, nargs: int) -> str:
+    """Best-effort inverse of :func:`selector_to_name` for display."""
+    if nargs and name.endswith("_") and name[:1].isalpha():
+        return name.replace("_", ":") if name.count("_") == nargs else name[:-1] + ":"
+    return name
+
+
+def is_parent_slot(name: str) -> bool:
+    return name.endswith("*")
+
+
+# --- the lookup cache ------------------------------------------------------------
+
+# obj -> names of bound methods cached in its __dict__
+_CACHED: "weakref.WeakKeyDictionary[Proto, set[str]]" = weakref.WeakKeyDictionary()
+
+
+def invalidate_lookup_cache() -> None:
+    """Drop every cached method binding (after aborts and lookup-changing writes)."""
+    for obj, names in list(_CACHED.items()):
+        d = object.__getattribute__(obj, "__dict__")
+        slots = d.get("_slots", {})
+        for name in names:
+            d.pop(name, None)
+            # restore the data mirror if a data slot of that name exists now
+            if name in slots and _is_data(slots[name]):
+                d[name] = slots[name]
+    _CACHED.clear()
+
+
+def _is_method(value: Any) -> bool:
+    return isinstance(value, Method)
+
+
+def _is_data(value: Any) -> bool:
+    return not _is_method(value)
+
+
+# --- persistifying values ---------------------------------------------------------
+
+def persistify(value: Any) -> Any:
+    """Lists and dicts become persistent containers, so in-place mutation persists."""
+    if isinstance(value, Persistent):
+        return value
+    if type(value) is list:
+        return PersistentList([persistify(v) for v in value])
+    if type(value) is dict:
+        return PersistentMapping({k: persistify(v) for k, v in value.items()})
+    if type(value) is tuple:
+        return tuple(persistify(v) for v in value)
+    return value
+
+
+# --- slot listing -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SlotInfo:
+    """One row of a slot listing: where a slot lives and what it holds."""
+
+    name: str
+    kind: str          # "data" | "method" | "parent"
+    value: Any
+    owner: "Proto"
+    inherited: bool
+
+
+_API_NAMES: frozenset[str] = frozenset()  # filled after the class is defined
+_MISSING = object()
+
+
+class Proto(Persistent):
+    """A prototype: an ordered bag of slots, created by cloning."""
+
+    def __init__(self, name: str | None = None, slots: dict[str, Any] | None = None) -> None:
+        d = self.__dict__
+        d["_slots"] = {}
+        d["_name"] = name
+        for key, value in (slots or {}).items():
+            self.set_slot(key, value)
+
+    # -- persistence ------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        d = self.__dict__
+        return {"_slots": d["_slots"], "_name": d.get("_name")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        d = self.__dict__
+        d.clear()
+        slots = state["_slots"]
+        d["_slots"] = slots
+        d["_name"] = state.get("_name")
+        _CACHED.pop(self, None)
+        for key, value in slots.items():
+            if not is_parent_slot(key) and key not in _API_NAMES and _is_data(value):
+                d[key] = value
+
+    # -- attribute protocol -------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when the name is not in __dict__ (not mirrored, not cached yet).
+        if name.startswith("_"):
+            raise AttributeError(name)
+        found = self.lookup(name)
+        if found is None:
+            raise MessageNotUnderstood(self, name_to_selector(name, 0))
+        owner, value = found
+        if _is_method(value):
+            bound = types.MethodType(value.function, self)
+            if self._p_status != "ghost":
+                self.__dict__[name] = bound
+                _CACHED.setdefault(self, set()).add(name)
+            return bound
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_p_") or name.startswith("_v_"):
+            Persistent.__setattr__(self, name, value)
+        elif name.startswith("_") or name in _API_NAMES:
+            raise SlotError(f"cannot assign {name!r}: names starting with '_' and the Python API "
+                            "names are not slots")
+        else:
+            self.set_slot(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name.startswith("_p_") or name.startswith("_v_"):
+            Persistent.__delattr__(self, name)
+        else:
+            self.remove_slot(name)
+
+    # -- slots --------------------------------------------------------------------------
+    def set_slot(self, name: str, value: Any) -> None:
+        """Add or replace an own slot (data, Method, or ``name*`` parent)."""
+        _check_slot_name(name)
+        if is_parent_slot(name) and not isinstance(value, Proto) and value is not None:
+            raise SlotError(f"parent slot {name!r} must hold a prototype, not {type(value).__name__}")
+        value = persistify(value)
+        from batos.guardian import check_storable
+        check_storable(value)
+        d = self.__dict__
+        slots = d["_slots"]
+        old = slots.get(name, _MISSING)
+        lookup_changes = (old is _MISSING or is_parent_slot(name) or _is_method(value)
+                          or _is_method(old))
+        if lookup_changes:
+            invalidate_lookup_cache()
+        slots[name] = value
+        self._p_changed = True
+        if not is_parent_slot(name) and name not in _API_NAMES:
+            if _is_method(value):
+                d.pop(name, None)
+            else:
+                d[name] = value
+
+    def remove_slot(self, name: str) -> None:
+        """Remove an own slot; inherited slots are not touched."""
+        slots = self.__dict__["_slots"]
+        if name not in slots:
+            raise SlotError(f"{self._display()} has no own slot {name!r}")
+        invalidate_lookup_cache()
+        del slots[name]
+        self.__dict__.pop(name, None)
+        self._p_changed = True
+
+    def has_slot(self, name: str) -> bool:
+        return name in self.__dict__["_slots"]
+
+    def get_slot(self, name: str, default: Any = _MISSING) -> Any:
+        """The value of an own slot."""
+        slots = self.__dict__["_slots"]
+        if name in slots:
+            return slots[name]
+        if default is _MISSING:
+            raise SlotError(f"{self._display()} has no own slot {name!r}")
+        return default
+
+    def slot_names(self) -> list[str]:
+        return list(self.__dict__["_slots"])
+
+    def own_slots(self) -> dict[str, Any]:
+        return dict(self.__dict__["_slots"])
+
+    def parents(self) -> list["Proto"]:
+        return [v for k, v in self.__dict__["_slots"].items() if is_parent_slot(k) and v is not None]
+
+    def slots(self, inherited: bool = True) -> list[SlotInfo]:
+        """Own slots, then (with ``inherited``) every slot reachable through parents that
+        is not shadowed, each with the object that defines it."""
+        rows: list[SlotInfo] = []
+        seen: set[str] = set()
+        for owner, depth in self._walk():
+            if depth and not inherited:
+                break
+            for key, value in owner.__dict__["_slots"].items():
+                if key in seen:
+                    continue
+                seen.add(key)
+                kind = "parent" if is_parent_slot(key) else "method" if _is_method(value) else "data"
+                rows.append(SlotInfo(key, kind, value, owner, depth > 0))
+        return rows
+
+    def _walk(self) -> Iterator[tuple["Proto", int]]:
+        """Depth-first over self and its ancestors in slot order, each once."""
+        seen: set[int] = set()
+        stack: list[tuple[Proto, int]] = [(self, 0)]
+        while stack:
+            obj, depth = stack.pop()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            yield obj, depth
+            stack.extend((p, depth + 1) for p in reversed(obj.parents()))
+
+    # -- lookup and send ------------------------------------------------------------------
+    def lookup(self, name: str) -> tuple["Proto", Any] | None:
+        """Find slot ``name``: own slots, then parents (nearest wins; two different
+        owners at the same nearest depth raise :class:`AmbiguousSelector`)."""
+        found = _lookup(self, name, set())
+        if found is None:
+            return None
+        return found[1], found[2]
+
+    def responds_to(self, selector: str) -> bool:
+        return self.lookup(selector_to_name(selector)) is not None
+
+    def send(self, selector: str, *args: Any) -> Any:
+        """Send a message by selector (``"at:put:"``), the one path every caller shares."""
+        name = _NAME_CACHE.get(selector) or selector_to_name(selector)
+        attr = self.__dict__.get(name, _MISSING) if name not in _API_NAMES else _MISSING
+        if attr is _MISSING:
+            found = self.lookup(name)
+            if found is None:
+                return self._send_missing(selector, args)
+            value = found[1]
+            if type(value) is not Method:
+                attr = value
+            elif name in _API_NAMES:
+                return value.function(self, *args)
+            else:
+                attr = self.__getattr__(name)
+        if type(attr) is types.MethodType and attr.__self__ is self:
+            return attr(*args)
+        if args:
+            return self._send_missing(selector, args)
+        return attr
+
+    def _send_missing(self, selector: str, args: tuple[Any, ...]) -> Any:
+        if len(args) == 1 and selector.endswith(":") and selector.count(":") == 1:
+            # Self-style assignment slot: `count: 5` writes the data slot `count`
+            slot = selector[:-1]
+            target = self.lookup(slot)
+            if target is not None and not _is_method(target[1]) and not is_parent_slot(slot):
+                self.set_slot(slot, args[0])
+                return self
+        return self.does_not_understand(selector, args)
+
+    def does_not_understand(self, selector: str, args: tuple[Any, ...] | list[Any]) -> Any:
+        """Reify the message and send ``doesNotUnderstand_`` (per-object overrides win)."""
+        from batos.image.message import Message
+        message = Message(self, selector, list(args))
+        found = self.lookup("doesNotUnderstand_")
+        if found is None or not _is_method(found[1]):
+            raise MessageNotUnderstood(self, selector, args)
+        return found[1].function(self, message)
+
+    # -- cloning and methods ---------------------------------------------------------------
+    def clone(self) -> "Proto":
+        """Self's shallow copy: new identity, own slot table, shared values."""
+        new = Proto.__new__(Proto)
+        Proto.__init__(new)
+        for key, value in self.__dict__["_slots"].items():
+            new.set_slot(key, value)
+        return new
+
+    def deep_clone(self) -> "Proto":
+        """A clone whose data containers are copied recursively; parents, methods and other
+        prototypes are shared."""
+        new = Proto.__new__(Proto)
+        Proto.__init__(new)
+        for key, value in self.__dict__["_slots"].items():
+            if is_parent_slot(key) or _is_method(value):
+                new.set_slot(key, value)
+            else:
+                new.set_slot(key, _deep_copy_data(value))
+        return new
+
+    def define(self, selector: str, source: str, *, language: str | None = None,
+               author: str = "human", provenance: dict[str, Any] | None = None,
+               audit: bool = True) -> Any:
+        """Compile ``source`` (Python ``def`` or BST) and install it as method ``selector``."""
+        from batos.image.method import Method
+        method = Method.create(selector, source, language=language, author=author,
+                               provenance=provenance, audit=audit)
+        self.set_slot(selector_to_name(selector), method)
+        return method
+
+    def method(self, selector: str) -> Any:
+        """The Method object that answers ``selector`` (own or inherited), or None."""
+        found = self.lookup(selector_to_name(selector))
+        if found is not None and _is_method(found[1]):
+            return found[1]
+        return None
+
+    # -- printing ---------------------------------------------------------------------------
+    def _display(self) -> str:
+        name = self.__dict__.get("_name")
+        return f"a Proto({name})" if name else "a Proto"
+
+    def __repr__(self) -> str:
+        try:
+            return f"<{self._display()}>"
+        except Exception:
+            return "<a Proto>"
+
+    def __rich__(self) -> Any:
+        from batos.render.inspector import Inspector
+        return Inspector(self)
+
+
+def _deep_copy_data(value: Any) -> Any:
+    if isinstance(value, Proto):
+        return value
+    if isinstance(value, PersistentList):
+        return PersistentList([_deep_copy_data(v) for v in value])
+    if isinstance(value, PersistentMapping):
+        return PersistentMapping({k: _deep_copy_data(v) for k, v in value.items()})
+    if isinstance(value, Persistent):
+        return value
+    return copy.deepcopy(value)
+
+
+def _check_slot_name(name: str) -> None:
+    if not isinstance(name, str) or not name:
+        raise SlotError(f"slot names are non-empty strings, not {name!r}")
+    base = name[:-1] if name.endswith("*") else name
+    if name.startswith("_") and name not in ("doesNotUnderstand_",):
+        if not (name.endswith("_") and name.strip("_")):
+            raise SlotError(f"slot name {name!r} may not start with '_'")
+    if not base or any(c.isspace() for c in base):
+        raise SlotError(f"invalid slot name {name!r}")
+
+
+def _lookup(obj: Proto, name: str, visiting: set[int]) -> tuple[int, Proto, Any] | None:
+    """(depth, owner, value) of the nearest definition of ``name`` at or above obj."""
+    slots = obj._slots
+    if name in slots:
+        return 0, obj, slots[name]
+    oid = id(obj)
+    if oid in visiting:
+        return None
+    visiting.add(oid)
+    best: tuple[int, Proto, Any] | None = None
+    for key, parent in slots.items():
+        if not is_parent_slot(key) or parent is None:
+            continue
+        found = _lookup(parent, name, visiting)
+        if found is None:
+            continue
+        depth = found[0] + 1
+        if best is None or depth < best[0]:
+            best = (depth, found[1], found[2])
+        elif depth == best[0] and found[1] is not best[1] and found[2] is not best[2]:
+            raise AmbiguousSelector(name_to_selector(name, 0),
+                                    [best[1]._display(), found[1]._display()])
+    visiting.discard(oid)
+    return best
+
+
+_API_NAMES = frozenset(n for n in dir(Proto) if not n.startswith("_"))
+
+
+def primitive_callable(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a Python function usable as a primitive method body (documentation only)."""
+    return fn
