@@ -1,0 +1,518 @@
+"""The in-process llama.cpp backend (llama-cpp-python), with hot LoRA and a keyed prefix cache.
+
+* The model loads lazily on the first generation and stays loaded for the
+  process: one :class:`Engine` per (model path, n_ctx), in a module-level cache.
+* LoRA adapters live in three tiers (issue 7.3). *Cold* adapters are files (or
+  image blobs written out by their owner). *Warm* adapters are loaded with
+  ``llama_adapter_lora_init`` into an LRU bounded by ``$BATOS_LORA_WARM``
+  (default 4); evicted ones are freed. *Hot* adapters are set on the context for
+  each generation with ``llama_set_adapters_lora`` -- no model reload, no files.
+* The prefix KV cache is keyed on the adapter set (paths, file identities and
+  scales) and never shared across sets (cf. llama.cpp issue 26207): the context
+  remembers its tokens and the key they were computed under; a request with the
+  same key reuses the longest common token prefix, any other key starts over --
+  from a saved per-key prefix state when one is kept (``$BATOS_PREFIX_STATES``,
+  default 4), so alternating personas do not re-process their shared prompts.
+
+``llama_cpp`` is imported only here, and only when a model is first needed.
+"""
+from __future__ import annotations
+
+import codecs
+import ctypes
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Sequence
+
+from batos.errors import BatosError, Interrupted, ModelError
+from batos.llm.backend import (AdapterSpec, Completion, StopScanner, TokenCallback,
+                               check_cancel, normalize_adapters)
+
+AdapterKey = tuple[tuple[str, int, int, float], ...]
+
+DEFAULT_N_CTX = 4096
+MIN_SAVED_PREFIX = 8  # prefixes shorter than this are not worth saving
+
+
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
+    try:
+        return max(minimum, int(os.environ.get(name, default)))
+    except ValueError:
+        raise BatosError(f"${name} must be an integer, not {os.environ[name]!r}") from None
+
+
+def _llama_cpp() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as e:
+        raise ModelError(f"llama-cpp-python is not installed or broken ({e})\n"
+                         "hint: pip install llama-cpp-python, or run a llama.cpp server "
+                         "and set BATOS_LLM_URL") from None
+    return llama_cpp
+
+
+def _lcp(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+class Engine:
+    """One loaded model, its context, its warm adapters and its prefix cache.
+
+    All methods take the engine lock: a context serves one generation at a time.
+    """
+
+    def __init__(self, path: str, *, n_ctx: int = DEFAULT_N_CTX,
+                 n_threads: int | None = None, n_batch: int = 512,
+                 warm_size: int | None = None, saved_states: int | None = None) -> None:
+        self.path = path
+        self.n_ctx_requested = n_ctx
+        self.n_threads = n_threads or _env_int("BATOS_LLM_THREADS", os.cpu_count() or 1, 1)
+        self.n_batch = n_batch
+        self.warm_size = warm_size if warm_size is not None else _env_int("BATOS_LORA_WARM", 4, 1)
+        self.max_saved = (saved_states if saved_states is not None
+                          else _env_int("BATOS_PREFIX_STATES", 4))
+        self.lock = threading.RLock()
+        self.llm: Any = None
+        self.sha256 = ""
+        self.load_seconds = 0.0
+        self._lc: Any = None
+        self._vocab: Any = None
+        self._warm: OrderedDict[str, Any] = OrderedDict()  # realpath -> adapter pointer
+        self._hot: tuple[tuple[str, float], ...] = ()      # set on the context now
+        self._ctx_key: AdapterKey | None = None            # key of the tokens in the KV
+        self._saved: OrderedDict[AdapterKey, tuple[list[int], bytes]] = OrderedDict()
+        self._grammars: dict[str, Any] = {}
+        self.stats = {"adapter_loads": 0, "adapter_evictions": 0, "adapter_switches": 0,
+                      "state_saves": 0, "state_restores": 0}
+
+    # --- loading ---------------------------------------------------------------------------
+    def ensure_loaded(self) -> Any:
+        """Load the model (once); ModelError with a hint on failure."""
+        with self.lock:
+            if self.llm is not None:
+                return self.llm
+            from batos.llm.gguf_meta import read_header
+            from batos.llm.models import check_model_file, sha256_file
+            check_model_file(self.path)
+            header = read_header(self.path, tensors=False)
+            train_ctx = header.get(f"{header.arch}.context_length") or self.n_ctx_requested
+            n_ctx = max(16, min(self.n_ctx_requested, int(train_ctx)))
+            self.sha256 = sha256_file(self.path)
+            lc = _llama_cpp()
+            t0 = time.perf_counter()
+            try:
+                llm = lc.Llama(model_path=self.path, n_ctx=n_ctx, n_batch=min(self.n_batch, n_ctx),
+                               n_threads=self.n_threads, n_threads_batch=self.n_threads,
+                               verbose=False)
+            except (ValueError, RuntimeError, OSError) as e:
+                raise ModelError(f"llama.cpp could not load the model {self.path}: {e}\n"
+                                 "hint: the file may be corrupt or of an unsupported "
+                                 "architecture; choose another with `batos model use PATH`"
+                                 ) from None
+            self.load_seconds = time.perf_counter() - t0
+            self._lc, self.llm = lc, llm
+            self._vocab = lc.llama_model_get_vocab(llm.model)
+            return llm
+
+    @property
+    def n_ctx(self) -> int:
+        return int(self.ensure_loaded().n_ctx())
+
+    def close(self) -> None:
+        """Free adapters and the model (the engine can load again later)."""
+        with self.lock:
+            if self.llm is None:
+                return
+            self._set_hot(())
+            for ptr in self._warm.values():
+                self._lc.llama_adapter_lora_free(ptr)
+            self._warm.clear()
+            self._saved.clear()
+            self._ctx_key = None
+            self.llm.close()
+            self.llm = None
+
+    # --- tokens ----------------------------------------------------------------------------
+    def tokenize(self, text: str, *, add_bos: bool = True, special: bool = True) -> list[int]:
+        """Tokens of ``text``; special tokens such as ``<|im_start|>`` are parsed."""
+        llm = self.ensure_loaded()
+        return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
+
+    def piece(self, token: int) -> bytes:
+        """The bytes of one token (specials rendered as nothing)."""
+        buf = ctypes.create_string_buffer(64)
+        n = self._lc.llama_token_to_piece(self._vocab, token, buf, 64, 0, False)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = self._lc.llama_token_to_piece(self._vocab, token, buf, -n, 0, False)
+        return buf.raw[:n]
+
+    # --- adapters: warm LRU and hot set ------------------------------------------------------
+    def warm(self, path: str, keep: Sequence[str] = ()) -> Any:
+        """The loaded adapter for ``path`` (loading it, and evicting the least recently
+        used one beyond the LRU bound -- never one in ``keep`` or set on the context)."""
+        with self.lock:
+            llm = self.ensure_loaded()
+            real = os.path.realpath(path)
+            ptr = self._warm.get(real)
+            if ptr is not None:
+                self._warm.move_to_end(real)
+                return ptr
+            self._check_adapter(real)
+            ptr = self._lc.llama_adapter_lora_init(llm.model, real.encode("utf-8"))
+            if not ptr:
+                raise ModelError(f"llama.cpp could not load the LoRA adapter {path}\n"
+                                 "hint: it must be a GGUF LoRA made for this base model "
+                                 f"({os.path.basename(self.path)})")
+            self.stats["adapter_loads"] += 1
+            self._warm[real] = ptr
+            self._evict(keep=(real, *keep))
+            return ptr
+
+    def _evict(self, keep: Sequence[str] = ()) -> None:
+        hot = {p for p, _ in self._hot} | set(keep)
+        for real in list(self._warm):
+            if len(self._warm) <= self.warm_size:
+                break
+            if real in hot:
+                continue
+            self._lc.llama_adapter_lora_free(self._warm.pop(real))
+            self.stats["adapter_evictions"] += 1
+
+    def _check_adapter(self, real: str) -> None:
+        from batos.llm.gguf_meta import read_header
+        h = read_header(real, tensors=False)
+        if h.get("general.type") != "adapter" or h.get("adapter.type") != "lora":
+            raise ModelError(f"{real} is not a LoRA adapter GGUF (general.type="
+                             f"{h.get('general.type')!r}, adapter.type={h.get('adapter.type')!r})")
+        model_arch = read_header(self.path, tensors=False).arch
+        if h.arch != model_arch:
+            raise ModelError(f"the LoRA adapter {real} is for {h.arch!r} models, but the "
+                             f"model is {model_arch!r}\nhint: use an adapter trained on "
+                             f"{os.path.basename(self.path)}")
+
+    def warm_adapters(self) -> list[str]:
+        """Paths of the warm adapters, least recently used first."""
+        return list(self._warm)
+
+    def _set_hot(self, adapters: tuple[tuple[str, float], ...]) -> None:
+        """Set exactly ``adapters`` (real paths, scales) on the context."""
+        if adapters == self._hot:
+            return
+        lc = self._lc
+        n = len(adapters)
+        if n:
+            ptrs = (lc.llama_adapter_lora_p_ctypes * n)(*[self._warm[p] for p, _ in adapters])
+            scales = (ctypes.c_float * n)(*[s for _, s in adapters])
+            rc = lc.llama_set_adapters_lora(self.llm.ctx, ptrs, n, scales)
+        else:
+            rc = lc.llama_set_adapters_lora(self.llm.ctx, None, 0, None)
+        if rc != 0:
+            raise ModelError(f"llama.cpp could not set the LoRA adapters (error {rc})")
+        self._hot = adapters
+        self.stats["adapter_switches"] += 1
+
+    def apply(self, adapters: Sequence[AdapterSpec]) -> AdapterKey:
+        """Hot-apply ``adapters`` (warming them as needed); returns their cache key."""
+        with self.lock:
+            self.ensure_loaded()
+            specs = normalize_adapters(adapters)
+            real = tuple((os.path.realpath(p), s) for p, s in specs)
+            if len({p for p, _ in real}) != len(real):
+                raise BatosError("the same adapter appears twice in one adapter set")
+            for p, _ in real:
+                self.warm(p, keep=[q for q, _ in real])
+            self._set_hot(real)
+            self._evict(keep=[p for p, _ in real])
+            return tuple((p, *_file_identity(p), s) for p, s in real)
+
+    # --- the keyed prefix cache ------------------------------------------------------------------
+    def _context_tokens(self) -> list[int]:
+        return [int(t) for t in self.llm.input_ids[: self.llm.n_tokens]]
+
+    def _truncate(self, n: int) -> None:
+        llm = self.llm
+        llm.n_tokens = n
+        mem = self._lc.llama_get_memory(llm.ctx)
+        if n == 0:
+            self._lc.llama_memory_clear(mem, True)
+        elif not self._lc.llama_memory_seq_rm(mem, 0, n, -1):
+            self._lc.llama_memory_clear(mem, True)
+            llm.n_tokens = 0
+
+    def _save_current(self) -> None:
+        if self.max_saved <= 0 or self._ctx_key is None or self.llm.n_tokens < MIN_SAVED_PREFIX:
+            return
+        lc, ctx = self._lc, self.llm.ctx
+        size = lc.llama_state_seq_get_size(ctx, 0)
+        buf = (ctypes.c_uint8 * size)()
+        n = lc.llama_state_seq_get_data(ctx, buf, size, 0)
+        if n <= 0:
+            return
+        self._saved[self._ctx_key] = (self._context_tokens(), bytes(buf)[:n])
+        self._saved.move_to_end(self._ctx_key)
+        while len(self._saved) > self.max_saved:
+            self._saved.popitem(last=False)
+        self.stats["state_saves"] += 1
+
+    def _restore(self, key: AdapterKey, tokens: Sequence[int]) -> int:
+        saved = self._saved.get(key)
+        if saved is None:
+            return 0
+        saved_tokens, data = saved
+        if _lcp(saved_tokens, tokens) < MIN_SAVED_PREFIX:
+            return 0
+        lc, llm = self._lc, self.llm
+        self._truncate(0)
+        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if lc.llama_state_seq_set_data(llm.ctx, buf, len(data), 0) != len(data):
+            self._truncate(0)
+            del self._saved[key]
+            return 0
+        llm.input_ids[: len(saved_tokens)] = saved_tokens
+        llm.n_tokens = len(saved_tokens)
+        self._saved.move_to_end(key)
+        self.stats["state_restores"] += 1
+        return len(saved_tokens)
+
+    def prepare(self, tokens: Sequence[int], key: AdapterKey) -> int:
+        """Make the context hold a prefix of ``tokens`` computed under ``key``;
+        returns its length (always < len(tokens): the last token is re-evaluated)."""
+        if self._ctx_key != key:
+            self._save_current()
+            self._ctx_key = None
+            self._truncate(0)
+            self._restore(key, tokens)
+            self._ctx_key = key
+        reuse = min(_lcp(self._context_tokens(), tokens), len(tokens) - 1)
+        self._truncate(max(reuse, 0))
+        return self.llm.n_tokens
+
+    def invalidate(self) -> None:
+        """Forget the context contents and every saved prefix state."""
+        with self.lock:
+            self._saved.clear()
+            self._ctx_key = None
+            if self.llm is not None:
+                self._truncate(0)
+
+    def cache_info(self) -> dict[str, Any]:
+        """What the prefix cache holds (for traces and tests)."""
+        with self.lock:
+            return {"context_tokens": 0 if self.llm is None else int(self.llm.n_tokens),
+                    "context_key": self._ctx_key,
+                    "saved": {k: len(t) for k, (t, _) in self._saved.items()},
+                    **self.stats}
+
+    # --- sampling ------------------------------------------------------------------------------
+    def _check_grammar(self, grammar: str) -> None:
+        if grammar in self._grammars:
+            return
+        probe = self._lc.llama_sampler_init_grammar(self._vocab, grammar.encode("utf-8"),
+                                                    b"root")
+        if not probe:
+            raise BatosError("the GBNF grammar is invalid (it must define `root`)")
+        self._lc.llama_sampler_free(probe)
+        self._grammars[grammar] = True
+
+    def _sampler(self, temperature: float, seed: int, grammar: str | None) -> Any:
+        lc = self._lc
+        chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
+        add = lambda s: lc.llama_sampler_chain_add(chain, s)  # noqa: E731
+        if grammar:
+            add(lc.llama_sampler_init_grammar(self._vocab, grammar.encode("utf-8"), b"root"))
+        if temperature <= 0.0:
+            add(lc.llama_sampler_init_greedy())
+        else:
+            add(lc.llama_sampler_init_top_k(40))
+            add(lc.llama_sampler_init_top_p(0.95, 1))
+            add(lc.llama_sampler_init_min_p(0.05, 1))
+            add(lc.llama_sampler_init_temp(float(temperature)))
+            add(lc.llama_sampler_init_dist(int(seed) & 0xFFFFFFFF))
+        return chain
+
+    def logits(self, prompt: str, adapters: Sequence[AdapterSpec] = (), *,
+               use_cache: bool = True) -> Any:
+        """Next-token logits (a numpy array) after ``prompt`` under ``adapters``."""
+        import numpy as np
+        with self.lock:
+            key = self.apply(adapters)
+            tokens = self.tokenize(prompt)
+            if use_cache:
+                n = self.prepare(tokens, key)
+            else:
+                self._save_current()
+                self._truncate(0)
+                self._ctx_key, n = key, 0
+            self.llm.eval(tokens[n:])
+            ptr = self._lc.llama_get_logits_ith(self.llm.ctx, -1)
+            return np.ctypeslib.as_array(ptr, shape=(self.llm.n_vocab(),)).copy()
+
+    # --- generation --------------------------------------------------------------------------------
+    def generate(self, prompt: str, *, max_tokens: int = 512, temperature: float = 0.0,
+                 seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
+                 adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
+                 cancel: threading.Event | None = None) -> Completion:
+        """See :meth:`batos.llm.backend.Backend.generate`."""
+        t0 = time.perf_counter()
+        check_cancel(cancel)
+        with self.lock:
+            llm = self.ensure_loaded()
+            lc = self._lc
+            specs = normalize_adapters(adapters)
+            key = self.apply(specs)
+            tokens = self.tokenize(prompt)
+            if not tokens:
+                raise BatosError("cannot generate from an empty prompt")
+            n_ctx = int(llm.n_ctx())
+            if len(tokens) >= n_ctx:
+                raise BatosError(f"the prompt has {len(tokens)} tokens; the context holds "
+                                 f"{n_ctx}: shorten the prompt")
+            if grammar:
+                self._check_grammar(grammar)
+            cached = self.prepare(tokens, key)
+            sampler = self._sampler(temperature, seed, grammar)
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            scanner = StopScanner(stop)
+            n_out, finish, t_prompt = 0, "length", 0.0
+
+            def emit(text: str) -> None:
+                out = scanner.feed(text)
+                if out and on_token is not None:
+                    on_token(out)
+            try:
+                llm.eval(tokens[cached:])
+                t_prompt = time.perf_counter() - t0
+                while n_out < max_tokens:
+                    check_cancel(cancel)
+                    tok = lc.llama_sampler_sample(sampler, llm.ctx, -1)
+                    if lc.llama_vocab_is_eog(self._vocab, tok):
+                        finish = "stop"
+                        break
+                    n_out += 1
+                    emit(decoder.decode(self.piece(tok)))
+                    if scanner.stopped:
+                        finish = "stop"
+                        break
+                    if n_out >= max_tokens or llm.n_tokens + 1 >= n_ctx:
+                        break
+                    llm.eval([tok])
+                if not scanner.stopped:
+                    emit(decoder.decode(b"", final=True))
+                    rest = scanner.flush()
+                    if rest and on_token is not None:
+                        on_token(rest)
+            except Interrupted:
+                raise
+            except Exception as e:
+                self._ctx_key = None  # the KV state is unknown now
+                self._truncate(0)
+                if isinstance(e, BatosError):
+                    raise
+                raise ModelError(f"llama.cpp failed while generating: {e}") from e
+            finally:
+                lc.llama_sampler_free(sampler)
+            seconds = time.perf_counter() - t0
+            return Completion(
+                text=scanner.text, prompt_tokens=len(tokens), completion_tokens=n_out,
+                seconds=seconds, prompt_seconds=t_prompt, model=self.path,
+                model_sha256=self.sha256, adapters=specs, finish_reason=finish,
+                prompt_tokens_cached=cached, backend="llama.cpp",
+                extra={"adapter_key": key, "n_ctx": n_ctx, "threads": self.n_threads})
+
+
+def _file_identity(path: str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise ModelError(f"cannot read the LoRA adapter {path}: {e.strerror}") from None
+    return st.st_size, st.st_mtime_ns
+
+
+# --- the process-wide engine cache and the backend ------------------------------------------------
+
+_ENGINES: dict[tuple[str, int], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def get_engine(path: str | os.PathLike[str], *, n_ctx: int = DEFAULT_N_CTX) -> Engine:
+    """The shared engine for ``path`` (created on first use, loaded on first generation)."""
+    key = (os.path.realpath(path), n_ctx)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _ENGINES[key] = Engine(key[0], n_ctx=n_ctx)
+        return engine
+
+
+def loaded_models() -> list[str]:
+    """Paths of the models loaded in this process."""
+    return [e.path for e in _ENGINES.values() if e.llm is not None]
+
+
+class LlamaCppBackend:
+    """The :class:`~batos.llm.backend.Backend` running llama.cpp in this process.
+
+    ``shared=False`` gives the backend a private engine (its own context) instead
+    of the process-wide one for the model -- for tests and benchmarks.
+    """
+
+    name = "llama.cpp"
+
+    def __init__(self, model_path: str | os.PathLike[str], *, n_ctx: int = DEFAULT_N_CTX,
+                 shared: bool = True, **engine_options: Any) -> None:
+        self.model_path = str(Path(model_path))
+        if shared and not engine_options:
+            self.engine = get_engine(self.model_path, n_ctx=n_ctx)
+        else:
+            self.engine = Engine(os.path.realpath(self.model_path), n_ctx=n_ctx,
+                                 **engine_options)
+        self._chat: tuple[str | None, str, str] | None = None
+
+    def generate(self, prompt: str, **kw: Any) -> Completion:
+        """See :meth:`batos.llm.backend.Backend.generate`."""
+        return self.engine.generate(prompt, **kw)
+
+    def format_chat(self, messages: Sequence[dict[str, str]], *,
+                    add_generation_prompt: bool = True) -> str:
+        """Render with the GGUF's ``tokenizer.chat_template`` (ChatML if it has none)."""
+        from batos.llm.chat import render_chat
+        from batos.llm.models import chat_template_of
+        if self._chat is None:
+            self._chat = chat_template_of(self.model_path)
+        template, bos, eos = self._chat
+        return render_chat(messages, template, bos_token=bos, eos_token=eos,
+                           add_generation_prompt=add_generation_prompt)
+
+    def model_identity(self) -> tuple[str, str]:
+        """(model path, sha256) -- the hash is computed once and remembered."""
+        if not self.engine.sha256:
+            from batos.llm.models import sha256_file
+            self.engine.sha256 = sha256_file(self.model_path)
+        return self.model_path, self.engine.sha256
+
+    def count_tokens(self, text: str) -> int:
+        """Number of tokens of ``text`` for this model (loads the model)."""
+        return len(self.engine.tokenize(text))
+
+    def logits(self, prompt: str, adapters: Sequence[AdapterSpec] = (), *,
+               use_cache: bool = True) -> Any:
+        """Next-token logits after ``prompt`` (numpy array)."""
+        return self.engine.logits(prompt, adapters, use_cache=use_cache)
+
+    def preload(self, adapters: Sequence[AdapterSpec] = ()) -> None:
+        """Load the model (and warm ``adapters``) now rather than on first use."""
+        self.engine.ensure_loaded()
+        for path, _ in normalize_adapters(adapters):
+            self.engine.warm(path)
+
+    @property
+    def loaded(self) -> bool:
+        return self.engine.llm is not None
