@@ -1,0 +1,53 @@
+"""The ``batos`` command line: a thin typer app whose commands live in batos/cli/*_cmd.py."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="batos",
+    help="A Smalltalk-style live-object REPL over a persistent image.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each module exposes register(app); a module that is not there yet is skipped.
+COMMAND_MODULES = (
+    "batos.cli.repl_cmd",
+    "batos.cli.lang_cmd",
+    "batos.cli.image_cmd",
+    "batos.cli.audit_cmd",
+    "batos.cli.model_cmd",
+    "batos.cli.mind_cmd",
+    "batos.cli.memory_cmd",
+)
+
+for _name in COMMAND_MODULES:
+    if importlib.util.find_spec(_name) is not None:
+        importlib.import_module(_name).register(app)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="print the version and exit",
+                                       is_eager=True)) -> None:
+    if version:
+        from batos import __version__
+        typer.echo(f"batos {__version__}")
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
