@@ -1,0 +1,413 @@
+"""``audit``: run every static rule over one method's source and build a report."""
+from __future__ import annotations
+
+import ast
+import string
+from typing import Any
+
+from batos.guardian import covenant
+from batos.guardian.bombs import bomb_message
+from batos.guardian.report import AuditReport, make_finding
+from batos.guardian.rules import (ALLOWED_MODULES, AUDIT_RULES, DUNDER_RE,
+                                  FIELD_ATTR_RE, FORBIDDEN_BUILTINS, NAME_FUNCS,
+                                  SEVERITY_WARNING, ZODB_NAMES)
+from batos.guardian.static import (_IDENT_FIELDS, _FORMAT_ATTRS, _NAME_SINK_ATTRS,
+                                   _finding, _def_time_findings, _suspicious, bad_name,
+                                   fold_str, nfkc_findings, norm, shape_findings)
+
+VERSION = "1.0"
+
+
+class _Auditor(ast.NodeVisitor):
+    """Walks the whole tree once; findings accumulate in ``self.findings``."""
+
+    def __init__(self) -> None:
+        self.findings: list[dict[str, Any]] = []
+        self.modules: dict[str, str] = {}                 # local name -> module
+        self.from_names: dict[str, tuple[str, str]] = {}  # local name -> (module, name)
+        self.locals: set[str] = set()
+        self.called: set[int] = set()                     # ids of Name nodes used as call.func
+        self.func_depth = 0
+        self.loop_depth = 0
+        self.finally_depth: list[int] = []
+        self.reported_strings: set[int] = set()
+
+    def add(self, rule: str, node: ast.AST | None, message: str, **kw: Any) -> None:
+        self.findings.append(_finding(rule, node, message, **kw))
+
+    # -- bookkeeping ---------------------------------------------------------
+    def collect(self, func: ast.FunctionDef) -> None:
+        """Local names and imports (flow-insensitive, whole function)."""
+        for n in ast.walk(func):
+            if isinstance(n, ast.arg):
+                self.locals.add(n.arg)
+            elif isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+                self.locals.add(n.id)
+            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n is not func:
+                self.locals.add(n.name)
+            elif isinstance(n, ast.ExceptHandler) and n.name:
+                self.locals.add(n.name)
+            elif isinstance(n, ast.Import):
+                for a in n.names:
+                    if a.name in ALLOWED_MODULES:
+                        self.modules[a.asname or a.name] = a.name
+            elif isinstance(n, ast.ImportFrom) and n.module in ALLOWED_MODULES:
+                for a in n.names:
+                    self.from_names[a.asname or a.name] = (n.module, a.name)
+            elif isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name:
+                self.locals.add(n.name)
+
+    # -- generic checks on every node -------------------------------------------
+    def generic_visit(self, node: ast.AST) -> None:
+        for fld in _IDENT_FIELDS:
+            value = getattr(node, fld, None)
+            if isinstance(value, str) and (DUNDER_RE.search(value) or value.startswith("__")):
+                self.add("G205", node, f"dunder name {value!r} is forbidden")
+        msg = bomb_message(node)
+        if msg:
+            self.add("G501", node, msg)
+        super().generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        v = node.value
+        text = v if isinstance(v, str) else v.decode("latin-1") if isinstance(v, bytes) else None
+        if text is not None and id(node) not in self.reported_strings:
+            t = norm(text)
+            m = DUNDER_RE.search(t)
+            if m:
+                self.add("G205", node, f"dunder name {m.group()!r} inside a string")
+
+    def visit_Name(self, node: ast.Name) -> None:
+        name = node.id
+        if name in FORBIDDEN_BUILTINS:
+            self.add("G201", node, f"use of {name} is forbidden")
+        elif name in ZODB_NAMES:
+            self.add("G208", node, f"{name!r} is a ZODB internal")
+        elif name in NAME_FUNCS and id(node) not in self.called and name not in self.locals:
+            self.add("G203", node, f"{name} may only be called directly, "
+                     "with a literal attribute name")
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        attr = node.attr
+        base = node.value
+        is_self = isinstance(base, ast.Name) and base.id == "self"
+        if attr == "_p_changed" and is_self:
+            pass
+        elif DUNDER_RE.fullmatch(attr) or attr.startswith("__"):
+            pass  # reported by generic_visit as G205
+        elif attr in ZODB_NAMES:
+            self.add("G208", node, f"{attr!r} is a ZODB internal")
+        elif attr.startswith("_"):
+            self.add("G204", node, f"private attribute {attr!r} is off limits "
+                     "(only self._p_changed)")
+        else:
+            why = bad_name(attr)
+            if why:
+                self.add("G206", node, why)
+        if attr in _FORMAT_ATTRS and not (isinstance(base, ast.Constant)
+                                           and isinstance(base.value, str)):
+            self.add("G207", node, f".{attr} may only be used on a literal format string "
+                     "(use an f-string)")
+        if isinstance(base, ast.Name) and base.id in self.modules \
+                and base.id not in self._rebound():
+            self._check_module_attr(node, self.modules[base.id], attr)
+        self.generic_visit(node)
+
+    def _rebound(self) -> set[str]:
+        return set()
+
+    def _check_module_attr(self, node: ast.AST, module: str, attr: str) -> None:
+        from batos.guardian.sandbox import public_names
+        if attr not in public_names(module):
+            self.add("G402", node, f"{module}.{attr} is not a public name of {module}; "
+                     "methods reach modules only through their documented API")
+
+    # -- definitions ----------------------------------------------------------
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if self.func_depth:
+            self.findings.extend(_def_time_findings(node))
+        self.func_depth += 1
+        saved, self.loop_depth = self.loop_depth, 0
+        self.generic_visit(node)
+        self.loop_depth = saved
+        self.func_depth -= 1
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.findings.extend(_def_time_findings(node))
+        self.generic_visit(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self.add("G107", node, "methods may not define coroutines (async def)")
+        self.generic_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.add("G105", node, "class definitions are forbidden")
+        self.generic_visit(node)
+
+    def _generator(self, node: ast.AST) -> None:
+        self.add("G107", node, "methods may not be generators or coroutines "
+                 "(yield/await); return a list instead")
+        self.generic_visit(node)
+
+    visit_Yield = visit_YieldFrom = visit_Await = _generator
+
+    def visit_Global(self, node: ast.AST) -> None:
+        self.add("G106", node, "global and nonlocal are forbidden")
+
+    visit_Nonlocal = visit_Global
+
+    # -- imports ------------------------------------------------------------------
+    def visit_Import(self, node: ast.Import) -> None:
+        for a in node.names:
+            if a.name not in ALLOWED_MODULES:
+                self.add("G111", node, f"import of {a.name!r} is not allowed "
+                         f"(allowed: {', '.join(sorted(ALLOWED_MODULES))})")
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        from batos.guardian.sandbox import public_names
+        if node.level or node.module not in ALLOWED_MODULES:
+            self.add("G111", node, f"import from {node.module or '.'!r} is not allowed")
+        else:
+            for a in node.names:
+                if a.name == "*" or a.name not in public_names(node.module):
+                    self.add("G112", node, f"{node.module}.{a.name} is not a public name "
+                             "methods may import")
+        self.generic_visit(node)
+
+    # -- control flow that could swallow the limits ---------------------------------
+    def visit_Try(self, node: ast.Try) -> None:
+        for h in node.handlers:
+            if h.type is None:
+                self.add("G108", h, "a bare except would swallow the guardian's limits; "
+                         "catch Exception instead")
+        for s in node.body + node.orelse:
+            self.visit(s)
+        for h in node.handlers:
+            self.visit(h)
+        self.finally_depth.append(self.loop_depth)
+        for s in node.finalbody:
+            self.visit(s)
+        self.finally_depth.pop()
+
+    visit_TryStar = visit_Try
+
+    def _exit_in_finally(self, node: ast.stmt) -> None:
+        if self.finally_depth and (isinstance(node, ast.Return)
+                                   or self.loop_depth <= self.finally_depth[-1]):
+            self.add("G108", node, f"{type(node).__name__.lower()} inside finally "
+                     "would swallow the guardian's limits")
+        self.generic_visit(node)
+
+    visit_Return = visit_Break = visit_Continue = _exit_in_finally
+
+    def visit_While(self, node: ast.While) -> None:
+        test = node.test
+        if isinstance(test, ast.Constant) and test.value and not any(
+                isinstance(n, (ast.Break, ast.Return, ast.Raise)) for n in ast.walk(node)):
+            self.add("G502", node, "while loop with a constant condition and no "
+                     "break/return/raise never ends")
+        self._loop(node)
+
+    def _loop(self, node: ast.AST) -> None:
+        self.loop_depth += 1
+        self.generic_visit(node)
+        self.loop_depth -= 1
+
+    visit_For = visit_AsyncFor = _loop
+
+    # -- calls ------------------------------------------------------------------------
+    def visit_Call(self, node: ast.Call) -> None:
+        f = node.func
+        if isinstance(f, ast.Name):
+            self.called.add(id(f))
+            if f.id in NAME_FUNCS and f.id not in self.locals:
+                self._name_call(node, f.id)
+            elif f.id == "type" and len(node.args) + len(node.keywords) > 1:
+                self.add("G202", node, "three-argument type() creates classes and is forbidden")
+        elif isinstance(f, ast.Attribute):
+            if f.attr in ("format", "format_map") and isinstance(f.value, ast.Constant) \
+                    and isinstance(f.value.value, str):
+                self._format_fields(f.value)
+            if f.attr in _NAME_SINK_ATTRS:
+                for a in node.args[:1] if f.attr == "methodcaller" else node.args:
+                    self._literal_name(node, a, f"operator.{f.attr}")
+        self._obfuscation(node)
+        self.generic_visit(node)
+
+    def _name_call(self, node: ast.Call, fname: str) -> None:
+        if len(node.args) < 2 or node.keywords and fname != "getattr":
+            self.add("G203", node, f"{fname} needs an object and a literal name")
+            return
+        self._literal_name(node, node.args[1], fname)
+        if fname in ("setattr", "delattr"):
+            self._assign_root(node.args[0], node, f"{fname} on")
+
+    def _literal_name(self, call: ast.Call, arg: ast.AST, what: str) -> None:
+        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+            self.add("G203", call, f"{what} with a computed name is forbidden "
+                     "(use a literal attribute name)")
+            return
+        for part in arg.value.split("."):
+            why = bad_name(part)
+            if why:
+                self.reported_strings.add(id(arg))
+                self.add("G203", call, f"{what}: {why}")
+
+    def _format_fields(self, node: ast.Constant) -> None:
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(node.value) if f]
+        except ValueError:
+            return
+        for fld in fields:
+            for attr in FIELD_ATTR_RE.findall(fld):
+                why = bad_name(attr)
+                if why:
+                    self.add("G207", node, f"format field {{{fld}}} reaches an attribute: {why}")
+
+    def _obfuscation(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Constant):
+            return
+        text = fold_str(node)
+        if text is not None and len(text) >= 2:
+            word = _suspicious(text)
+            if word is not None:
+                self.add("G210", node, f"a string is assembled at run time into "
+                         f"{word[:40]!r} (obfuscated name)")
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        if isinstance(node.op, (ast.Add, ast.Mod, ast.Mult)):
+            self._obfuscation(node)
+        self.generic_visit(node)
+
+    # -- assignments (reach) ------------------------------------------------------------
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for t in node.targets:
+            self._target(t, node)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._target(node.target, node)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._target(node.target, node)
+        self.generic_visit(node)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for t in node.targets:
+            if isinstance(t, ast.Attribute) and t.attr == "_p_changed":
+                self.add("G303", node, "self._p_changed may not be deleted")
+            self._target(t, node)
+        self.generic_visit(node)
+
+    def _target(self, t: ast.AST, stmt: ast.stmt) -> None:
+        if isinstance(t, (ast.Tuple, ast.List)):
+            for e in t.elts:
+                self._target(e, stmt)
+        elif isinstance(t, ast.Starred):
+            self._target(t.value, stmt)
+        elif isinstance(t, (ast.Attribute, ast.Subscript)):
+            if isinstance(t, ast.Attribute) and t.attr == "_p_changed" \
+                    and isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                value = getattr(stmt, "value", None)
+                if not (isinstance(stmt, ast.Assign) and isinstance(value, ast.Constant)
+                        and value.value is True):
+                    self.add("G303", stmt, "self._p_changed may only be set to True")
+            self._assign_root(t.value, stmt, "assignment to")
+
+    def _assign_root(self, expr: ast.AST, stmt: ast.AST, what: str) -> None:
+        root = expr
+        while True:
+            if isinstance(root, (ast.Attribute, ast.Subscript)):
+                root = root.value
+            elif isinstance(root, ast.Call) and isinstance(root.func, ast.Attribute):
+                root = root.func.value
+            elif isinstance(root, ast.Call) and isinstance(root.func, ast.Name):
+                root = root.func
+                break
+            else:
+                break
+        if isinstance(root, ast.Name):
+            if root.id in self.modules or root.id in self.from_names:
+                self.add("G401", stmt, f"{what} module {root.id!r}: methods may not "
+                         "rebind anything in a module")
+                return
+            if root.id == "self" or root.id in self.locals:
+                return
+            self.add("G401", stmt, f"{what} {root.id!r}, which is neither self "
+                     "nor a local value")
+            return
+        self.add("G401", stmt, f"{what} a computed object; methods may only change "
+                 "self and local values")
+
+
+def _selector_name(selector: str) -> str | None:
+    name = selector.replace(":", "_")
+    return name if name.isidentifier() else None
+
+
+def audit_source(source: str, *, selector: str | None = None, repair: bool = False,
+                 version: str = VERSION) -> AuditReport:
+    """Audit one method's source; never raises on bad source."""
+    def done(verdict: str, findings: list[dict[str, Any]], text: str = source,
+             original: str | None = None) -> AuditReport:
+        return AuditReport(verdict=verdict, findings=findings, rules_checked=AUDIT_RULES,
+                           source=text, guardian_version=version, selector=selector)
+    if not isinstance(source, str):
+        return done("rejected", [make_finding("G001", "source must be text")], "")
+    try:
+        tree = ast.parse(source, "<method>")
+    except SyntaxError as exc:
+        return done("rejected", [make_finding("G001", f"syntax error: {exc.msg}",
+                                              exc.lineno or 0, exc.offset or 0)])
+    except (ValueError, MemoryError, RecursionError) as exc:
+        return done("rejected", [make_finding("G001", f"cannot parse: {exc}")])
+    findings = shape_findings(tree) + nfkc_findings(source)
+    func = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
+    if func is None:
+        return done("rejected", findings)
+    if selector:
+        expected = _selector_name(selector)
+        if expected and expected != func.name:
+            findings.append(_finding("G101", func, f"the def is named {func.name!r} but the "
+                                     f"selector #{selector} needs {expected!r}"))
+    a = _Auditor()
+    a.collect(func)
+    try:
+        a.visit(tree)
+    except RecursionError:
+        a.add("G001", func, "source nests too deeply to audit")
+    findings += a.findings
+    exits = covenant.analyse(func, a.modules, {k: v for k, v in a.from_names.items()})
+    if not exits:
+        return done("rejected" if findings else "accepted", _dedupe(findings))
+    if not repair or findings:
+        for ex in exits:
+            where = (f"returns at line {ex.node.lineno}" if ex.kind == "return"
+                     else "ends")
+            findings.append(make_finding(
+                "G301", f"self is changed at line {ex.mutation_line} but the method {where} "
+                "without self._p_changed = True", ex.mutation_line, 1))
+        return done("rejected", _dedupe(findings))
+    fixed = covenant.repair_source(source, func, exits)
+    if fixed is None or not audit_source(fixed, selector=selector).accepted:
+        fixed = covenant.repair_tree(tree, func, exits)
+    again = audit_source(fixed, selector=selector, version=version)
+    if not again.accepted:
+        return again
+    warnings = [make_finding("G302", f"self._p_changed = True added (self changed at line "
+                             f"{ex.mutation_line})", ex.mutation_line, 1,
+                             severity=SEVERITY_WARNING) for ex in exits]
+    return done("repaired", warnings, fixed)
+
+
+def _dedupe(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen, out = set(), []
+    for f in findings:
+        key = (f["rule"], f["line"], f["col"], f["message"])
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return sorted(out, key=lambda f: (f["line"], f["col"]))
