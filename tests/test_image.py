@@ -170,16 +170,19 @@ def test_per_object_does_not_understand_override(image):
 
 def test_define_rejects_invalid_source_and_changes_nothing(image):
     obj = image.globals["genesis"].clone()
+    before = obj.slot_names()
     for bad in ("def broken(self:\n    pass\n", "x = 1\n",
                 "def a(self):\n    return 1\ndef b(self):\n    return 2\n",
                 "def f():\n    return 1\n"):
         with pytest.raises(MethodDefinitionError):
-            obj.define("f" if "f()" in bad else "broken" if "broken" in bad else "a", bad)
-    assert obj.slot_names() == []
+            obj.define("f" if "f()" in bad else "broken" if "broken" in bad else "a", bad,
+                       language="python")
+    assert obj.slot_names() == before
 
 
 def test_method_is_source_with_provenance_not_a_pickled_function(image):
     obj = image.globals["genesis"].clone()
+    image.globals["doubler"] = obj
     method = obj.define("double:", "def double_(self, x):\n    return 2 * x\n", author="BRICK")
     assert method.source.startswith("def double_")
     assert method.language == "python" and method.provenance["author"] == "BRICK"

@@ -7,6 +7,7 @@ exactly as it was.
 """
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import MutableMapping
 from contextlib import contextmanager
@@ -21,6 +22,14 @@ from persistent.mapping import PersistentMapping
 from batos.errors import BatosError, ImageError, ReadOnlyError, SlotError
 from batos.image.proto import Proto, invalidate_lookup_cache
 from batos.image.storage import open_storage
+
+
+_CURRENT: contextvars.ContextVar["Image | None"] = contextvars.ContextVar("batos_image", default=None)
+
+
+def current_image() -> "Image | None":
+    """The image whose statement is running now (set by :meth:`Image.execute`)."""
+    return _CURRENT.get()
 
 
 class Globals(MutableMapping):
@@ -97,6 +106,7 @@ class Image:
         self.root = self.connection.root()
         self._closed = False
         self.workspace: dict[str, Any] = {}
+        _OPEN[id(self.connection)] = self
         self.options: dict[str, Any] = {}
         if "globals" not in self.root:
             if read_only:
@@ -121,6 +131,7 @@ class Image:
         if self._closed:
             return
         self._closed = True
+        _OPEN.pop(id(self.connection), None)
         try:
             self.tm.abort()
         finally:
@@ -208,20 +219,20 @@ class Image:
 
         Commits with ``note`` when ``save`` (else aborts); any error aborts and re-raises.
         """
-        from batos.guardian import limits as guardian_limits
+        from batos.guardian.limits import DEFAULT_TIMEOUT, limits
         if timeout is ...:
-            timeout = self.options.get("timeout", getattr(guardian_limits, "DEFAULT_TIMEOUT", 5.0))
+            timeout = self.options.get("timeout", DEFAULT_TIMEOUT)
         self.abort()
+        token = _CURRENT.set(self)
         try:
-            limit_cm = getattr(guardian_limits, "limits", None)
-            if limit_cm is None:
+            with limits(timeout=timeout):
                 value = action()
-            else:
-                with limit_cm(timeout=timeout):
-                    value = action()
-        except BaseException:
+        except BaseException as exc:
             self.abort()
+            self._run_followup(exc)
             raise
+        finally:
+            _CURRENT.reset(token)
         if save and not self.read_only:
             self.commit(note)
         elif save and self.read_only and self.dirty():
@@ -231,6 +242,17 @@ class Image:
         else:
             self.abort()
         return value
+
+    def _run_followup(self, exc: BaseException) -> None:
+        """Write an error's follow-up record (e.g. a failed generation) in its own transaction."""
+        followup = getattr(exc, "followup", None)
+        if not callable(followup) or self.read_only:
+            return
+        try:
+            note = followup(self)
+            self.commit(note if isinstance(note, str) else f"record failure: {exc}"[:200])
+        except Exception:
+            self.abort()
 
     def evaluate(self, source: str, *, workspace: dict[str, Any] | None = None,
                  filename: str = "<input>") -> Any:
@@ -281,6 +303,18 @@ class Image:
 
     def __repr__(self) -> str:
         return f"<Image {self.path}{' (read-only)' if self.read_only else ''}>"
+
+
+_OPEN: dict[int, Image] = {}
+
+
+def image_of(obj: Any) -> "Image | None":
+    """The running image, else the open image that holds ``obj``."""
+    image = _CURRENT.get()
+    if image is not None:
+        return image
+    jar = getattr(obj, "_p_jar", None)
+    return _OPEN.get(id(jar)) if jar is not None else None
 
 
 def open_image(path: str | Path | None = None, read_only: bool = False) -> Image:
