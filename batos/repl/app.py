@@ -1,0 +1,205 @@
+"""The interactive REPL: a prompt-toolkit session over a :class:`ReplSession`, and
+:func:`run_repl`, the entry point ``batos repl`` calls.
+
+Keys: Enter evaluates once nothing is left open (else it starts a new, indented
+line); Esc-Enter (Meta+Enter) evaluates now; Tab completes; Ctrl-C abandons the
+input (or interrupts and rolls back a running statement); Ctrl-D on an empty line
+quits. Pastes arrive bracketed, so pasted newlines never submit.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from batos.repl.config import ReplConfig, config_path, load_config
+from batos.repl.session import ReplSession, run_batch
+from batos.repl.statements import is_complete
+
+if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import History
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.output import Output
+
+__all__ = ["build_prompt", "key_bindings", "interact", "run_repl", "PROMPT", "CONTINUATION"]
+
+PROMPT = "batos> "
+CONTINUATION = "   ..> "
+
+
+def key_bindings() -> "KeyBindings":
+    """Enter (submit when complete), Esc-Enter (submit now), Tab with an open menu."""
+    from prompt_toolkit.filters import has_completions, completion_is_selected
+    from prompt_toolkit.key_binding import KeyBindings
+
+    kb = KeyBindings()
+
+    @kb.add("enter", filter=has_completions & completion_is_selected)
+    def _accept_completion(event: Any) -> None:
+        buffer = event.current_buffer
+        buffer.complete_state = None   # keep the chosen completion, close the menu
+
+    @kb.add("enter", filter=~(has_completions & completion_is_selected))
+    def _enter(event: Any) -> None:
+        buffer = event.current_buffer
+        if is_complete(buffer.text):
+            buffer.validate_and_handle()
+        else:
+            buffer.insert_text("\n" + _indent_for(buffer.document.current_line_before_cursor))
+
+    @kb.add("escape", "enter")
+    def _force(event: Any) -> None:
+        event.current_buffer.validate_and_handle()
+
+    return kb
+
+
+def _indent_for(line: str) -> str:
+    """The indentation of the next line: the current one's, two more after an opener."""
+    indent = line[: len(line) - len(line.lstrip())]
+    stripped = line.rstrip()
+    if stripped.endswith(("[", "(", "{")) or stripped.endswith("|") and "[" in stripped:
+        indent += "  "
+    return indent
+
+
+def build_prompt(session: ReplSession, *, history: "History | None" = None,
+                 input: "Input | None" = None, output: "Output | None" = None,
+                 color: bool = True) -> "PromptSession[str]":
+    """The PromptSession: BST highlighting, completion, multi-line editing, history."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+    from prompt_toolkit.enums import EditingMode
+    from prompt_toolkit.lexers import PygmentsLexer
+    from prompt_toolkit.output import ColorDepth
+    from prompt_toolkit.styles import Style, merge_styles, style_from_pygments_cls
+    from pygments.styles import get_style_by_name
+    from pygments.util import ClassNotFound
+
+    from batos.repl.completer import BSTCompleter
+    from batos.repl.lexer import BSTLexer
+
+    config = session.config
+    try:
+        pygments_style = get_style_by_name(config.style)
+    except ClassNotFound:
+        config.warnings.append(f"unknown style {config.style!r}; using monokai")
+        pygments_style = get_style_by_name("monokai")
+    style = merge_styles([style_from_pygments_cls(pygments_style), Style.from_dict({
+        "prompt": "ansigreen bold", "continuation": "ansibrightblack",
+        "bottom-toolbar": "noreverse bg:#303030 #b0b0b0"})])
+
+    def continuation(width: int, line_number: int, is_soft_wrap: bool) -> Any:
+        return [("class:continuation", CONTINUATION.rjust(width))]
+
+    return PromptSession(
+        [("class:prompt", PROMPT)],
+        multiline=True,
+        prompt_continuation=continuation,
+        lexer=PygmentsLexer(BSTLexer) if color else None,
+        completer=BSTCompleter(session),
+        complete_while_typing=config.complete_while_typing,
+        auto_suggest=AutoSuggestFromHistory() if config.auto_suggest else None,
+        history=history,
+        key_bindings=key_bindings(),
+        editing_mode=EditingMode.VI if config.vi_mode else EditingMode.EMACS,
+        enable_open_in_editor=True,
+        bottom_toolbar=(lambda: _toolbar(session)) if config.toolbar else None,
+        style=style,
+        color_depth=None if color else ColorDepth.MONOCHROME,
+        include_default_pygments_style=False,
+        input=input,
+        output=output,
+        mouse_support=False,
+        tempfile_suffix=".bst",
+    )
+
+
+def _toolbar(session: ReplSession) -> str:
+    image = session.image
+    parts = [f" {image.path.name}" + (" (read-only)" if image.read_only else ""),
+             f"{len(image.workspace)} vars", "vi" if session.config.vi_mode else "emacs"]
+    if session.debug:
+        parts.append("debug on")
+    parts.append(":help  Esc-Enter run  Ctrl-D quit")
+    return " │ ".join(parts)
+
+
+def interact(session: ReplSession, prompt: "PromptSession[str]") -> None:
+    """Read, evaluate, print until ``:quit`` or Ctrl-D. Ctrl-C never leaves."""
+    while not session.done:
+        try:
+            text = prompt.prompt()
+        except KeyboardInterrupt:
+            continue               # the input is abandoned; a fresh prompt follows
+        except EOFError:
+            break
+        try:
+            session.handle(text)
+        except KeyboardInterrupt:  # between evaluation and printing
+            session.image.abort()
+            session.print("interrupted")
+
+
+def _banner(session: ReplSession) -> str:
+    from batos import __version__
+    image = session.image
+    mode = " read-only" if image.read_only else ""
+    return (f"batos {__version__} — image {image.path}{mode}. Each statement is one "
+            "transaction. :help for commands, Tab completes, Ctrl-D quits.")
+
+
+def run_repl(image_path: Path | None, *, read_only: bool = False, no_color: bool = False,
+             vi: bool = False, verbose: bool = False, persona: str | None = None,
+             stdin: TextIO | None = None) -> int:
+    """Open the image and run the REPL (interactive on a TTY, else pipe mode); the exit code."""
+    from batos.cli.common import console as make_console
+    from batos.cli.common import open_cli_image
+
+    stdin = stdin or sys.stdin
+    interactive = stdin.isatty()
+    config = load_config()
+    if vi:
+        config.vi_mode = True
+    err = make_console(stderr=True, no_color=no_color)
+    if verbose:
+        where = config_path()
+        err.print(f"config: {'loaded ' + str(where) if config.source else f'no file at {where}; defaults'}",
+                  markup=False, highlight=False)
+    for warning in config.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
+
+    color = interactive and not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+    out = make_console(no_color=not color)
+    image = open_cli_image(image_path, read_only=read_only)
+    try:
+        session = ReplSession(image, out, config=config, interactive=interactive)
+        if verbose:
+            err.print(f"image: {image.path}{' (read-only)' if read_only else ''}",
+                      markup=False, highlight=False)
+        if persona:
+            image.options["persona"] = persona.upper()
+            from batos.repl.commands import find
+            command = find("persona")
+            if command is not None and not command.builtin:  # the personas subsystem's own
+                session.handle(f":persona {persona}")
+        if not interactive:
+            return run_batch(session, stdin)
+        from batos.repl.completer import debug_log
+        from batos.repl.history import make_history
+        debug_log()
+        history, described = make_history(config.history_file)
+        if verbose:
+            err.print(described, markup=False, highlight=False)
+        prompt = build_prompt(session, history=history, color=color)
+        out.print(_banner(session), markup=False, highlight=False, style="dim")
+        interact(session, prompt)
+        problem = getattr(history, "problem", None)
+        if problem and verbose:
+            err.print(problem, markup=False, highlight=False)
+        return 0
+    finally:
+        image.close()

@@ -1,0 +1,207 @@
+"""Rich renderables for the REPL: highlighted values, error panels, tables, method source.
+
+Everything here returns a renderable and prints nothing, so tests compare the
+exact text from a fixed-width colourless Console.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Any, Iterable, Sequence
+
+from pygments.token import Token, _TokenType
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from batos.repl.lexer import BSTLexer
+
+__all__ = ["highlight", "error_panel", "error_message", "history_table", "vars_table",
+           "method_view", "slot_table", "preview", "help_table"]
+
+_STYLES: list[tuple[_TokenType, str]] = [
+    (Token.Comment, "italic bright_black"),
+    (Token.String.Symbol, "magenta"),
+    (Token.String.Char, "green"),
+    (Token.String, "green"),
+    (Token.Number, "cyan"),
+    (Token.Keyword.Constant, "bold blue"),
+    (Token.Keyword, "bold red"),
+    (Token.Name.Builtin.Pseudo, "bold blue"),
+    (Token.Name.Function, "yellow"),
+    (Token.Name.Class, "bold"),
+    (Token.Name.Variable, "italic"),
+    (Token.Operator, "red"),
+    (Token.Error, "reverse red"),
+]
+
+_LEXER = BSTLexer()
+
+
+def _style(token: _TokenType) -> str:
+    for base, style in _STYLES:
+        if token in base:
+            return style
+    return ""
+
+
+def highlight(source: str) -> Text:
+    """BST source (or a printString) as a rich Text coloured by :class:`BSTLexer`."""
+    text = Text()
+    for token, value in _LEXER.get_tokens(source):
+        text.append(value, style=_style(token))
+    if text.plain.endswith("\n") and not source.endswith("\n"):
+        text.right_crop(1)
+    return text
+
+
+def error_message(exc: BaseException) -> str:
+    """One line for ``ERROR: ...`` output: the message, with ``line:col`` for source errors."""
+    from batos.errors import BatosError, SourceError
+    if isinstance(exc, SourceError) and exc.line:
+        message = f"{exc.message} (line {exc.line}, column {exc.column})"
+    elif isinstance(exc, BatosError):
+        message = exc.message or type(exc).__name__
+    else:
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return " ".join(message.split())
+
+
+def error_panel(exc: BaseException, *, source: str | None = None,
+                debug: bool = False) -> RenderableType:
+    """A red panel: the error's message, the source line with a caret under the
+    failing place, and (``debug``) the Python traceback."""
+    from batos.errors import BatosError, SourceError
+    title = type(exc).__name__
+    message = exc.message if isinstance(exc, BatosError) else str(exc)
+    body: list[RenderableType] = [Text(message or title, style="bold")]
+    subtitle = None
+    if isinstance(exc, SourceError) and exc.line:
+        line_text = exc.source_line()
+        if not line_text and source and exc.source in ("", None):
+            lines = source.splitlines()
+            line_text = lines[exc.line - 1] if exc.line <= len(lines) else ""
+        subtitle = f"{exc.filename}:{exc.line}:{exc.column}"
+        if line_text:
+            gutter = f"{exc.line} │ "
+            code = Text(gutter, style="dim") + highlight(line_text)
+            caret = Text(" " * (len(gutter) + max(exc.column - 1, 0)) + "^", style="bold red")
+            body += [Text(""), code, caret]
+    cause = getattr(exc, "cause", None)
+    if cause is not None and str(cause) and str(cause) not in message:
+        body.append(Text(f"caused by {type(cause).__name__}: {cause}", style="dim"))
+    if debug:
+        body += [Text(""), Text("".join(traceback.format_exception(exc)).rstrip(), style="dim")]
+    return Panel(Group(*body), title=title, title_align="left", subtitle=subtitle,
+                 subtitle_align="right", border_style="red", expand=False)
+
+
+def preview(value: Any, width: int = 60) -> str:
+    """A one-line printString, shortened to ``width`` characters."""
+    try:
+        from batos.lang.printing import print_string
+        text = print_string(value)
+    except Exception:
+        try:
+            text = repr(value)
+        except Exception:
+            text = f"<{type(value).__name__}>"
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, (int, float)):
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
+    return str(value or "")
+
+
+def history_table(rows: Sequence[dict[str, Any]]) -> RenderableType:
+    """The image's recent transactions (newest first): id, time, user, note."""
+    if not rows:
+        return Text("no transactions yet")
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    for column in ("id", "time", "user", "note"):
+        table.add_column(column, overflow="fold" if column == "note" else "ellipsis")
+    for row in rows:
+        table.add_row(str(row.get("id") or row.get("tid") or ""),
+                      _when(row.get("time") or row.get("timestamp")),
+                      str(row.get("user") or row.get("user_name") or ""),
+                      str(row.get("note") or row.get("description") or ""))
+    return table
+
+
+def vars_table(workspace: dict[str, Any]) -> RenderableType:
+    """The workspace variables with a preview of each value."""
+    if not workspace:
+        return Text("no workspace variables (assign one: x := 3 + 4)")
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    table.add_column("name")
+    table.add_column("value", overflow="fold")
+    for name in sorted(workspace):
+        table.add_row(name, highlight(preview(workspace[name])))
+    return table
+
+
+def method_view(owner: str, selector: str, method: Any) -> RenderableType:
+    """A method's source (highlighted as Python or BST) with its provenance."""
+    language = getattr(method, "language", "python")
+    source = str(getattr(method, "source", "") or "")
+    if language == "python":
+        code: RenderableType = Syntax(source.rstrip("\n"), "python", theme="ansi_dark",
+                                      background_color="default")
+    else:
+        code = highlight(source.rstrip("\n"))
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    facts.add_row("language", language)
+    provenance = getattr(method, "provenance", None) or {}
+    for key in sorted(provenance):
+        facts.add_row(str(key), preview(provenance[key], 60))
+    created = getattr(method, "created", None)
+    if created:
+        facts.add_row("created", _when(created))
+    return Panel(Group(code, Text(""), facts), title=f"{owner} >> {selector}",
+                 title_align="left", expand=False)
+
+
+def slot_table(obj: Any) -> RenderableType:
+    """Slot listing of a prototype (own then inherited, with owner and kind), or a
+    one-line description of any other value."""
+    from batos.image.proto import Proto
+    if not isinstance(obj, Proto):
+        return Text.assemble(highlight(preview(obj, 200)), ("  " + type(obj).__name__, "dim"))
+    table = Table(title=preview(obj), title_justify="left", show_edge=False,
+                  header_style="bold", pad_edge=False)
+    for column in ("slot", "kind", "value", "owner"):
+        table.add_column(column, overflow="fold" if column == "value" else "ellipsis")
+    for info in obj.slots():
+        value = (f"method #{getattr(info.value, 'selector', info.name)}"
+                 if info.kind == "method" else preview(info.value, 40))
+        table.add_row(info.name, info.kind, value,
+                      info.owner._display() if info.inherited else "(own)")
+    return table
+
+
+def help_table(commands: Iterable[tuple[str, str, str]]) -> RenderableType:
+    """``:help``: each command's usage and summary, then the keys."""
+    table = Table(show_edge=False, show_header=False, pad_edge=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for _name, usage, summary in commands:
+        table.add_row(usage, summary)
+    keys = Table(show_edge=False, show_header=False, pad_edge=False, box=None)
+    keys.add_column(style="bold")
+    keys.add_column()
+    for key, what in (("Enter", "evaluate (continues while a bracket, string or comment is open)"),
+                      ("Esc Enter", "evaluate now (Meta+Enter)"),
+                      ("Tab", "complete globals, variables and the receiver's selectors"),
+                      ("Ctrl-C", "clear the line; interrupt (and roll back) a running statement"),
+                      ("Ctrl-D", "quit (on an empty line)")):
+        keys.add_row(key, what)
+    return Group(Text("Each statement runs as one transaction: it commits when it succeeds "
+                      "and rolls back on an error."), Text(""), table, Text(""),
+                 Text("keys", style="bold underline"), keys)

@@ -1,0 +1,207 @@
+"""The REPL's core, independent of the terminal: run one input unit, show the outcome.
+
+A :class:`ReplSession` is shared by the interactive prompt (``app.py``) and the
+non-interactive pipe mode (:func:`run_batch`). Every statement goes through the
+one send path every batos command uses::
+
+    image.execute(lambda: image.evaluate(text), note=text[:200])
+
+so it is one transaction: committed when it succeeds, rolled back on an error or
+an interrupt (Ctrl-C raises KeyboardInterrupt in the main thread while a
+statement runs; the transaction is aborted and the REPL carries on).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+from typing import IO, Any, Callable, Iterable, Iterator
+
+from rich.console import Console, RenderableType
+
+from batos.repl.config import ReplConfig, timeout_setting
+from batos.repl.statements import is_command, iter_units
+
+__all__ = ["ReplSession", "run_batch", "INTERRUPTED"]
+
+log = logging.getLogger("batos.repl")
+
+INTERRUPTED = "interrupted; rolled back"
+
+
+@contextlib.contextmanager
+def _sigint_raises() -> Iterator[None]:
+    """Make SIGINT raise KeyboardInterrupt while a statement runs (the default handler),
+    whatever an embedding application installed."""
+    try:
+        old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+class ReplSession:
+    """One REPL session over an open image: evaluation, meta commands, output."""
+
+    def __init__(self, image: Any, console: Console, *, config: ReplConfig | None = None,
+                 interactive: bool = True) -> None:
+        self.image = image
+        self.console = console
+        self.config = config or ReplConfig()
+        self.interactive = interactive
+        self.debug = self.config.debug
+        self.done = False
+        self.failures = 0
+        self.statements = 0
+        self._transcript_column = 0
+
+    # -- dispatch ---------------------------------------------------------------------
+    def handle(self, text: str) -> bool:
+        """Run one input unit (a meta command or BST statements); True when it succeeded."""
+        text = text.strip()
+        if not text:
+            return True
+        if is_command(text):
+            from batos.repl.commands import run_command
+            ok = run_command(self, text)
+        else:
+            ok = self.run_statement(text)
+        if not ok:
+            self.failures += 1
+        return ok
+
+    # -- statements --------------------------------------------------------------------
+    def run_statement(self, text: str) -> bool:
+        """Evaluate ``text`` as one transaction and echo its printString (or the error)."""
+        self.statements += 1
+        image = self.image
+
+        def action() -> str:
+            with self.transcript():
+                value = image.evaluate(text, filename="<repl>")
+                return image.print_string(value)
+
+        try:
+            with _sigint_raises():
+                shown = image.execute(action, note=text[:200],
+                                      timeout=timeout_setting(self.config))
+        except KeyboardInterrupt:
+            self._rolled_back()
+            if not self.interactive:
+                raise               # a pipe run stops at Ctrl-C (exit 130)
+            return False
+        except Exception as exc:
+            from batos.errors import Interrupted
+            if isinstance(exc, Interrupted):
+                self._rolled_back()
+            else:
+                self.show_error(exc, text)
+            return False
+        self.show_value(shown)
+        return True
+
+    def peek(self, source: str, use: Callable[[Any], Any] | None = None) -> Any:
+        """Evaluate ``source`` and roll back (for :inspect, :source, :audit): ``use`` is
+        called with the value inside the same transaction and its result returned."""
+        image = self.image
+
+        def action() -> Any:
+            with self.transcript():
+                value = image.evaluate(source, filename="<repl>")
+                return use(value) if use is not None else value
+
+        with _sigint_raises():
+            return image.execute(action, note=f"peek {source[:190]}", save=False,
+                                 timeout=timeout_setting(self.config))
+
+    def _rolled_back(self) -> None:
+        try:
+            self.image.abort()
+        finally:
+            self._end_transcript_line()
+            if self.interactive:
+                self.console.print(f"[yellow]{INTERRUPTED}[/yellow]")
+            else:
+                self.console.print(f"ERROR: {INTERRUPTED}", markup=False, highlight=False)
+
+    # -- output ------------------------------------------------------------------------
+    def show_value(self, shown: str) -> None:
+        self._end_transcript_line()
+        if self.interactive:
+            from batos.repl.render import highlight
+            self.console.print(highlight(shown), soft_wrap=True)
+        else:
+            self.console.print(shown, markup=False, highlight=False, soft_wrap=True)
+
+    def show_error(self, exc: BaseException, source: str | None = None) -> None:
+        self._end_transcript_line()
+        if self.debug:
+            log.debug("error in %r", source, exc_info=exc)
+        if self.interactive:
+            from batos.repl.render import error_panel
+            self.console.print(error_panel(exc, source=source, debug=self.debug))
+        else:
+            from batos.repl.render import error_message
+            self.console.print(f"ERROR: {error_message(exc)}", markup=False, highlight=False,
+                               soft_wrap=True)
+
+    def print(self, renderable: RenderableType | str, **kw: Any) -> None:
+        """Print a command's output (markup off for plain strings)."""
+        self._end_transcript_line()
+        if isinstance(renderable, str):
+            kw.setdefault("markup", False)
+            kw.setdefault("highlight", False)
+        self.console.print(renderable, **kw)
+
+    # -- the Transcript ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transcript(self) -> Iterator[None]:
+        """Send ``Transcript show:`` output straight to the terminal while evaluating."""
+        try:
+            from batos.lang.transcript import capture_transcript
+        except ImportError:
+            yield
+            return
+        with capture_transcript(self._transcript_write, render=self._transcript_render):
+            yield
+
+    def _transcript_write(self, text: str) -> None:
+        if not text:
+            return
+        stream: IO[str] = self.console.file
+        stream.write(text)
+        stream.flush()
+        last_newline = text.rfind("\n")
+        self._transcript_column = (len(text) - last_newline - 1 if last_newline >= 0
+                                   else self._transcript_column + len(text))
+
+    def _transcript_render(self, renderable: Any) -> None:
+        self._end_transcript_line()
+        self.console.print(renderable)
+
+    def _end_transcript_line(self) -> None:
+        """Finish a Transcript line left open (``Transcript show: 'x'`` without ``cr``)."""
+        if self._transcript_column:
+            self.console.file.write("\n")
+            self.console.file.flush()
+            self._transcript_column = 0
+
+
+def run_batch(session: ReplSession, lines: Iterable[str]) -> int:
+    """Non-interactive mode: evaluate each input unit of ``lines``, printing one line per
+    statement (its printString or ``ERROR: message``). Returns the exit code: 0, or 1
+    when any unit failed, or 130 when interrupted."""
+    for _number, unit in iter_units(lines):
+        try:
+            session.handle(unit)
+        except KeyboardInterrupt:
+            return 130
+        if session.done:
+            break
+    sys.stdout.flush()
+    return 1 if session.failures else 0
