@@ -15,6 +15,9 @@ as llama.cpp) is not traced.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import ctypes
 import signal
 import sys
@@ -51,6 +54,9 @@ class TimeLimitExceeded(LimitExceeded):
 
 class RecursionLimitExceeded(LimitExceeded):
     """The statement recursed deeper than its cap."""
+
+
+_STACK: list["limits"] = []
 
 
 def _depth() -> int:
@@ -140,6 +146,7 @@ class limits:  # noqa: N801 - used as a function-like context manager
             self._watcher = threading.Thread(target=self._watch, daemon=True,
                                              name="batos-limits")
         self._active = True
+        _STACK.append(self)
         if self._watcher is not None:
             self._watcher.start()
         return self
@@ -168,6 +175,8 @@ class limits:  # noqa: N801 - used as a function-like context manager
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> bool:
         self._active = False
+        if self in _STACK:
+            _STACK.remove(self)
         try:
             self._restore()
         finally:
@@ -185,3 +194,26 @@ class limits:  # noqa: N801 - used as a function-like context manager
         if isinstance(exc, MemoryError):
             raise MemoryLimitExceeded("statement ran out of memory", limit="memory") from None
         return False
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Suspend the innermost active limits (e.g. while a model generates a method).
+
+    Time spent inside does not count against the deadline and memory allocated
+    inside (a model loading) does not count against the growth cap.
+    """
+    current = _STACK[-1] if _STACK else None
+    if current is None or not current._active:
+        yield
+        return
+    current._active = False
+    t0 = time.monotonic()
+    mem0 = tracemalloc.get_traced_memory()[0] if current._trace_mem else 0
+    try:
+        yield
+    finally:
+        current._deadline += time.monotonic() - t0
+        if current._trace_mem and tracemalloc.is_tracing():
+            current._mem_base += tracemalloc.get_traced_memory()[0] - mem0
+        current._active = True

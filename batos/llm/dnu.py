@@ -1,0 +1,428 @@
+"""doesNotUnderstand_: a local model writes the missing method, inside the send's transaction.
+
+The default ``doesNotUnderstand_`` on ``traits`` runs a Prototypal State Machine
+cycle (``batos.mind.psm``)::
+
+    IDLE → DECOMPOSING (mission brief) → DELEGATING (persona, adapters, backend)
+         → SYNTHESIZING (generate → extract → audit → compile → install → run)
+         → COMPLETE, or back to SYNTHESIZING with the error fed back, or FAILED
+
+A failure aborts the whole send (the image is unchanged); the attempts, a
+failure record and the trace are then written in a separate transaction (the
+exception's ``followup``, run by :meth:`Image.execute`).
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from batos.errors import (BatosError, GenerationFailed, LimitExceeded, MessageNotUnderstood,
+                          MethodDefinitionError)
+from batos.llm import genlog
+from batos.llm.prompts import (STOP, MissionBrief, build_messages, extract_code, param_names,
+                               prefill, preview, prompt_hash, type_name)
+
+if TYPE_CHECKING:
+    from batos.image.image import Image
+    from batos.image.message import Message
+    from batos.image.proto import Proto
+
+DEFAULT_RETRIES = 2
+
+_backend_override: contextvars.ContextVar[Any] = contextvars.ContextVar("batos_backend", default=None)
+_token_sink: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+    "batos_token_sink", default=None)
+_persona_request: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "batos_persona", default=None)
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("batos_dnu_depth", default=0)
+
+
+# --- configuration hooks used by the CLI, the REPL and tests ------------------------------
+
+@contextlib.contextmanager
+def use_backend(backend: Any) -> Iterator[Any]:
+    """Generate with ``backend`` (e.g. a FakeBackend) inside the block."""
+    token = _backend_override.set(backend)
+    try:
+        yield backend
+    finally:
+        _backend_override.reset(token)
+
+
+@contextlib.contextmanager
+def stream_to(sink: Callable[[str], None] | None) -> Iterator[None]:
+    """Send generated tokens to ``sink`` as they arrive (None: silent)."""
+    token = _token_sink.set(sink)
+    try:
+        yield
+    finally:
+        _token_sink.reset(token)
+
+
+@contextlib.contextmanager
+def use_persona(name: str | None) -> Iterator[None]:
+    """Ask for persona ``name`` for misses inside the block (``--persona``)."""
+    token = _persona_request.set(name)
+    try:
+        yield
+    finally:
+        _persona_request.reset(token)
+
+
+def generation_enabled() -> bool:
+    """Off with ``BATOS_LLM=off`` (tests, scripts) unless a backend is given explicitly."""
+    if _backend_override.get() is not None:
+        return True
+    return os.environ.get("BATOS_LLM", "on").lower() not in ("off", "0", "no", "false")
+
+
+def _default_sink() -> Callable[[str], None] | None:
+    if os.environ.get("BATOS_STREAM", "") == "1" or (sys.stderr.isatty() and
+                                                      os.environ.get("BATOS_STREAM") != "0"):
+        def write(text: str) -> None:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        return write
+    return None
+
+
+# --- awakening -------------------------------------------------------------------------
+
+def awaken_llm(image: "Image") -> None:
+    """Make the model-backed doesNotUnderstand_ the default on traits."""
+    from batos.image.method import primitive
+    traits = image.root["globals"]["traits"]
+    traits.set_slot("doesNotUnderstand_", primitive(
+        "doesNotUnderstand_", "batos.llm.dnu:does_not_understand",
+        "ask the local model to write the missing method, audit, install and re-send"))
+    genlog._log(image)
+
+
+# --- the primitive ---------------------------------------------------------------------
+
+def does_not_understand(self: "Proto", message: "Message") -> Any:
+    """The default doesNotUnderstand_: generate, audit, install, re-send."""
+    from batos.image.image import image_of
+    selector = message.selector
+    image = image_of(self)
+    if (image is None or image.read_only or not generation_enabled() or _depth.get() > 0
+            or selector.startswith("_") or selector in ("doesNotUnderstand:", "doesNotUnderstand_")):
+        raise MessageNotUnderstood(self, selector, message.arguments)
+    token = _depth.set(_depth.get() + 1)
+    try:
+        return DNUCycle(image, self, message).run()
+    finally:
+        _depth.reset(token)
+
+
+# --- the cycle ------------------------------------------------------------------------
+
+class AttemptFailed(Exception):
+    """One attempt did not produce a working method; ``error`` is fed back."""
+
+    def __init__(self, error: str, code: str) -> None:
+        super().__init__(error)
+        self.error = error
+        self.code = code
+
+
+class DNUCycle:
+    """One doesNotUnderstand_ cycle: the handlers the PSM states delegate to."""
+
+    def __init__(self, image: "Image", receiver: "Proto", message: "Message") -> None:
+        self.image = image
+        self.receiver = receiver
+        self.message = message
+        self.retries = int(image.options.get("retries", os.environ.get("BATOS_RETRIES",
+                                                                          DEFAULT_RETRIES)))
+        self.brief: MissionBrief | None = None
+        self.backend: Any = None
+        self.persona: Any = None
+        self.feedback: list[tuple[str, str]] = []
+        self.records: list[genlog.GenerationRecord] = []
+        self.result: Any = None
+        self.method: Any = None
+        self.cycle: Any = None
+
+    # the handlers: each returns the next state's name
+    def idle(self, cycle: Any) -> str:
+        return "DECOMPOSING"
+
+    def decompose(self, cycle: Any) -> str:
+        self.brief = decompose(self.image, self.receiver, self.message)
+        cycle.context["brief"] = self.brief
+        self._note(cycle, slots=len(self.brief.slots), notes=len(self.brief.notes))
+        return "DELEGATING"
+
+    def delegate(self, cycle: Any) -> str:
+        self.persona = choose_persona(self.image, self.message)
+        self.backend = _backend_override.get()
+        if self.backend is None:
+            from batos.llm.backend import get_backend
+            self.backend = get_backend()
+        self._note(cycle, persona=self.persona.name, backend=getattr(self.backend, "name", "?"),
+                   adapters=[list(a) for a in self.persona.adapters],
+                   scores=dict(getattr(self.persona, "scores", {}) or {}))
+        return "SYNTHESIZING"
+
+    def synthesize(self, cycle: Any) -> str:
+        attempt = len(self.records) + 1
+        try:
+            self._attempt(attempt)
+        except AttemptFailed as failure:
+            self.feedback.append((failure.code, failure.error))
+            self._note(cycle, attempt=attempt, verdict="failed", error=failure.error[:300])
+            return "SYNTHESIZING" if attempt <= self.retries else "FAILED"
+        rec = self.records[-1]
+        self._note(cycle, attempt=attempt, verdict="installed",
+                   prompt_tokens=rec.prompt_tokens, completion_tokens=rec.completion_tokens,
+                   seconds=round(rec.seconds, 3))
+        return "COMPLETE"
+
+    def handlers(self) -> dict[str, Callable[[Any], str | None]]:
+        return {"IDLE": self.idle, "DECOMPOSING": self.decompose, "DELEGATING": self.delegate,
+                "SYNTHESIZING": self.synthesize}
+
+    @staticmethod
+    def _note(cycle: Any, **info: Any) -> None:
+        note = getattr(cycle, "note", None)
+        if callable(note):
+            note(**info)
+
+    def run(self) -> Any:
+        persona_name = _persona_request.get() or "BRICK"
+        mission = f"{self.receiver._display()} #{self.message.selector}"
+        cycle = new_cycle(self.image, "doesNotUnderstand_", mission, persona_name)
+        self.cycle = cycle
+        try:
+            cycle.run(self.handlers())
+        except BaseException as exc:
+            if len(self.feedback) > self.retries and not isinstance(exc, GenerationFailed):
+                raise self._failure(getattr(exc, "followup", None)) from None
+            self._attach_followup(exc)
+            raise
+        if getattr(cycle, "failed", False):
+            raise self._failure()
+        return self.result
+
+    def _failure(self, previous: Callable[["Image"], Any] | None = None) -> GenerationFailed:
+        errors = "; ".join(f"attempt {i + 1}: {e}" for i, (_, e) in enumerate(self.feedback))
+        exc = GenerationFailed(
+            f"could not write #{self.message.selector} for {self.receiver._display()} after "
+            f"{len(self.feedback)} attempt(s); nothing was changed. {errors}")
+        if previous is not None:
+            exc.followup = previous  # type: ignore[attr-defined]
+        self._attach_followup(exc)
+        return exc
+
+    def _attach_followup(self, exc: BaseException) -> None:
+        if getattr(exc, "_batos_dnu_followup", False):
+            return
+        previous = getattr(exc, "followup", None)
+        records = list(self.records)
+        failure = genlog.FailureRecord(
+            self.receiver._display(), self.message.selector,
+            [preview(a) for a in self.message.arguments],
+            [{"code": code, "error": err} for code, err in self.feedback])
+
+        def followup(image: "Image") -> str:
+            if callable(previous):
+                previous(image)
+            genlog.append(image, [_copy_record(r) for r in records] + [failure])
+            return f"record failed generation of #{self.message.selector}"
+
+        try:
+            exc.followup = followup  # type: ignore[attr-defined]
+            exc._batos_dnu_followup = True  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+
+    # one attempt ----------------------------------------------------------------------
+    def _attempt(self, attempt: int) -> None:
+        from batos.image.method import Method
+        brief = self.brief
+        assert brief is not None
+        persona = self.persona
+        messages = build_messages(brief, persona.system_prompt, self.feedback)
+        head = prefill(brief)
+        prompt = self.backend.format_chat(messages) + head
+        sink = _token_sink.get() or _default_sink()
+        if sink is not None:
+            sink(f"\n{persona.name} ▸ writing #{brief.selector}\n{head.split(chr(10), 1)[-1]}")
+        temperature = 0.0 if attempt == 1 else 0.4
+        t0 = time.perf_counter()
+        with _limits_paused():
+            completion = self.backend.generate(
+                prompt, max_tokens=int(self.image.options.get("max_tokens", 384)),
+                temperature=temperature, seed=attempt, stop=STOP,
+                adapters=list(persona.adapters), on_token=sink)
+        if sink is not None:
+            sink("\n")
+        seconds = time.perf_counter() - t0
+        code = extract_code(head, completion.text)
+        model, sha = self.backend.model_identity()
+        record = genlog.GenerationRecord(
+            receiver=self.receiver._display(), selector=brief.selector, attempt=attempt,
+            persona=persona.name, model=model, model_sha256=sha,
+            adapters=[list(a) for a in persona.adapters], prompt=prompt,
+            prompt_hash=prompt_hash(prompt), output=completion.text, code=code,
+            prompt_tokens=completion.prompt_tokens,
+            prompt_tokens_cached=completion.prompt_tokens_cached,
+            completion_tokens=completion.completion_tokens, seconds=seconds,
+            cycle=getattr(getattr(self.cycle, "trace", None), "id", None))
+        self.records.append(record)
+        provenance = {"persona": persona.name, "model": model, "model_sha256": sha,
+                      "adapters": [list(a) for a in persona.adapters],
+                      "prompt_hash": record.prompt_hash, "prompt_tokens": completion.prompt_tokens,
+                      "completion_tokens": completion.completion_tokens,
+                      "seconds": round(seconds, 3), "attempt": attempt,
+                      "reviewer": getattr(persona, "reviewer", "ALFRED"),
+                      "trace": record.cycle}
+        try:
+            method = Method.create(brief.selector, code, language="python",
+                                   author=persona.name, provenance=provenance, repair=True)
+        except MethodDefinitionError as exc:
+            record.verdict, record.error = "rejected", str(exc)
+            raise AttemptFailed(str(exc), code) from None
+        savepoint = self.image.tm.savepoint()
+        try:
+            from batos.image.proto import selector_to_name
+            self.receiver.set_slot(selector_to_name(brief.selector), method)
+            result = method.function(self.receiver, *self.message.arguments)
+            if result is None:
+                raise AttemptFailed("it returned None; return the answer (or self after "
+                                    "changing state) instead of printing it", method.source)
+        except AttemptFailed as failure:
+            savepoint.rollback()
+            record.verdict, record.error = "error", failure.error
+            raise
+        except (KeyboardInterrupt, LimitExceeded):
+            savepoint.rollback()
+            raise
+        except Exception as exc:  # the generated code raised: feed it back
+            savepoint.rollback()
+            error = f"{type(exc).__name__}: {exc}"
+            record.verdict, record.error = "error", error
+            raise AttemptFailed(error, method.source) from None
+        record.verdict = "installed"
+        record.code = method.source
+        self.method = method
+        self.result = result
+        genlog.append(self.image, self.records)
+
+
+def _copy_record(rec: genlog.GenerationRecord) -> genlog.GenerationRecord:
+    """A fresh record with the same fields (the original belonged to the aborted txn)."""
+    fields = {k: v for k, v in rec.__dict__.items() if not k.startswith("_p_")}
+    return genlog.GenerationRecord(**fields)
+
+
+@contextlib.contextmanager
+def _limits_paused() -> Iterator[None]:
+    """Generation time does not count against the statement's time limit."""
+    from batos.guardian.limits import paused
+    with paused():
+        yield
+
+
+# --- decomposition and persona choice ---------------------------------------------------
+
+def decompose(image: "Image", receiver: "Proto", message: "Message") -> MissionBrief:
+    """The mission brief: receiver, its slots and selectors, the message, grounding notes."""
+    from batos.image.proto import selector_to_name
+    selector = message.selector
+    name = selector_to_name(selector)
+    if not name.isidentifier():
+        name = "binary_" + "".join(f"{ord(c):x}" for c in selector)
+    slots: list[tuple[str, str, str]] = []
+    understood: list[str] = []
+    for row in receiver.slots():
+        if row.kind == "data" and len(slots) < 20:
+            slots.append((row.name, preview(row.value), type_name(row.value)))
+        elif row.kind == "method" and len(understood) < 40:
+            understood.append(getattr(row.value, "selector", row.name))
+    args = list(message.arguments)
+    return MissionBrief(
+        receiver=receiver._display(), selector=selector, name=name,
+        params=param_names(selector, len(args)), arguments=[preview(a, 80) for a in args],
+        slots=slots, understood=understood, notes=_grounding(image, receiver, selector))
+
+
+def _grounding(image: "Image", receiver: "Proto", selector: str) -> list[str]:
+    import re
+    try:
+        from batos.mind.catalog import grounding
+    except ImportError:
+        return []
+    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", selector).replace(":", " ").replace("_", " ")
+    query = f"{words} {receiver.__dict__.get('_name') or ''}".strip()
+    try:
+        chunks = grounding(image, query, k=3)
+    except Exception:
+        return []
+    notes = []
+    for chunk in chunks:
+        text = " ".join(str(chunk.get("text", "")).split())
+        if text:
+            notes.append(text[:300])
+    return notes
+
+
+class _DefaultPersona:
+    """Used when the personas subsystem is not in the image: BRICK without an adapter."""
+
+    name = "BRICK"
+    system_prompt = ("You are BRICK, the technical deconstruction engine of this image: "
+                     "precise, literal, and logical.")
+    adapters: list[tuple[str, float]] = []
+    scores: dict[str, float] = {}
+    reviewer = "ALFRED"
+
+
+def choose_persona(image: "Image", message: "Message") -> Any:
+    requested = _persona_request.get()
+    try:
+        from batos.mind.personas import persona_for_code
+    except ImportError:
+        return _DefaultPersona()
+    return persona_for_code(image, message, requested=requested)
+
+
+def new_cycle(image: "Image", kind: str, mission: str, persona: str) -> Any:
+    """A PSM cycle when the image has the state machine, else a plain in-process loop."""
+    try:
+        from batos.mind import psm
+    except ImportError:
+        return _PlainCycle()
+    if "psm" not in image.root.get("awakening", ()):
+        return _PlainCycle()
+    return psm.new_cycle(image, kind, mission, persona)
+
+
+class _PlainCycle:
+    """The same state loop without persistent states (images without the PSM)."""
+
+    def __init__(self) -> None:
+        self.context: dict[str, Any] = {}
+        self.failed = False
+        self.steps: list[tuple[str, dict[str, Any]]] = []
+
+    def note(self, **info: Any) -> None:
+        if self.steps:
+            self.steps[-1][1].update(info)
+
+    def run(self, handlers: dict[str, Callable[[Any], str | None]]) -> None:
+        state = "IDLE"
+        while state not in ("COMPLETE", "FAILED"):
+            self.steps.append((state, {}))
+            state = handlers[state](self) or "FAILED"
+        self.steps.append((state, {}))
+        self.failed = state == "FAILED"
+
+
+__all__ = ["does_not_understand", "awaken_llm", "use_backend", "stream_to", "use_persona",
+           "decompose", "DNUCycle", "generation_enabled"]

@@ -1,0 +1,129 @@
+"""The generation log kept in the image: every attempt, and every final failure.
+
+``root['generation_log']`` maps an increasing id to a :class:`GenerationRecord`
+(prompt, output, code, verdict, timings). Records of a successful miss are
+written in the send's own transaction; records of a failed one are written in a
+separate follow-up transaction after the abort, with a :class:`FailureRecord`.
+``delete`` removes records for real; ``batos log rm`` then packs the image so
+the old revisions are gone from the file too.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Iterable
+
+from persistent import Persistent
+
+if TYPE_CHECKING:
+    from batos.image.image import Image
+
+LOG_KEY = "generation_log"
+
+
+class GenerationRecord(Persistent):
+    """One generation attempt: what was asked, what came back, what the guardian said."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.time = time.time()
+        self.receiver = ""
+        self.selector = ""
+        self.attempt = 1
+        self.persona = ""
+        self.model = ""
+        self.model_sha256 = ""
+        self.adapters: list[Any] = []
+        self.prompt = ""
+        self.prompt_hash = ""
+        self.output = ""
+        self.code = ""
+        self.verdict = ""          # installed | rejected | error | failed
+        self.error = ""
+        self.prompt_tokens = 0
+        self.prompt_tokens_cached = 0
+        self.completion_tokens = 0
+        self.seconds = 0.0
+        self.cycle = None
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+    def to_json(self, *, full: bool = False) -> dict[str, Any]:
+        data = {k: getattr(self, k) for k in (
+            "time", "receiver", "selector", "attempt", "persona", "model", "verdict", "error",
+            "prompt_tokens", "prompt_tokens_cached", "completion_tokens", "seconds", "code")}
+        data["adapters"] = [list(a) for a in self.adapters]
+        if full:
+            data.update(prompt=self.prompt, output=self.output, prompt_hash=self.prompt_hash,
+                        model_sha256=self.model_sha256)
+        return data
+
+
+class FailureRecord(Persistent):
+    """A message no attempt could answer: the message, every attempt's code and error."""
+
+    def __init__(self, receiver: str, selector: str, arguments: list[str],
+                 attempts: list[dict[str, str]]) -> None:
+        self.time = time.time()
+        self.receiver = receiver
+        self.selector = selector
+        self.arguments = list(arguments)
+        self.attempts = list(attempts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"time": self.time, "receiver": self.receiver, "selector": self.selector,
+                "arguments": self.arguments, "attempts": self.attempts}
+
+
+def _log(image: "Image"):
+    from BTrees.IOBTree import IOBTree
+    root = image.root
+    if LOG_KEY not in root:
+        root[LOG_KEY] = IOBTree()
+    return root[LOG_KEY]
+
+
+def append(image: "Image", records: Iterable[Persistent]) -> list[int]:
+    """Add records (in the current transaction); returns their ids."""
+    log = _log(image)
+    ids = []
+    next_id = (log.maxKey() + 1) if len(log) else 1
+    for record in records:
+        log[next_id] = record
+        ids.append(next_id)
+        next_id += 1
+    return ids
+
+
+def entries(image: "Image", limit: int | None = None) -> list[tuple[int, Any]]:
+    """(id, record) pairs, newest first."""
+    if LOG_KEY not in image.root:
+        return []
+    log = image.root[LOG_KEY]
+    keys = list(log.keys())[::-1]
+    if limit is not None:
+        keys = keys[:limit]
+    return [(k, log[k]) for k in keys]
+
+
+def delete(image: "Image", ids: Iterable[int] | None = None) -> int:
+    """Delete the given records (all when ``ids`` is None); returns how many."""
+    if LOG_KEY not in image.root:
+        return 0
+    log = image.root[LOG_KEY]
+    if ids is None:
+        n = len(log)
+        log.clear()
+        return n
+    n = 0
+    for i in ids:
+        if i in log:
+            del log[i]
+            n += 1
+    return n
+
+
+def record_line(ident: int, rec: Any) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec.time))
+    if isinstance(rec, FailureRecord):
+        return f"{ident:>4}  {when}  FAILED   {rec.receiver} #{rec.selector}  ({len(rec.attempts)} attempts)"
+    return (f"{ident:>4}  {when}  {rec.verdict:<9}{rec.receiver} #{rec.selector}  "
+            f"try {rec.attempt}  {rec.persona}  {rec.completion_tokens} tok  {rec.seconds:.2f} s")

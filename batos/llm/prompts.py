@@ -1,0 +1,183 @@
+"""Prompts for doesNotUnderstand_: the covenant, worked examples and the mission brief.
+
+The fixed part (system text and worked examples) comes first and never changes
+for a persona, so the backend's prefix KV cache serves it on every later miss;
+the receiver-specific brief comes last. The assistant turn is pre-filled with
+``def <name>(self`` inside a fenced block, so the model continues the method
+rather than choosing a format.
+"""
+from __future__ import annotations
+
+import hashlib
+import keyword
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+COVENANT = """\
+You write exactly one Python method for a live object in a persistent object image.
+Rules (the Persistence Covenant and the security policy):
+1. Answer with one function definition only, in a ```python block. Its first parameter is self.
+2. The object's slots are attributes: read self.x, write self.x = value. Keep state only in slots.
+3. After changing state (assigning self.x, or mutating a list or dict held in a slot) write
+   self._p_changed = True as the last statement before returning.
+4. Return the answer; never print it. A method that only changes state returns self.
+5. Imports only inside the function, only from: math, statistics, datetime, json, re, itertools,
+   functools, collections, string, textwrap, decimal, fractions, operator, heapq, bisect, random.
+6. No files, network, eval, exec, open, globals, and no names starting with an underscore
+   except self._p_changed.
+7. Keep it short and correct; handle the arguments exactly as the message gives them."""
+
+EXAMPLES: list[tuple[str, str]] = [
+    ("""Receiver: a Proto(account)
+Slots:
+  balance = 100 (int)
+  history = [] (list)
+Understands: clone, printString, deposit:
+Message: #withdraw: with arguments (30)
+Python name: withdraw_
+Write: def withdraw_(self, amount)""",
+     """```python
+def withdraw_(self, amount):
+    if amount > self.balance:
+        raise ValueError("insufficient funds")
+    self.balance = self.balance - amount
+    self.history.append(-amount)
+    self._p_changed = True
+    return self.balance
+```"""),
+    ("""Receiver: a Proto(words)
+Slots:
+  text = 'the cat sat on the mat' (str)
+Understands: clone, printString
+Message: #mostCommonWord (no arguments)
+Python name: mostCommonWord
+Write: def mostCommonWord(self)""",
+     """```python
+def mostCommonWord(self):
+    from collections import Counter
+    counts = Counter(self.text.split())
+    return counts.most_common(1)[0][0] if counts else None
+```"""),
+]
+
+
+@dataclass
+class MissionBrief:
+    """Everything the model needs to know about one failed message."""
+
+    receiver: str
+    selector: str
+    name: str
+    params: list[str]
+    arguments: list[str]
+    slots: list[tuple[str, str, str]]          # (name, preview, type)
+    understood: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        lines = [f"Receiver: {self.receiver}", "Slots:"]
+        if self.slots:
+            lines += [f"  {n} = {p} ({t})" for n, p, t in self.slots]
+        else:
+            lines.append("  (none)")
+        lines.append("Understands: " + (", ".join(self.understood) or "(nothing yet)"))
+        if self.arguments:
+            lines.append(f"Message: #{self.selector} with arguments ({', '.join(self.arguments)})")
+        else:
+            lines.append(f"Message: #{self.selector} (no arguments)")
+        lines.append(f"Python name: {self.name}")
+        lines.append(f"Write: def {self.name}({', '.join(['self'] + self.params)})")
+        if self.notes:
+            lines.append("Relevant notes from the image:")
+            lines += [f"- {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def param_names(selector: str, nargs: int) -> list[str]:
+    """Parameter names from the keywords: ``at:put:`` → ``at, put``; binary → ``other``."""
+    if nargs == 0:
+        return []
+    if not (selector[:1].isalpha() or selector[:1] == "_"):
+        return ["other"][:nargs] + [f"arg{i}" for i in range(2, nargs + 1)]
+    parts = [p for p in selector.split(":") if p]
+    names: list[str] = []
+    for i in range(nargs):
+        base = parts[i] if i < len(parts) else f"arg{i + 1}"
+        base = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or f"arg{i + 1}"
+        if keyword.iskeyword(base) or base == "self" or base in names:
+            base = base + "_"
+        names.append(base)
+    return names
+
+
+def system_text(persona_prompt: str | None) -> str:
+    head = (persona_prompt.strip() + "\n\n") if persona_prompt else ""
+    return head + COVENANT
+
+
+def build_messages(brief: MissionBrief, persona_prompt: str | None,
+                   feedback: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
+    """Chat messages: system, worked examples, the brief, then earlier failed attempts."""
+    messages = [{"role": "system", "content": system_text(persona_prompt)}]
+    for ask, answer in EXAMPLES:
+        messages.append({"role": "user", "content": ask})
+        messages.append({"role": "assistant", "content": answer})
+    messages.append({"role": "user", "content": brief.text()})
+    for code, error in feedback:
+        messages.append({"role": "assistant", "content": f"```python\n{code.rstrip()}\n```"})
+        messages.append({"role": "user", "content":
+                         f"That method failed: {error}\nWrite the corrected method "
+                         f"def {brief.name}({', '.join(['self'] + brief.params)})."})
+    return messages
+
+
+def prefill(brief: MissionBrief) -> str:
+    """The start of the assistant's answer we write for the model."""
+    return f"```python\ndef {brief.name}(self"
+
+
+STOP = ("\n```", "```\n", "\n\n\n", "<|im_end|>", "<|endoftext|>")
+
+
+def prompt_hash(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:16]
+
+
+def preview(value: Any, width: int = 60) -> str:
+    """A short printString for the brief (never fails, never loads much)."""
+    try:
+        from batos.lang.printing import print_string
+        text = print_string(value)
+    except Exception:
+        text = repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def type_name(value: Any) -> str:
+    from persistent.list import PersistentList
+    from persistent.mapping import PersistentMapping
+    if isinstance(value, PersistentList):
+        return "list"
+    if isinstance(value, PersistentMapping):
+        return "dict"
+    return type(value).__name__
+
+
+def extract_code(prefix: str, completion: str) -> str:
+    """The method source from the pre-filled start plus the model's continuation.
+
+    Drops a closing fence and anything after the function body (usage examples,
+    prose); keeps a trailing newline.
+    """
+    text = prefix.split("```python\n", 1)[-1] + completion
+    text = text.split("```", 1)[0]
+    lines = text.splitlines()
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        if i > 0 and line.strip() and not line[:1].isspace():
+            break  # back at top level: the def has ended
+        kept.append(line)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join(kept) + "\n"

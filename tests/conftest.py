@@ -1,0 +1,25 @@
+"""Shared test set-up.
+
+By default no test may reach the real model: ``BATOS_LLM=off`` makes
+doesNotUnderstand_ raise MessageNotUnderstood unless a test passes a backend
+explicitly (``batos.llm.dnu.use_backend``). Tests marked ``model`` use the real
+default model and opt back in.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("BATOS_LLM", "off")
+os.environ.setdefault("BATOS_STREAM", "0")
+
+from tests.fixtures_llm import *  # noqa: E402,F401,F403
+
+
+@pytest.fixture
+def real_model_env(monkeypatch):
+    """Let doesNotUnderstand_ use the real default model (tests marked ``model``)."""
+    monkeypatch.setenv("BATOS_LLM", "on")
+    from batos.llm.models import default_model_path
+    return default_model_path(progress=False)

@@ -1,0 +1,133 @@
+"""doesNotUnderstand_ writes the method: the whole path with the scripted fake backend."""
+from __future__ import annotations
+
+import pytest
+
+import batos
+from batos.errors import GenerationFailed, MessageNotUnderstood
+from batos.llm import FakeBackend
+from batos.llm import genlog
+from batos.llm.dnu import use_backend
+
+
+@pytest.fixture
+def image(tmp_path):
+    with batos.open_image(tmp_path / "dnu.fs") as im:
+        yield im
+
+
+def _counter(image):
+    counter = image.globals["genesis"].clone()
+    image.globals["counter"] = counter
+    counter.set_slot("count", 3)
+    image.commit("counter")
+    return counter
+
+
+def send(image, receiver, selector, *args):
+    return image.execute(lambda: receiver.send(selector, *args), note=f"send {selector}")
+
+
+def test_success_installs_method_with_provenance_and_resends(image):
+    counter = _counter(image)
+    fake = FakeBackend([", amount):\n    self.count = self.count + amount\n"
+                        "    self._p_changed = True\n    return self.count\n```"])
+    with use_backend(fake):
+        assert send(image, counter, "addTo:", 4) == 7
+    assert counter.count == 7
+    method = counter.method("addTo:")
+    assert method.source.startswith("def addTo_(self, amount):")
+    prov = method.provenance
+    assert prov["author"] == "BRICK" and prov["persona"] == "BRICK"
+    assert prov["model"] == "fake-model" and prov["attempt"] == 1
+    assert prov["prompt_hash"] and "prompt_tokens" in prov
+    assert method.audit is not None and method.audit.accepted
+    # the prompt carried the covenant, the slots and the message
+    prompt = fake.prompts[0]
+    assert "self._p_changed = True" in prompt and "count = 3 (int)" in prompt
+    assert "#addTo: with arguments (4)" in prompt and prompt.endswith("def addTo_(self")
+    # a second send does not generate again
+    with use_backend(FakeBackend([])):
+        assert send(image, counter, "addTo:", 1) == 8
+    log = genlog.entries(image)
+    assert len(log) == 1 and log[0][1].verdict == "installed"
+
+
+def test_audit_rejection_then_retry_feeds_the_error_back(image):
+    counter = _counter(image)
+    fake = FakeBackend([
+        "):\n    import os\n    return os.getcwd()\n```",
+        "):\n    return self.count * 2\n```",
+    ])
+    with use_backend(fake):
+        assert send(image, counter, "doubled") == 6
+    assert len(fake.prompts) == 2
+    assert "import os" in fake.prompts[1] and "That method failed" in fake.prompts[1]
+    verdicts = [rec.verdict for _, rec in genlog.entries(image)][::-1]
+    assert verdicts == ["rejected", "installed"]
+
+
+def test_exception_then_retry(image):
+    counter = _counter(image)
+    fake = FakeBackend([
+        "):\n    return self.missing_slot + 1\n```",
+        "):\n    return self.count + 1\n```",
+    ])
+    with use_backend(fake):
+        assert send(image, counter, "next") == 4
+    assert "does not understand" in fake.prompts[1] or "missing_slot" in fake.prompts[1]
+
+
+def test_returning_none_is_fed_back(image):
+    counter = _counter(image)
+    fake = FakeBackend(["):\n    print(self.count)\n```", "):\n    return str(self.count)\n```"])
+    with use_backend(fake):
+        assert send(image, counter, "show") == "3"
+    assert "returned None" in fake.prompts[1]
+
+
+def test_final_failure_leaves_image_unchanged_and_writes_failure_record(image):
+    counter = _counter(image)
+    before = image.history(1)[0]["id"]
+    fake = FakeBackend(["):\n    self.count = 99\n    self._p_changed = True\n    raise ValueError('nope')\n```"],
+                       repeat_last=True)
+    with use_backend(fake), pytest.raises(GenerationFailed) as info:
+        send(image, counter, "explode")
+    assert "could not write #explode" in str(info.value)
+    assert len(fake.prompts) == 3  # first try + 2 retries
+    assert counter.count == 3 and counter.method("explode") is None
+    history = image.history(2)
+    assert history[1]["id"] == before  # exactly one new transaction: the failure record
+    assert history[0]["note"].startswith("record failed generation of #explode")
+    entries = genlog.entries(image)
+    failure = entries[0][1]
+    assert isinstance(failure, genlog.FailureRecord)
+    assert failure.selector == "explode" and len(failure.attempts) == 3
+    assert "ValueError: nope" in failure.attempts[0]["error"]
+    assert [rec.verdict for _, rec in entries[1:]] == ["error"] * 3
+
+
+def test_generation_disabled_raises_message_not_understood(image):
+    counter = _counter(image)
+    with pytest.raises(MessageNotUnderstood):
+        send(image, counter, "whatever")
+
+
+def test_keyword_and_binary_selectors(image):
+    counter = _counter(image)
+    fake = FakeBackend([", at, put):\n    return at + put\n```",
+                        ", other):\n    return self.count + other\n```"])
+    with use_backend(fake):
+        assert send(image, counter, "at:put:", 1, 2) == 3
+        assert send(image, counter, "+", 10) == 13
+    assert counter.send("+", 1) == 4
+
+
+def test_generated_method_survives_restart_without_model(tmp_path):
+    path = tmp_path / "p.fs"
+    with batos.open_image(path) as im:
+        counter = _counter(im)
+        with use_backend(FakeBackend(["):\n    return self.count * 10\n```"])):
+            assert send(im, counter, "tenfold") == 30
+    with batos.open_image(path) as im:
+        assert im.globals["counter"].send("tenfold") == 30
