@@ -384,12 +384,17 @@ def audit_source(source: str, *, selector: str | None = None, repair: bool = Fal
     if not exits:
         return done("rejected" if findings else "accepted", _dedupe(findings))
     if not repair or findings:
+        cols: dict[int, int] = {}
+        for n in ast.walk(func):
+            if isinstance(n, ast.stmt):
+                cols[n.lineno] = min(cols.get(n.lineno, 10**6), n.col_offset + 1)
         for ex in exits:
             where = (f"returns at line {ex.node.lineno}" if ex.kind == "return"
                      else "ends")
             findings.append(make_finding(
                 "G301", f"self is changed at line {ex.mutation_line} but the method {where} "
-                "without self._p_changed = True", ex.mutation_line, 1))
+                "without self._p_changed = True", ex.mutation_line,
+                cols.get(ex.mutation_line, 1)))
         return done("rejected", _dedupe(findings))
     fixed = covenant.repair_source(source, func, exits)
     if fixed is None or not audit_source(fixed, selector=selector).accepted:

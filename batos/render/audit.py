@@ -58,7 +58,9 @@ def source_views(report: Any) -> list[RenderableType]:
     total = len(report.source.splitlines())
     lines = [f["line"] for f in report.findings if f["line"]]
     views: list[RenderableType] = []
-    for lo, hi in _ranges(lines, total):
+    for i, (lo, hi) in enumerate(_ranges(lines, total)):
+        if i:
+            views.append(Text("  ⋮", style="dim"))
         views.append(Syntax(report.source, "python", line_numbers=True, line_range=(lo, hi),
                             highlight_lines=set(lines), theme="ansi_dark",
                             background_color="default", word_wrap=True))

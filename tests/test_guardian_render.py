@@ -1,0 +1,66 @@
+"""Golden renders of audit reports on a fixed-width, colourless console."""
+from __future__ import annotations
+
+from rich.console import Console
+
+from batos.guardian import audit
+
+SOURCE = ('def total(self, xs):\n    """Sum the items."""\n    n = 0\n    for x in xs:\n'
+          '        n += x\n    self.last = n\n    return eval("n")\n')
+
+GOLDEN_REJECTED = """\
+Guardian audit: REJECTED — method #total: · guardian 1.0 · sha256 cd2b8801e8d3
+┏━━━━━━┳━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
+┃ Rule ┃ Severity ┃ Where ┃ Message                                                                ┃
+┡━━━━━━╇━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
+│ G101 │ error    │   1:1 │ the def is named 'total' but the selector #total: needs 'total_'       │
+│ G301 │ error    │   6:5 │ self is changed at line 6 but the method returns at line 7 without     │
+│      │          │       │ self._p_changed = True                                                 │
+│ G201 │ error    │  7:12 │ use of eval is forbidden                                               │
+└──────┴──────────┴───────┴────────────────────────────────────────────────────────────────────────┘
+❱ 1 def total(self, xs):
+  2     \"\"\"Sum the items.\"\"\"
+  ⋮
+  5         n += x
+❱ 6     self.last = n
+❱ 7     return eval("n")
+"""
+
+GOLDEN_ACCEPTED = """\
+Guardian audit: ACCEPTED — method #answer · guardian 1.0 · sha256 b4dc0c880e68
+no findings; 29 rules checked
+"""
+
+
+def render(obj: object) -> str:
+    console = Console(width=100, color_system=None, force_terminal=False, record=True)
+    console.print(obj)
+    return console.export_text()
+
+
+def test_golden_rejected_report() -> None:
+    assert render(audit(SOURCE, selector="total:")) == GOLDEN_REJECTED
+
+
+def test_golden_accepted_report() -> None:
+    out = render(audit("def answer(self):\n    return 42\n", selector="answer"))
+    assert out == GOLDEN_ACCEPTED
+
+
+def test_repaired_report_shows_the_warning_and_the_new_line() -> None:
+    out = render(audit("def add(self, x):\n    self.items.append(x)\n", repair=True))
+    assert "REPAIRED" in out and "G302" in out and "warning" in out
+    assert "3     self._p_changed = True" in out
+
+
+def test_syntax_error_report_renders() -> None:
+    out = render(audit("def m(self):\n    return (\n"))
+    assert "G001" in out and "REJECTED" in out
+
+
+def test_adapter_report_has_no_source_lines(tmp_path) -> None:  # noqa: ANN001
+    from batos.guardian import audit_adapter
+    p = tmp_path / "junk.gguf"
+    p.write_bytes(b"junk")
+    out = render(audit_adapter(p))
+    assert "adapter" in out and "A001" in out and "❱" not in out
