@@ -1,0 +1,104 @@
+"""Rich views of personas and their adapters (``batos persona list|show``, ``batos lora list``)."""
+from __future__ import annotations
+
+import datetime
+from typing import Any, Iterable
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+
+def _slot(proto: Any, name: str, default: Any = None) -> Any:
+    found = proto.lookup(name)
+    return found[1] if found is not None and found[1] is not None else default
+
+
+def _adapter_cell(adapter: Any, scale: Any) -> str:
+    if adapter is None:
+        return "-"
+    return f"{adapter.name} ×{float(scale if scale is not None else 1.0):g}"
+
+
+def persona_row(name: str, proto: Any) -> dict[str, Any]:
+    """Plain data of one persona (also the JSON of ``batos persona list``)."""
+    adapter = _slot(proto, "adapter")
+    return {"name": name, "role": _slot(proto, "role", ""),
+            "voice": _slot(proto, "voice", ""),
+            "pillars": list(_slot(proto, "pillars", {}) or {}),
+            "cues": [str(c) for c in _slot(proto, "cues", []) or []],
+            "adapter": adapter.to_json() if adapter is not None else None,
+            "adapter_scale": float(_slot(proto, "adapter_scale", 1.0)),
+            "system_prompt": _slot(proto, "system_prompt", "")}
+
+
+def render_persona_table(image_or_registry: Any) -> Table:
+    """One row per persona: name, role, pillars, adapter (* marks the code persona)."""
+    reg = image_or_registry
+    code = None
+    if hasattr(image_or_registry, "root"):
+        from batos.mind.personas import registry
+        reg = registry(image_or_registry)
+        pllm = image_or_registry.root["globals"].get("pLLM")
+        code = _slot(pllm, "persona") if pllm is not None else None
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for col in ("", "persona", "role", "pillars", "adapter"):
+        table.add_column(col)
+    for name, proto in reg.items():
+        pillars = ", ".join(_slot(proto, "pillars", {}) or {})
+        table.add_row("*" if name == code else "", Text(name, style="bold"),
+                      _slot(proto, "role", ""), pillars,
+                      _adapter_cell(_slot(proto, "adapter"), _slot(proto, "adapter_scale")))
+    return table
+
+
+def render_persona(name: str, proto: Any) -> RenderableType:
+    """A persona's codex: role, voice, system prompt, pillars, cues and adapter."""
+    row = persona_row(name, proto)
+    head = Text(name, style="bold")
+    head.append(f" — {row['role']}", style="dim")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column()
+    grid.add_row("voice", row["voice"])
+    grid.add_row("system", row["system_prompt"])
+    pillars = _slot(proto, "pillars", {}) or {}
+    for pillar, prompt in pillars.items():
+        grid.add_row(f"#{pillar}", str(prompt))
+    grid.add_row("cues", ", ".join(row["cues"]))
+    adapter = _slot(proto, "adapter")
+    grid.add_row("adapter", _adapter_cell(adapter, row["adapter_scale"]) if adapter else
+                 "none (base model)")
+    parts: list[RenderableType] = [head, grid]
+    if adapter is not None:
+        parts.append(render_adapter(adapter))
+    return Group(*parts)
+
+
+def render_adapter(adapter: Any) -> Table:
+    """An adapter's facts: file, size, sha256, arch, audit verdict, when added."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column()
+    added = datetime.datetime.fromtimestamp(adapter.added, datetime.timezone.utc)
+    verdict = getattr(adapter.audit, "verdict", "-")
+    grid.add_row("file", f"{adapter.name} ({adapter.size:,} bytes, {adapter.arch})")
+    grid.add_row("sha256", adapter.sha256)
+    grid.add_row("audit", verdict)
+    grid.add_row("added", added.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    return grid
+
+
+def render_adapter_table(rows: Iterable[tuple[str, Any, float]]) -> Table:
+    """``batos lora list``: persona, file, scale, size, sha256 prefix, audit verdict."""
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for col in ("persona", "adapter", "scale", "size", "sha256", "audit"):
+        table.add_column(col, justify="right" if col in ("scale", "size") else "left")
+    for persona, adapter, scale in rows:
+        table.add_row(persona, adapter.name, f"{scale:g}", f"{adapter.size:,}",
+                      adapter.sha256[:12], getattr(adapter.audit, "verdict", "-"))
+    return table
+
+
+__all__ = ["render_persona", "render_persona_table", "render_adapter", "render_adapter_table",
+           "persona_row"]

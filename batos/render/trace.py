@@ -1,0 +1,141 @@
+"""Rich views of cognitive-cycle traces: a tree of states, and a table of recent traces.
+
+    trace 3 · ask · BRICK · complete · 1.234 s
+    ├── IDLE  +0.000 s
+    ├── DECOMPOSING  +0.001 s
+    │   └── route  BRICK 0.52 · ROBIN 0.31 · BABS 0.10 · ALFRED 0.07
+    ├── DELEGATING  +0.002 s  BRICK  0.800 s
+    │   ├── adapters  brick.gguf ×1.0
+    │   └── tokens  120 prompt (64 cached) → 48 completion · 0.800 s
+    ...
+"""
+from __future__ import annotations
+
+import datetime
+from typing import Any, Iterable, Mapping
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+_VERDICT_STYLE = {"complete": "bold green", "failed": "bold red", "running": "bold yellow"}
+_STATE_STYLE = {"FAILED": "bold red", "COMPLETE": "bold green"}
+#: info keys shown in a step's label or folded into other lines, not listed on their own
+_FOLDED = {"persona", "prompt_tokens", "prompt_tokens_cached", "completion_tokens", "seconds",
+           "prompt_seconds", "finish", "backend", "model", "text", "noisy", "chosen"}
+MAX_VALUE = 70
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M:%S UTC")
+
+
+def _short(value: Any, limit: int = MAX_VALUE) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _scores(scores: Mapping[str, Any]) -> str:
+    ranked = sorted(scores.items(), key=lambda kv: -float(kv[1]))
+    return " · ".join(f"{k} {float(v):.2f}" for k, v in ranked)
+
+
+def _adapters(adapters: Iterable[Any]) -> str:
+    parts = [f"{a[0]} ×{float(a[1]):g}" if isinstance(a, (list, tuple)) and len(a) == 2
+             else _short(a) for a in adapters]
+    return ", ".join(parts) if parts else "none (base model)"
+
+
+def _tokens(info: Mapping[str, Any]) -> str | None:
+    if "prompt_tokens" not in info and "completion_tokens" not in info:
+        return None
+    text = f"{info.get('prompt_tokens', 0)} prompt"
+    if info.get("prompt_tokens_cached"):
+        text += f" ({info['prompt_tokens_cached']} cached)"
+    text += f" → {info.get('completion_tokens', 0)} completion"
+    if info.get("seconds") is not None:
+        text += f" · {float(info['seconds']):.3f} s"
+    if info.get("finish"):
+        text += f" · {info['finish']}"
+    return text
+
+
+def step_lines(info: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, text) rows shown under a step, in a stable order."""
+    rows: list[tuple[str, str]] = []
+    for key, value in info.items():
+        if key in _FOLDED or key == "adapters":
+            continue
+        if key in ("route", "scores") and isinstance(value, Mapping):
+            rows.append((key, _scores(value)))
+        elif key == "error":
+            rows.append((key, _short(value, 90)))
+        else:
+            rows.append((key, _short(value)))
+    if "adapters" in info:
+        rows.append(("adapters", _adapters(info["adapters"])))
+    tokens = _tokens(info)
+    if tokens:
+        rows.append(("tokens", tokens))
+    if info.get("text"):
+        rows.append(("said", _short(info["text"])))
+    return rows
+
+
+def _label(step: Mapping[str, Any]) -> Text:
+    state = str(step.get("state", "?"))
+    label = Text(state, style=_STATE_STYLE.get(state, "bold"))
+    label.append(f"  +{float(step.get('t', 0.0)):.3f} s", style="dim")
+    persona = step.get("info", {}).get("persona")
+    if persona:
+        label.append(f"  {persona}", style="cyan")
+    return label
+
+
+def render_trace(trace: Any) -> RenderableType:
+    """A tree: header (id, kind, persona, verdict, time), mission, steps with info, result."""
+    data = trace.to_json() if hasattr(trace, "to_json") else dict(trace)
+    head = Text(f"trace {data['id']} · {data['kind']}")
+    if data.get("persona"):
+        head.append(f" · {data['persona']}")
+    head.append(" · ")
+    head.append(data["verdict"], style=_VERDICT_STYLE.get(data["verdict"], "bold"))
+    if data.get("seconds") is not None:
+        head.append(f" · {data['seconds']:.3f} s")
+    head.append(f" · {_when(data.get('started'))}", style="dim")
+    tree = Tree(head)
+    tree.add(Text("mission  ", style="dim") + Text(_short(data.get("mission", ""), 90)))
+    for key, value in (data.get("info") or {}).items():
+        tree.add(Text(f"{key}  ", style="dim") + Text(_short(value)))
+    for step in data.get("steps", []):
+        node = tree.add(_label(step))
+        for key, text in step_lines(step.get("info", {})):
+            node.add(Text(f"{key}  ", style="dim") + Text(text))
+    parts: list[RenderableType] = [tree]
+    if data.get("result"):
+        parts.append(Text("result  ", style="bold") + Text(_short(data["result"], 300)))
+    if data.get("error"):
+        parts.append(Text("error  ", style="bold red") + Text(_short(data["error"], 300)))
+    return Group(*parts)
+
+
+def render_trace_table(traces: Iterable[Any]) -> Table:
+    """One row per trace: id, kind, persona, verdict, states, seconds, mission."""
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for col in ("id", "kind", "persona", "verdict", "steps", "seconds", "mission"):
+        table.add_column(col, justify="right" if col in ("id", "steps", "seconds") else "left")
+    for t in traces:
+        d = t.to_json() if hasattr(t, "to_json") else dict(t)
+        secs = "-" if d.get("seconds") is None else f"{d['seconds']:.3f}"
+        table.add_row(str(d["id"]), d["kind"], d.get("persona") or "-",
+                      Text(d["verdict"], style=_VERDICT_STYLE.get(d["verdict"], "")),
+                      str(len(d.get("steps", []))), secs, _short(d.get("mission", ""), 40))
+    return table
+
+
+__all__ = ["render_trace", "render_trace_table", "step_lines"]
