@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "batos.cli.model_cmd",
     "batos.cli.mind_cmd",
     "batos.cli.memory_cmd",
+    "batos.cli.log_cmd",
 )
 
 for _name in COMMAND_MODULES:

@@ -282,6 +282,10 @@ class DNUCycle:
                       "seconds": round(seconds, 3), "attempt": attempt,
                       "reviewer": getattr(persona, "reviewer", "ALFRED"),
                       "trace": record.cycle}
+        if _calls_print(code):
+            record.verdict = "rejected"
+            record.error = "it prints; build the text and return it instead of printing"
+            raise AttemptFailed(record.error, code)
         try:
             method = Method.create(brief.selector, code, language="python",
                                    author=persona.name, provenance=provenance, repair=True)
@@ -313,6 +317,16 @@ class DNUCycle:
         self.method = method
         self.result = result
         genlog.append(self.image, self.records)
+
+
+def _calls_print(code: str) -> bool:
+    import ast
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"
+               for n in ast.walk(tree))
 
 
 def _copy_record(rec: genlog.GenerationRecord) -> genlog.GenerationRecord:

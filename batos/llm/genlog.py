@@ -125,5 +125,5 @@ def record_line(ident: int, rec: Any) -> str:
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec.time))
     if isinstance(rec, FailureRecord):
         return f"{ident:>4}  {when}  FAILED   {rec.receiver} #{rec.selector}  ({len(rec.attempts)} attempts)"
-    return (f"{ident:>4}  {when}  {rec.verdict:<9}{rec.receiver} #{rec.selector}  "
+    return (f"{ident:>4}  {when}  {rec.verdict:<10}{rec.receiver} #{rec.selector}  "
             f"try {rec.attempt}  {rec.persona}  {rec.completion_tokens} tok  {rec.seconds:.2f} s")

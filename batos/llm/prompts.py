@@ -58,6 +58,19 @@ def mostCommonWord(self):
     counts = Counter(self.text.split())
     return counts.most_common(1)[0][0] if counts else None
 ```"""),
+    ("""Receiver: a Proto(shelf)
+Slots:
+  owner = 'Ada' (str)
+  books = ['Dune', 'Emma'] (list)
+Understands: clone, printString
+Message: #describe_yourself (no arguments)
+Python name: describe_yourself
+Write: def describe_yourself(self)""",
+     """```python
+def describe_yourself(self):
+    titles = ", ".join(self.books) if self.books else "no books"
+    return f"I am {self.owner}'s shelf with {len(self.books)} books: {titles}."
+```"""),
 ]
 
 
