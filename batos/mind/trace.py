@@ -191,46 +191,45 @@ def list_traces(image: Any, limit: int = 20) -> list[Trace]:
 # --- REPL hooks --------------------------------------------------------------------------------
 
 def register_repl_commands() -> bool:
-    """Register ``:trace [ID]`` and ``:persona [NAME]`` with the REPL (False if it has no
-    command registry yet)."""
+    """Register ``:trace [ID|last|list]`` and ``:persona [NAME]`` with the REPL's command
+    registry (False when the REPL has none)."""
     try:
-        from batos.repl.commands import register_command  # type: ignore[import-not-found]
+        from batos.repl.commands import register_command
     except ImportError:
         return False
-    register_command("trace", _repl_trace, "show the last cognitive cycle's trace, or trace ID")
-    register_command("persona", _repl_persona,
-                     "show the personas, or choose the one that writes methods: :persona NAME")
+    register_command("trace", repl_trace,
+                     "the last cognitive cycle's trace (states, personas, tokens, verdicts)",
+                     ":trace [ID|last|list]")
+    register_command("persona", repl_persona,
+                     "show the personas, or choose the one that writes missing methods",
+                     ":persona [NAME]")
     return True
 
 
-def _repl_args(args: Any) -> list[str]:
-    if args is None:
-        return []
-    if isinstance(args, str):
-        return args.split()
-    return [str(a) for a in args]
+def repl_trace(session: Any, arg: str = "") -> None:
+    """``:trace [ID|last|list]``: print a trace (a BatosError is shown by the REPL)."""
+    word = (arg or "").strip() or "last"
+    if word == "list":
+        from batos.render.trace import render_trace_table
+        session.print(render_trace_table(list_traces(session.image, 20)))
+        return None
+    session.print(get_trace(session.image, word))
+    return None
 
 
-def _repl_trace(session: Any, args: Any = None) -> Any:
-    """``:trace [ID|last]`` -> the trace (a rich renderable)."""
-    image = getattr(session, "image", session)
-    words = _repl_args(args)
-    return get_trace(image, words[0] if words else "last")
-
-
-def _repl_persona(session: Any, args: Any = None) -> Any:
+def repl_persona(session: Any, arg: str = "") -> None:
     """``:persona`` lists the personas; ``:persona NAME`` makes NAME write methods."""
-    from batos.mind.personas import find_persona, persona_names
-    image = getattr(session, "image", session)
-    words = _repl_args(args)
-    if not words:
+    from batos.mind.personas import find_persona, persona_name
+    image = session.image
+    word = (arg or "").strip()
+    if not word:
         from batos.render.persona import render_persona_table
-        return render_persona_table(image)
-    proto = find_persona(image, words[0])
-    name = proto.send("name") if proto.lookup("name") else words[0].upper()
-    options = getattr(session, "options", None)
-    if isinstance(options, dict):
-        options["persona"] = name
-    if hasattr(image, "options"):
-        image.options["persona"] = name
-    return f"persona for new methods: {name} (of {', '.join(persona_names(image))})"
+        session.print(render_persona_table(image))
+        current = image.options.get("persona")
+        if current:
+            session.print(f"this session: {current}")
+        return None
+    name = persona_name(find_persona(image, word))
+    image.options["persona"] = name
+    session.print(f"{name} writes the missing methods from now on in this session")
+    return None

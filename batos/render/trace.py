@@ -23,7 +23,7 @@ _VERDICT_STYLE = {"complete": "bold green", "failed": "bold red", "running": "bo
 _STATE_STYLE = {"FAILED": "bold red", "COMPLETE": "bold green"}
 #: info keys shown in a step's label or folded into other lines, not listed on their own
 _FOLDED = {"persona", "prompt_tokens", "prompt_tokens_cached", "completion_tokens", "seconds",
-           "prompt_seconds", "finish", "backend", "model", "text", "noisy", "chosen"}
+           "prompt_seconds", "finish", "model", "text", "noisy", "chosen"}
 MAX_VALUE = 70
 
 
