@@ -20,7 +20,7 @@ import pytest
 __all__ = ["tiny_model", "tiny_lora", "tiny_lora_b", "tiny_lora_pair", "llm_cache_home",
            "write_tiny_model", "write_tiny_lora", "TINY"]
 
-TINY = dict(n_embd=64, n_layer=2, n_head=4, n_head_kv=2, n_ff=128, n_ctx=512)
+TINY = dict(n_embd=64, n_layer=2, n_head=4, n_head_kv=2, n_ff=128, n_ctx=2048)
 
 _SPECIALS = ["<unk>", "<s>", "</s>"]
 _BIGRAMS = ["▁t", "th", "he", "▁a", "an", "in", "er", "on", "re", "▁s", "se", "el", "lf",
@@ -43,8 +43,9 @@ def _vocab() -> tuple[list[str], list[float], list[int]]:
     return tokens, scores, types
 
 
-def write_tiny_model(path: Path, seed: int = 1234, name: str = "tiny-llama") -> Path:
-    """Write the tiny random llama GGUF model to ``path``."""
+def write_tiny_model(path: Path, seed: int = 1234, name: str = "tiny-llama",
+                     chat_template: str | None = _CHATML) -> Path:
+    """Write the tiny random llama GGUF model to ``path`` (``chat_template`` None: none)."""
     import gguf
 
     rng = np.random.default_rng(seed)
@@ -73,7 +74,8 @@ def write_tiny_model(path: Path, seed: int = 1234, name: str = "tiny-llama") -> 
     w.add_eos_token_id(2)
     w.add_add_bos_token(True)
     w.add_add_eos_token(False)
-    w.add_chat_template(_CHATML)
+    if chat_template is not None:
+        w.add_chat_template(chat_template)
 
     def rand(*shape: int, std: float = 0.3) -> np.ndarray:
         return (rng.standard_normal(shape) * std).astype(np.float32)

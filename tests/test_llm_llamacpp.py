@@ -12,7 +12,7 @@ from batos.errors import BatosError, Interrupted, ModelError
 from batos.llm.llamacpp import Engine, LlamaCppBackend, get_engine
 from batos.llm.models import sha256_file
 from tests.fixtures_llm import *  # noqa: F401,F403
-from tests.fixtures_llm import write_tiny_lora
+from tests.fixtures_llm import TINY, write_tiny_lora
 
 PREFIX = ("You are BRICK. Write one Python method. Keep state in slots; "
           "set self._p_changed = True after mutation. ") * 3
@@ -21,11 +21,11 @@ PREFIX = ("You are BRICK. Write one Python method. Keep state in slots; "
 @pytest.fixture
 def backend(tiny_model: Path, llm_cache_home: Path) -> LlamaCppBackend:
     """A backend with its own private context (no state leaks between tests)."""
-    return LlamaCppBackend(tiny_model, shared=False, n_ctx=512)
+    return LlamaCppBackend(tiny_model, shared=False, n_ctx=1024)
 
 
 def fresh(tiny_model: Path) -> LlamaCppBackend:
-    return LlamaCppBackend(tiny_model, shared=False, n_ctx=512)
+    return LlamaCppBackend(tiny_model, shared=False, n_ctx=1024)
 
 
 # --- loading, generating, streaming ----------------------------------------------------------
@@ -111,7 +111,7 @@ def test_chat_template_from_gguf(backend: LlamaCppBackend) -> None:
 
 def test_prompt_too_long(backend: LlamaCppBackend) -> None:
     with pytest.raises(BatosError, match="context"):
-        backend.generate("abcdefgh " * 200, max_tokens=4)
+        backend.generate("abcdefgh " * 400, max_tokens=4)
 
 
 # --- LoRA: hot apply, exact restore, A after B, warm LRU -----------------------------------------
@@ -166,7 +166,7 @@ def test_two_adapters_at_once(backend: LlamaCppBackend, tiny_lora: Path,
 def test_warm_lru_evicts_and_reloads(tiny_model: Path, tiny_lora: Path,
                                      tiny_lora_b: Path, tmp_path: Path) -> None:
     third = write_tiny_lora(tmp_path / "c.gguf", seed=5)
-    be = LlamaCppBackend(tiny_model, shared=False, n_ctx=512, warm_size=2)
+    be = LlamaCppBackend(tiny_model, shared=False, n_ctx=1024, warm_size=2)
     e = be.engine
     ref = be.logits(PREFIX, [(str(tiny_lora), 1.0)], use_cache=False)
     be.logits(PREFIX, [(str(tiny_lora_b), 1.0)], use_cache=False)
@@ -232,7 +232,7 @@ def test_prefix_cache_is_not_shared_across_adapter_sets(
 
 
 def test_without_saved_states_a_switch_starts_over(tiny_model: Path, tiny_lora: Path) -> None:
-    be = LlamaCppBackend(tiny_model, shared=False, n_ctx=512, saved_states=0)
+    be = LlamaCppBackend(tiny_model, shared=False, n_ctx=1024, saved_states=0)
     be.generate(PREFIX + "one", max_tokens=4)
     be.generate(PREFIX + "two", max_tokens=4, adapters=[(str(tiny_lora), 1.0)])
     back = be.generate(PREFIX + "three", max_tokens=4)
@@ -278,4 +278,4 @@ def test_shared_engine_per_model(tiny_model: Path, llm_cache_home: Path) -> None
     assert one.engine is two.engine is get_engine(tiny_model, n_ctx=4096)
     one.generate("abc", max_tokens=3)
     assert two.loaded
-    assert two.engine.n_ctx == 512  # capped at the model's training context
+    assert two.engine.n_ctx == TINY["n_ctx"]  # capped at the model's training context

@@ -12,7 +12,7 @@ from batos.errors import ModelError
 from batos.llm import models
 from batos.llm.gguf_meta import is_gguf, read_header
 from tests.fixtures_llm import *  # noqa: F401,F403
-from tests.fixtures_llm import TINY
+from tests.fixtures_llm import TINY, write_tiny_model
 
 
 # --- assembling the default model from parts -------------------------------------------------------
@@ -209,10 +209,14 @@ def test_arch_and_dims_and_shapes(tiny_model: Path, tiny_lora: Path) -> None:
     assert read_header(tiny_lora).get("adapter.lora.alpha") == 8.0
 
 
-def test_chat_template_of(tiny_model: Path) -> None:
+def test_chat_template_of(tiny_model: Path, tmp_path: Path) -> None:
     template, bos, eos = models.chat_template_of(tiny_model)
     assert template and "im_start" in template
-    assert (bos, eos) == ("<s>", "</s>")
+    assert (bos, eos) == ("", "")  # the template uses neither: the vocabulary is not read
+    with_bos = write_tiny_model(tmp_path / "b.gguf", chat_template="{{ bos_token }}x")
+    assert models.chat_template_of(with_bos) == ("{{ bos_token }}x", "<s>", "</s>")
+    assert models.chat_template_of(write_tiny_model(tmp_path / "n.gguf", chat_template=None)
+                                   ) == (None, "<s>", "</s>")
 
 
 def test_header_errors(tmp_path: Path, tiny_model: Path) -> None:

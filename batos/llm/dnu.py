@@ -273,6 +273,7 @@ class DNUCycle:
             prompt_tokens=completion.prompt_tokens,
             prompt_tokens_cached=completion.prompt_tokens_cached,
             completion_tokens=completion.completion_tokens, seconds=seconds,
+            prompt_seconds=completion.prompt_seconds,
             cycle=getattr(getattr(self.cycle, "trace", None), "id", None))
         self.records.append(record)
         provenance = {"persona": persona.name, "model": model, "model_sha256": sha,

@@ -42,6 +42,7 @@ class GenerationRecord(Persistent):
         self.prompt_tokens_cached = 0
         self.completion_tokens = 0
         self.seconds = 0.0
+        self.prompt_seconds = 0.0
         self.cycle = None
         for key, value in fields.items():
             setattr(self, key, value)
@@ -50,6 +51,7 @@ class GenerationRecord(Persistent):
         data = {k: getattr(self, k) for k in (
             "time", "receiver", "selector", "attempt", "persona", "model", "verdict", "error",
             "prompt_tokens", "prompt_tokens_cached", "completion_tokens", "seconds", "code")}
+        data["prompt_seconds"] = getattr(self, "prompt_seconds", 0.0)
         data["adapters"] = [list(a) for a in self.adapters]
         if full:
             data.update(prompt=self.prompt, output=self.output, prompt_hash=self.prompt_hash,

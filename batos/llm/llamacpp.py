@@ -44,14 +44,34 @@ def _env_int(name: str, default: int, minimum: int = 0) -> int:
         raise BatosError(f"${name} must be an integer, not {os.environ[name]!r}") from None
 
 
+_log_callback: Any = None
+
+
 def _llama_cpp() -> Any:
+    """Import llama_cpp (once) and route llama.cpp's log through :func:`_quiet_log`."""
+    global _log_callback
     try:
         import llama_cpp
+        import llama_cpp._logger  # noqa: F401  (installs its callback; ours replaces it)
     except ImportError as e:
         raise ModelError(f"llama-cpp-python is not installed or broken ({e})\n"
                          "hint: pip install llama-cpp-python, or run a llama.cpp server "
                          "and set BATOS_LLM_URL") from None
+    if _log_callback is None:
+        _log_callback = llama_cpp.llama_log_callback(_quiet_log)
+        llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
     return llama_cpp
+
+
+def _quiet_log(level: int, text: bytes, user_data: Any) -> None:
+    """llama.cpp log sink: silent unless $BATOS_LLM_DEBUG is set.
+
+    (llama-cpp-python's own sink maps ggml's current log levels wrongly and prints
+    warnings such as the per-tensor LoRA buffer fallbacks even when not verbose.)
+    """
+    if os.environ.get("BATOS_LLM_DEBUG"):
+        import sys
+        sys.stderr.write(text.decode("utf-8", "replace"))
 
 
 def _lcp(a: Sequence[int], b: Sequence[int]) -> int:

@@ -435,14 +435,18 @@ def tensor_shapes(path: str | os.PathLike[str]) -> dict[str, tuple[int, ...]]:
 
 def chat_template_of(path: str | os.PathLike[str]) -> tuple[str | None, str, str]:
     """(chat template or None, bos token text, eos token text) of a GGUF model."""
-    h = read_header(path, tensors=False, keep_arrays=("tokenizer.ggml.tokens",))
-    tokens: list[str] = h.get("tokenizer.ggml.tokens") or []
+    h = read_header(path, tensors=False)
+    template = h.get("tokenizer.chat_template")
+    tokens: list[str] = []
+    if template is None or "bos_token" in template or "eos_token" in template:
+        # the vocabulary is only read when the template needs these texts
+        h = read_header(path, tensors=False, keep_arrays=("tokenizer.ggml.tokens",))
+        tokens = h.get("tokenizer.ggml.tokens") or []
 
     def tok(key: str) -> str:
         i = h.get(key)
         return tokens[i] if isinstance(i, int) and 0 <= i < len(tokens) else ""
-    return (h.get("tokenizer.chat_template"), tok("tokenizer.ggml.bos_token_id"),
-            tok("tokenizer.ggml.eos_token_id"))
+    return (template, tok("tokenizer.ggml.bos_token_id"), tok("tokenizer.ggml.eos_token_id"))
 
 
 def entries_as_dicts(entries: Iterable[ModelEntry]) -> list[dict[str, Any]]:

@@ -1,0 +1,241 @@
+"""Model-layer speed, printed as ratios against the issues' anchors.
+
+    python bench/bench_llm.py                 # tiny random model, then the default model
+    python bench/bench_llm.py --tiny-only     # skip the 1.1 GB default model
+    python bench/bench_llm.py --model PATH    # a model of your own instead of the default
+
+For each model:
+
+* persona/adapter switch: hot ``llama_set_adapters_lora`` set/clear per switch (raw
+  call, through the engine, and the extra cost it adds to the next decode) against
+  a model reload (goal <= 1 ms per switch; anchor: ~15 us vs a reload in seconds);
+* prefix KV cache: prompt time of a second prompt sharing the fixed system prefix
+  against the first (goal <= 0.5x), and after a persona round trip A -> B -> A;
+* generation speed of the backend against a raw ``llama_cpp.Llama.create_completion``
+  of the same prompt (tokens/s ratio, goal ~1.0x).
+
+The adapter used on the default model is a random rank-8 LoRA written here with the
+dims read from the model (only latency is measured, not its effect).
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from batos.llm.llamacpp import Engine, LlamaCppBackend  # noqa: E402
+from batos.llm.models import (default_model_path, default_model_ready,  # noqa: E402
+                              model_arch_and_dims, tensor_shapes)
+
+SYSTEM = (
+    "You are BRICK, the technical persona of a live object image. When a prototype does not "
+    "understand a message you write the missing method in Python.\n"
+    "Covenant:\n- exactly one `def`, with `self` first;\n- state lives only in slots: read "
+    "them as attributes, write them with `self.name = value`;\n- after mutating a list or "
+    "dict in a slot, set `self._p_changed = True`;\n- return the answer, never print it;\n"
+    "- no imports, no file or network access, no eval/exec.\n"
+    "Example 1. Receiver slots: count = 3. Message: increment.\n```python\ndef increment(self):"
+    "\n    self.count += 1\n    self._p_changed = True\n    return self.count\n```\n"
+    "Example 2. Receiver slots: items = [1, 2]. Message: sum.\n```python\ndef sum(self):\n"
+    "    return sum(self.items)\n```\n"
+    "Reply with the method only, in one ```python block."
+)
+INTENTS = ["Receiver slots: items = [3, 1, 2]. Message: sorted_items. Return the items sorted.",
+           "Receiver slots: name = 'Ada'. Message: greeting. Return 'Hello, Ada!'.",
+           "Receiver slots: count = 0. Message: reset. Set count to 0 and return self.",
+           "Receiver slots: items = [1, 2, 3]. Message: average. Return the mean of the items."]
+
+
+def write_random_lora(model: Path, dest: Path, rank: int = 8,
+                      targets: tuple[str, ...] = ("attn_q", "attn_v")) -> Path:
+    """A random LoRA GGUF whose shapes fit ``model`` (dims read from its header)."""
+    import gguf
+    import numpy as np
+    arch, _ = model_arch_and_dims(model)
+    shapes = tensor_shapes(model)
+    rng = np.random.default_rng(0)
+    w = gguf.GGUFWriter(str(dest), arch)
+    w.add_string("general.type", "adapter")
+    w.add_string("adapter.type", "lora")
+    w.add_float32("adapter.lora.alpha", float(rank))
+    for name, dims in shapes.items():
+        if name.startswith("blk.") and name.split(".")[2] in targets and name.endswith(".weight"):
+            n_in, n_out = dims[0], dims[1]
+            w.add_tensor(name + ".lora_a", (rng.standard_normal((rank, n_in)) * 0.01)
+                         .astype(np.float16))
+            w.add_tensor(name + ".lora_b", (rng.standard_normal((n_out, rank)) * 0.01)
+                         .astype(np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return dest
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def row(label: str, value: str, ratio: str = "", note: str = "") -> None:
+    print(f"  {label:<44} {value:>14}  {ratio:>10}  {note}")
+
+
+def bench_switch(model: Path, lora: Path, n_switch: int, n_reload: int) -> None:
+    reloads = []
+    for _ in range(n_reload):
+        e = Engine(str(model))
+        reloads.append(timed(e.ensure_loaded))
+        e.close()
+    t_reload = statistics.median(reloads)
+    engine = Engine(str(model), saved_states=0)
+    engine.ensure_loaded()
+    lc, llm = engine._lc, engine.llm
+    engine.apply([(str(lora), 1.0)])
+    engine.apply([])
+    ptr = engine.warm(str(lora))
+    arr = (lc.llama_adapter_lora_p_ctypes * 1)(ptr)
+    scale = (ctypes.c_float * 1)(1.0)
+    t0 = time.perf_counter()
+    for _ in range(n_switch):
+        lc.llama_set_adapters_lora(llm.ctx, arr, 1, scale)
+        lc.llama_set_adapters_lora(llm.ctx, None, 0, None)
+    t_raw = (time.perf_counter() - t0) / (2 * n_switch)
+    engine._hot = ()
+    specs = [(str(lora), 1.0)]
+    t0 = time.perf_counter()
+    for _ in range(n_switch):
+        engine.apply(specs)
+        engine.apply(())
+    t_engine = (time.perf_counter() - t0) / (2 * n_switch)
+    # the cost a switch adds to the next decode (graph/scheduler rebuild, LoRA matmuls)
+    base = engine.tokenize(SYSTEM)[:32]
+    llm.eval(base)
+    n_dec = max(10, n_switch // 50)
+
+    def decode_loop(switch: bool) -> float:
+        t = 0.0
+        for i in range(n_dec):
+            engine.apply(specs if (switch and i % 2) else ())
+            engine._truncate(len(base))
+            t += timed(lambda: llm.eval([base[-1]]))
+        return t / n_dec
+    decode_loop(False)
+    t_steady = decode_loop(False)
+    t_alternating = decode_loop(True)
+    engine.close()
+    print(f"persona/adapter switch ({model.name}; reload median of {n_reload})")
+    row("model reload (Llama load)", f"{t_reload * 1e3:.1f} ms", "1.0x", "anchor (default ~3.4 s)")
+    row("hot switch, raw llama_set_adapters_lora", f"{t_raw * 1e6:.1f} us",
+        f"{t_raw / t_reload:.1e}x", f"goal <= 1 ms: {'ok' if t_raw < 1e-3 else 'MISSED'}")
+    row("hot switch through Engine.apply", f"{t_engine * 1e6:.1f} us",
+        f"{t_engine / t_reload:.1e}x", f"goal <= 1 ms: {'ok' if t_engine < 1e-3 else 'MISSED'}")
+    row("1-token decode, same adapters", f"{t_steady * 1e3:.2f} ms")
+    row("1-token decode right after each switch", f"{t_alternating * 1e3:.2f} ms",
+        f"{t_alternating / t_steady:.2f}x", "half of them with the LoRA on")
+
+
+def bench_prefix(model: Path, lora: Path, rounds: int) -> None:
+    be = LlamaCppBackend(model, shared=False)
+    prompts = [be.format_chat([{"role": "system", "content": SYSTEM},
+                               {"role": "user", "content": i}]) for i in INTENTS]
+    be.preload([(str(lora), 1.0)])
+    be.generate(prompts[0], max_tokens=1)  # page the weights in
+    runs: list[tuple[Any, ...]] = []
+    for _ in range(rounds):
+        be.engine.invalidate()
+        first = be.generate(prompts[0], max_tokens=1)
+        second = be.generate(prompts[1], max_tokens=1)
+        other = be.generate(prompts[2], max_tokens=1, adapters=[(str(lora), 1.0)])
+        back = be.generate(prompts[3], max_tokens=1)
+        runs.append((first, second, other, back))
+    be.engine.close()
+
+    def med(i: int) -> float:
+        return statistics.median(r[i].prompt_seconds for r in runs)
+    first, second, other, back = runs[-1]
+    t1 = med(0)
+    print(f"prefix KV cache ({model.name}; system prefix + intent, {first.prompt_tokens} "
+          f"prompt tokens; medians of {rounds})")
+    row("first prompt (cold)", f"{t1 * 1e3:.1f} ms", "1.0x",
+        f"{first.prompt_tokens_processed} tokens processed")
+    row("second prompt, same prefix", f"{med(1) * 1e3:.1f} ms", f"{med(1) / t1:.2f}x",
+        f"goal <= 0.5x: {'ok' if med(1) <= 0.5 * t1 else 'MISSED'}; "
+        f"{second.prompt_tokens_processed} processed, {second.prompt_tokens_cached} reused")
+    row("other adapter set (never shares the cache)", f"{med(2) * 1e3:.1f} ms",
+        f"{med(2) / t1:.2f}x", f"{other.prompt_tokens_cached} reused")
+    row("back to the first set (saved state)", f"{med(3) * 1e3:.1f} ms", f"{med(3) / t1:.2f}x",
+        f"{back.prompt_tokens_cached} reused")
+
+
+def bench_speed(model: Path, max_tokens: int, rounds: int) -> None:
+    import llama_cpp
+    be = LlamaCppBackend(model, shared=False)
+    prompt = be.format_chat([{"role": "system", "content": SYSTEM},
+                             {"role": "user", "content": INTENTS[3]}])
+    be.generate(prompt, max_tokens=4)
+    raw_llm = llama_cpp.Llama(model_path=str(model), n_ctx=be.engine.n_ctx,
+                              n_threads=be.engine.n_threads,
+                              n_threads_batch=be.engine.n_threads, verbose=False)
+    ours, raws, n_tok = [], [], 0
+    for _ in range(rounds):  # interleaved, so load from elsewhere hits both alike
+        be.engine.invalidate()
+        done = be.generate(prompt, max_tokens=max_tokens)
+        ours.append((done.completion_tokens - 1) / (done.seconds - done.prompt_seconds))
+        raw_llm.reset()
+        t_first, n = 0.0, 0
+        for _chunk in raw_llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0,
+                                                stream=True):
+            n += 1
+            if n == 1:
+                t_first = time.perf_counter()
+        raws.append((n - 1) / (time.perf_counter() - t_first))
+        n_tok = done.completion_tokens
+    raw_llm.close()
+    be.engine.close()
+    t_ours, t_raw = statistics.median(ours), statistics.median(raws)
+    print(f"generation speed ({model.name}; greedy, {n_tok} tokens; medians of {rounds})")
+    row("raw Llama.create_completion", f"{t_raw:.1f} tok/s", "1.0x", "anchor")
+    row("batos llama.cpp backend", f"{t_ours:.1f} tok/s", f"{t_ours / t_raw:.2f}x",
+        "goal ~1.0x")
+
+
+def run(model: Path, big: bool) -> None:
+    print(f"\n== {model} ({model.stat().st_size / 2**20:.1f} MiB, {os.cpu_count()} cores)")
+    with tempfile.TemporaryDirectory() as tmp:
+        lora = write_random_lora(model, Path(tmp) / "persona.gguf")
+        bench_switch(model, lora, n_switch=500 if big else 2000, n_reload=1 if big else 5)
+        bench_prefix(model, lora, rounds=3)
+        bench_speed(model, max_tokens=64 if big else 200, rounds=3 if big else 5)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, help="a GGUF model instead of the default one")
+    ap.add_argument("--tiny-only", action="store_true", help="only the tiny random model")
+    args = ap.parse_args()
+    from tests.fixtures_llm import write_tiny_model
+    with tempfile.TemporaryDirectory() as tmp:
+        run(write_tiny_model(Path(tmp) / "tiny-llama.gguf"), big=False)
+    if args.tiny_only:
+        return
+    if args.model:
+        run(args.model, big=True)
+    elif default_model_ready() or os.environ.get("BATOS_BENCH_ASSEMBLE"):
+        run(default_model_path(), big=True)
+    else:
+        print("\n(default model not assembled; run `batos model info` or set "
+              "BATOS_BENCH_ASSEMBLE=1 to include it)")
+
+
+if __name__ == "__main__":
+    main()
