@@ -11,7 +11,7 @@ import pytest
 
 from batos.errors import LimitExceeded
 from batos.guardian import compile_method
-from batos.guardian.limits import DEFAULT_TIMEOUT, limits
+from batos.guardian.limits import DEFAULT_TIMEOUT, exempt, limits, rss_anon
 
 SPIN = compile_method("def spin(self):\n    n = 0\n    while n >= 0:\n        n += 1\n")
 SWALLOW = compile_method(
@@ -64,7 +64,7 @@ def test_everything_is_restored() -> None:
     rec = sys.getrecursionlimit()
     assert not tracemalloc.is_tracing()
     with pytest.raises(LimitExceeded):
-        with limits(timeout=0.1, recursion=300, memory_mb=100):
+        with limits(timeout=0.1, recursion=300, memory_mb=100, memory_probe="tracemalloc"):
             SPIN(None)
     with limits(timeout=1.0):
         pass
@@ -74,14 +74,37 @@ def test_everything_is_restored() -> None:
     assert not tracemalloc.is_tracing()
 
 
+def test_memory_cap_with_tracemalloc_probe() -> None:
+    with pytest.raises(LimitExceeded, match="30 MB memory limit"):
+        with limits(timeout=10, memory_mb=30, memory_probe="tracemalloc"):
+            GROW(None)
+    assert not tracemalloc.is_tracing()
+
+
 def test_tracemalloc_left_running_if_it_was_running() -> None:
     tracemalloc.start()
     try:
-        with limits(timeout=1, memory_mb=10):
+        with limits(timeout=1, memory_mb=10, memory_probe="tracemalloc"):
             pass
         assert tracemalloc.is_tracing()
     finally:
         tracemalloc.stop()
+
+
+def test_exempt_blocks_do_not_count() -> None:
+    with limits(timeout=10, memory_mb=40):
+        with exempt():
+            ballast = bytearray(80 * 2**20)  # e.g. a model's buffers
+            ballast[::4096] = b"x" * len(ballast[::4096])
+        time.sleep(0.15)
+        assert len(ballast) == 80 * 2**20
+    exempt().__enter__  # usable (a no-op) outside any limits
+    with exempt():
+        pass
+
+
+def test_rss_probe_reads_memory() -> None:
+    assert rss_anon() > 1 << 20
 
 
 def test_values_and_other_errors_pass_through() -> None:

@@ -6,6 +6,7 @@ import string
 from typing import Any
 
 from batos.guardian import covenant
+from batos.guardian.covenant import flatten
 from batos.guardian.bombs import bomb_message
 from batos.guardian.report import AuditReport, make_finding
 from batos.guardian.rules import (ALLOWED_MODULES, AUDIT_RULES, DUNDER_RE,
@@ -16,6 +17,9 @@ from batos.guardian.static import (_IDENT_FIELDS, _FORMAT_ATTRS, _NAME_SINK_ATTR
                                    fold_str, nfkc_findings, norm, shape_findings)
 
 VERSION = "1.0"
+_IDENT_TYPES = frozenset({ast.Name, ast.Attribute, ast.arg, ast.FunctionDef,
+                          ast.AsyncFunctionDef, ast.ClassDef, ast.alias, ast.keyword,
+                          ast.ImportFrom, ast.ExceptHandler, ast.MatchAs, ast.MatchStar})
 
 
 class _Auditor(ast.NodeVisitor):
@@ -27,46 +31,85 @@ class _Auditor(ast.NodeVisitor):
         self.from_names: dict[str, tuple[str, str]] = {}  # local name -> (module, name)
         self.locals: set[str] = set()
         self.called: set[int] = set()                     # ids of Name nodes used as call.func
-        self.func_depth = 0
-        self.loop_depth = 0
-        self.finally_depth: list[int] = []
         self.reported_strings: set[int] = set()
 
     def add(self, rule: str, node: ast.AST | None, message: str, **kw: Any) -> None:
         self.findings.append(_finding(rule, node, message, **kw))
 
     # -- bookkeeping ---------------------------------------------------------
-    def collect(self, func: ast.FunctionDef) -> None:
+    def collect(self, nodes: list[ast.AST]) -> None:
         """Local names and imports (flow-insensitive, whole function)."""
-        for n in ast.walk(func):
-            if isinstance(n, ast.arg):
-                self.locals.add(n.arg)
-            elif isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
-                self.locals.add(n.id)
-            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n is not func:
-                self.locals.add(n.name)
-            elif isinstance(n, ast.ExceptHandler) and n.name:
-                self.locals.add(n.name)
-            elif isinstance(n, ast.Import):
-                for a in n.names:
-                    if a.name in ALLOWED_MODULES:
-                        self.modules[a.asname or a.name] = a.name
-            elif isinstance(n, ast.ImportFrom) and n.module in ALLOWED_MODULES:
-                for a in n.names:
-                    self.from_names[a.asname or a.name] = (n.module, a.name)
-            elif isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name:
-                self.locals.add(n.name)
+        func, local = self.func, self.locals
+        for n in nodes:
+            t = type(n)
+            if t is ast.Name:
+                if type(n.ctx) is not ast.Load:
+                    local.add(n.id)
+            elif t is ast.arg:
+                local.add(n.arg)
+            elif t in _BINDING_TYPES:
+                if t is ast.Import:
+                    for a in n.names:
+                        if a.name in ALLOWED_MODULES:
+                            self.modules[a.asname or a.name] = a.name
+                elif t is ast.ImportFrom:
+                    if n.module in ALLOWED_MODULES:
+                        for a in n.names:
+                            self.from_names[a.asname or a.name] = (n.module, a.name)
+                elif n is not func and getattr(n, "name", None):
+                    local.add(n.name)
 
-    # -- generic checks on every node -------------------------------------------
+    # -- one flat pass over every node ---------------------------------------------
+    def run(self, tree: ast.Module, func: ast.FunctionDef) -> list[ast.AST]:
+        """Check every node once; returns the flat node list for the covenant."""
+        self.func = func
+        nodes = flatten(tree)
+        self.called = {id(n.func) for n in nodes if type(n) is ast.Call}
+        self.collect(nodes)
+        self._finally_walk(func.body, False, False)
+        dispatch = {t: getattr(self, name) for t, name in _DISPATCH.items()}
+        for node in nodes:
+            t = type(node)
+            if t in _IDENT_TYPES:
+                for fld in _IDENT_FIELDS:
+                    value = getattr(node, fld, None)
+                    if isinstance(value, str) and (value.startswith("__")
+                                                   or DUNDER_RE.search(value)):
+                        self.add("G205", node, f"dunder name {value!r} is forbidden")
+            if t is ast.BinOp or t is ast.Call:
+                msg = bomb_message(node)
+                if msg:
+                    self.add("G501", node, msg)
+            handler = dispatch.get(t)
+            if handler is not None:
+                handler(node)
+        return nodes
+
     def generic_visit(self, node: ast.AST) -> None:
-        for fld in _IDENT_FIELDS:
-            value = getattr(node, fld, None)
-            if isinstance(value, str) and (DUNDER_RE.search(value) or value.startswith("__")):
-                self.add("G205", node, f"dunder name {value!r} is forbidden")
-        msg = bomb_message(node)
-        if msg:
-            self.add("G501", node, msg)
-        super().generic_visit(node)
+        """Children are reached by the flat pass, not by recursion."""
+
+    def _finally_walk(self, stmts: list[ast.stmt], in_finally: bool, loop_inside: bool) -> None:
+        """G108: return anywhere in finally, break/continue aimed out of a finally."""
+        for st in stmts:
+            if in_finally and (isinstance(st, ast.Return) or not loop_inside
+                               and isinstance(st, (ast.Break, ast.Continue))):
+                self.add("G108", st, f"{type(st).__name__.lower()} inside finally "
+                         "would swallow the guardian's limits")
+            if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self._finally_walk(st.body, False, False)
+            elif isinstance(st, (ast.For, ast.AsyncFor, ast.While)):
+                self._finally_walk(st.body, in_finally, in_finally)
+                self._finally_walk(st.orelse, in_finally, loop_inside)
+            elif isinstance(st, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+                for block in (st.body, st.orelse, *[h.body for h in st.handlers]):
+                    self._finally_walk(block, in_finally, loop_inside)
+                self._finally_walk(st.finalbody, True, False)
+            elif isinstance(st, ast.Match):
+                for case in st.cases:
+                    self._finally_walk(case.body, in_finally, loop_inside)
+            elif isinstance(st, (ast.If, ast.With, ast.AsyncWith)):
+                self._finally_walk(st.body, in_finally, loop_inside)
+                self._finally_walk(getattr(st, "orelse", []), in_finally, loop_inside)
 
     def visit_Constant(self, node: ast.Constant) -> None:
         v = node.value
@@ -86,7 +129,6 @@ class _Auditor(ast.NodeVisitor):
         elif name in NAME_FUNCS and id(node) not in self.called and name not in self.locals:
             self.add("G203", node, f"{name} may only be called directly, "
                      "with a literal attribute name")
-        self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         attr = node.attr
@@ -95,7 +137,7 @@ class _Auditor(ast.NodeVisitor):
         if attr == "_p_changed" and is_self:
             pass
         elif DUNDER_RE.fullmatch(attr) or attr.startswith("__"):
-            pass  # reported by generic_visit as G205
+            pass  # reported by the flat pass as G205
         elif attr in ZODB_NAMES:
             self.add("G208", node, f"{attr!r} is a ZODB internal")
         elif attr.startswith("_"):
@@ -112,7 +154,6 @@ class _Auditor(ast.NodeVisitor):
         if isinstance(base, ast.Name) and base.id in self.modules \
                 and base.id not in self._rebound():
             self._check_module_attr(node, self.modules[base.id], attr)
-        self.generic_visit(node)
 
     def _rebound(self) -> set[str]:
         return set()
@@ -125,30 +166,21 @@ class _Auditor(ast.NodeVisitor):
 
     # -- definitions ----------------------------------------------------------
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        if self.func_depth:
+        if node is not self.func:
             self.findings.extend(_def_time_findings(node))
-        self.func_depth += 1
-        saved, self.loop_depth = self.loop_depth, 0
-        self.generic_visit(node)
-        self.loop_depth = saved
-        self.func_depth -= 1
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self.findings.extend(_def_time_findings(node))
-        self.generic_visit(node)
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
         self.add("G107", node, "methods may not define coroutines (async def)")
-        self.generic_visit(node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.add("G105", node, "class definitions are forbidden")
-        self.generic_visit(node)
 
     def _generator(self, node: ast.AST) -> None:
         self.add("G107", node, "methods may not be generators or coroutines "
                  "(yield/await); return a list instead")
-        self.generic_visit(node)
 
     visit_Yield = visit_YieldFrom = visit_Await = _generator
 
@@ -163,7 +195,6 @@ class _Auditor(ast.NodeVisitor):
             if a.name not in ALLOWED_MODULES:
                 self.add("G111", node, f"import of {a.name!r} is not allowed "
                          f"(allowed: {', '.join(sorted(ALLOWED_MODULES))})")
-        self.generic_visit(node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         from batos.guardian.sandbox import public_names
@@ -174,7 +205,6 @@ class _Auditor(ast.NodeVisitor):
                 if a.name == "*" or a.name not in public_names(node.module):
                     self.add("G112", node, f"{node.module}.{a.name} is not a public name "
                              "methods may import")
-        self.generic_visit(node)
 
     # -- control flow that could swallow the limits ---------------------------------
     def visit_Try(self, node: ast.Try) -> None:
@@ -182,25 +212,8 @@ class _Auditor(ast.NodeVisitor):
             if h.type is None:
                 self.add("G108", h, "a bare except would swallow the guardian's limits; "
                          "catch Exception instead")
-        for s in node.body + node.orelse:
-            self.visit(s)
-        for h in node.handlers:
-            self.visit(h)
-        self.finally_depth.append(self.loop_depth)
-        for s in node.finalbody:
-            self.visit(s)
-        self.finally_depth.pop()
 
     visit_TryStar = visit_Try
-
-    def _exit_in_finally(self, node: ast.stmt) -> None:
-        if self.finally_depth and (isinstance(node, ast.Return)
-                                   or self.loop_depth <= self.finally_depth[-1]):
-            self.add("G108", node, f"{type(node).__name__.lower()} inside finally "
-                     "would swallow the guardian's limits")
-        self.generic_visit(node)
-
-    visit_Return = visit_Break = visit_Continue = _exit_in_finally
 
     def visit_While(self, node: ast.While) -> None:
         test = node.test
@@ -208,20 +221,11 @@ class _Auditor(ast.NodeVisitor):
                 isinstance(n, (ast.Break, ast.Return, ast.Raise)) for n in ast.walk(node)):
             self.add("G502", node, "while loop with a constant condition and no "
                      "break/return/raise never ends")
-        self._loop(node)
-
-    def _loop(self, node: ast.AST) -> None:
-        self.loop_depth += 1
-        self.generic_visit(node)
-        self.loop_depth -= 1
-
-    visit_For = visit_AsyncFor = _loop
 
     # -- calls ------------------------------------------------------------------------
     def visit_Call(self, node: ast.Call) -> None:
         f = node.func
         if isinstance(f, ast.Name):
-            self.called.add(id(f))
             if f.id in NAME_FUNCS and f.id not in self.locals:
                 self._name_call(node, f.id)
             elif f.id == "type" and len(node.args) + len(node.keywords) > 1:
@@ -234,7 +238,6 @@ class _Auditor(ast.NodeVisitor):
                 for a in node.args[:1] if f.attr == "methodcaller" else node.args:
                     self._literal_name(node, a, f"operator.{f.attr}")
         self._obfuscation(node)
-        self.generic_visit(node)
 
     def _name_call(self, node: ast.Call, fname: str) -> None:
         if len(node.args) < 2 or node.keywords and fname != "getattr":
@@ -279,28 +282,23 @@ class _Auditor(ast.NodeVisitor):
     def visit_BinOp(self, node: ast.BinOp) -> None:
         if isinstance(node.op, (ast.Add, ast.Mod, ast.Mult)):
             self._obfuscation(node)
-        self.generic_visit(node)
 
     # -- assignments (reach) ------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign) -> None:
         for t in node.targets:
             self._target(t, node)
-        self.generic_visit(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._target(node.target, node)
-        self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self._target(node.target, node)
-        self.generic_visit(node)
 
     def visit_Delete(self, node: ast.Delete) -> None:
         for t in node.targets:
             if isinstance(t, ast.Attribute) and t.attr == "_p_changed":
                 self.add("G303", node, "self._p_changed may not be deleted")
             self._target(t, node)
-        self.generic_visit(node)
 
     def _target(self, t: ast.AST, stmt: ast.stmt) -> None:
         if isinstance(t, (ast.Tuple, ast.List)):
@@ -343,6 +341,14 @@ class _Auditor(ast.NodeVisitor):
                  "self and local values")
 
 
+_DISPATCH: dict[type, str] = {
+    getattr(ast, name[6:]): name for name in dir(_Auditor)
+    if name.startswith("visit_") and isinstance(getattr(ast, name[6:], None), type)}
+_BINDING_TYPES = frozenset({ast.Import, ast.ImportFrom, ast.FunctionDef,
+                            ast.AsyncFunctionDef, ast.ExceptHandler, ast.MatchAs,
+                            ast.MatchStar})
+
+
 def _selector_name(selector: str) -> str | None:
     name = selector.replace(":", "_")
     return name if name.isidentifier() else None
@@ -374,18 +380,17 @@ def audit_source(source: str, *, selector: str | None = None, repair: bool = Fal
             findings.append(_finding("G101", func, f"the def is named {func.name!r} but the "
                                      f"selector #{selector} needs {expected!r}"))
     a = _Auditor()
-    a.collect(func)
     try:
-        a.visit(tree)
+        nodes = a.run(tree, func)
+        exits = covenant.analyse(func, a.modules, a.from_names, nodes)
     except RecursionError:
-        a.add("G001", func, "source nests too deeply to audit")
+        return done("rejected", [make_finding("G001", "source nests too deeply to audit")])
     findings += a.findings
-    exits = covenant.analyse(func, a.modules, {k: v for k, v in a.from_names.items()})
     if not exits:
         return done("rejected" if findings else "accepted", _dedupe(findings))
     if not repair or findings:
         cols: dict[int, int] = {}
-        for n in ast.walk(func):
+        for n in nodes:
             if isinstance(n, ast.stmt):
                 cols[n.lineno] = min(cols.get(n.lineno, 10**6), n.col_offset + 1)
         for ex in exits:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any
 
 from batos.guardian.rules import MUTATING_FUNCS, MUTATING_METHODS
 
@@ -60,15 +60,41 @@ def _is_flag_target(t: ast.AST) -> bool:
             and isinstance(t.value, ast.Name) and t.value.id == "self")
 
 
+def flatten(root: ast.AST) -> list[ast.AST]:
+    """Every node under ``root`` (breadth first), computed once per audit."""
+    out = [root]
+    AST = ast.AST
+    for n in out:  # the list grows while it is walked
+        for name in n._fields:
+            v = getattr(n, name, None)
+            if type(v) is list:
+                out.extend(x for x in v if isinstance(x, AST))
+            elif isinstance(v, AST):
+                out.append(v)
+    return out
+
+
+def _span(node: ast.AST) -> tuple[int, int, int, int]:
+    return (node.lineno, node.col_offset,  # type: ignore[attr-defined]
+            node.end_lineno or node.lineno, node.end_col_offset or 0)  # type: ignore[attr-defined]
+
+
+_ASSIGNS = frozenset({ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete})
+_BINDERS = (ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
+            ast.comprehension, ast.withitem)
+
+
 @dataclass
 class _Analysis:
     func: ast.FunctionDef
     modules: dict[str, str]                 # local name -> module
     from_funcs: dict[str, tuple[str, str]]  # local name -> (module, function)
+    nodes: list[ast.AST] = field(default_factory=list)
     aliases: set[str] = field(default_factory=set)
     exits: list[Exit] = field(default_factory=list)
-    loops: list[list[int | None]] = field(default_factory=list)
+    loops: list[list[Any]] = field(default_factory=list)
     finally_clears: int = 0
+    sites: list[tuple[tuple[int, int], tuple[int, int], int]] = field(default_factory=list)
 
     # -- what counts as self's state -------------------------------------
     def slot_value(self, expr: ast.AST, allow_self: bool = False) -> bool:
@@ -81,54 +107,73 @@ class _Analysis:
 
     def collect_aliases(self) -> None:
         """Names bound (anywhere) to values reached from self are aliases of slots."""
+        pairs: list[tuple[ast.AST, ast.AST]] = []
+        binders = frozenset(_BINDERS)
+        for node in self.nodes:
+            if type(node) not in binders:
+                continue
+            if isinstance(node, ast.Assign):
+                pairs.extend((t, node.value) for t in node.targets)
+            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)):
+                if node.value is not None:
+                    pairs.append((node.target, node.value))
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                pairs.append((node.target, node.iter))
+            elif node.optional_vars is not None:
+                pairs.append((node.optional_vars, node.context_expr))
         changed = True
         while changed:
             changed = False
-            for node in ast.walk(self.func):
-                pairs: list[tuple[ast.AST, ast.AST]] = []
-                if isinstance(node, ast.Assign):
-                    pairs = [(t, node.value) for t in node.targets]
-                elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value:
-                    pairs = [(node.target, node.value)]
-                elif isinstance(node, (ast.For, ast.comprehension)):
-                    pairs = [(node.target, node.iter)]
-                elif isinstance(node, ast.withitem) and node.optional_vars:
-                    pairs = [(node.optional_vars, node.context_expr)]
-                for target, value in pairs:
-                    if self.slot_value(value, allow_self=False):
-                        for n in ast.walk(target):
-                            if isinstance(n, ast.Name) and n.id not in self.aliases \
-                                    and n.id != "self":
-                                self.aliases.add(n.id)
-                                changed = True
+            for target, value in pairs:
+                if self.slot_value(value):
+                    for n in ast.walk(target):
+                        if isinstance(n, ast.Name) and n.id not in self.aliases \
+                                and n.id != "self":
+                            self.aliases.add(n.id)
+                            changed = True
 
-    def mutations(self, node: ast.AST | None) -> Iterator[int]:
-        """Line numbers of the self mutations inside ``node``."""
-        if node is None:
-            return
-        for n in ast.walk(node):
-            if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
-                targets = n.targets if isinstance(n, (ast.Assign, ast.Delete)) else [n.target]
-                if isinstance(n, ast.AnnAssign) and n.value is None:
-                    continue
-                for t in targets:
-                    for sub in ast.walk(t):
-                        if isinstance(sub, (ast.Attribute, ast.Subscript)) \
-                                and not _is_flag_target(sub) \
-                                and isinstance(getattr(sub, "ctx", None), (ast.Store, ast.Del)) \
-                                and self.slot_value(sub.value, allow_self=True):
-                            yield n.lineno
-            elif isinstance(n, ast.Call):
-                f = n.func
-                if isinstance(f, ast.Attribute) and f.attr in MUTATING_METHODS \
-                        and self.slot_value(f.value):
-                    yield n.lineno
-                elif n.args and self._mutating_func(f) \
-                        and self.slot_value(n.args[0], allow_self=False):
-                    yield n.lineno
-                elif isinstance(f, ast.Name) and f.id in ("setattr", "delattr") and n.args \
-                        and self.slot_value(n.args[0], allow_self=True):
-                    yield n.lineno
+    def collect_sites(self) -> None:
+        """Positions of every mutation of self, found in one pass."""
+        for n in self.nodes:
+            if self._mutates(n):
+                start, col, end, end_col = _span(n)
+                self.sites.append(((start, col), (end, end_col), start))
+
+    def _mutates(self, n: ast.AST) -> bool:
+        t = type(n)
+        if t is not ast.Call and t not in _ASSIGNS:
+            return False
+        if t in _ASSIGNS:
+            if isinstance(n, ast.AnnAssign) and n.value is None:
+                return False
+            targets = n.targets if isinstance(n, (ast.Assign, ast.Delete)) else [n.target]
+            for t in targets:
+                for sub in ast.walk(t):
+                    if isinstance(sub, (ast.Attribute, ast.Subscript)) \
+                            and not _is_flag_target(sub) \
+                            and isinstance(sub.ctx, (ast.Store, ast.Del)) \
+                            and self.slot_value(sub.value, allow_self=True):
+                        return True
+            return False
+        if isinstance(n, ast.Call):
+            f = n.func
+            if isinstance(f, ast.Attribute) and f.attr in MUTATING_METHODS \
+                    and self.slot_value(f.value):
+                return True
+            if n.args and self._mutating_func(f) and self.slot_value(n.args[0]):
+                return True
+            if isinstance(f, ast.Name) and f.id in ("setattr", "delattr") and n.args \
+                    and self.slot_value(n.args[0], allow_self=True):
+                return True
+        return False
+
+    def mutations(self, first: ast.AST | None, last: ast.AST | None = None) -> list[int]:
+        """Lines of the mutations between the start of ``first`` and the end of ``last``."""
+        if first is None or not self.sites:
+            return []
+        lo = _span(first)[:2]
+        hi = _span(last or first)[2:]
+        return [line for start, end, line in self.sites if start >= lo and end <= hi]
 
     def _mutating_func(self, f: ast.AST) -> bool:
         if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
@@ -139,10 +184,11 @@ class _Analysis:
             return name in MUTATING_FUNCS.get(mod, ())
         return False
 
-    def _dirty(self, state: int | None, node: ast.AST | None) -> int | None:
+    def _dirty(self, state: int | None, node: ast.AST | None,
+               last: ast.AST | None = None) -> int | None:
         if state is None:
             return None
-        lines = list(self.mutations(node))
+        lines = self.mutations(node, last)
         return max([state, *lines]) if lines else state
 
     # -- flow -----------------------------------------------------------
@@ -159,7 +205,7 @@ class _Analysis:
         if isinstance(s, ast.Return):
             after = self._dirty(state, s.value)
             if after and not self.finally_clears:
-                mutates = bool(list(self.mutations(s.value)))
+                mutates = bool(self.mutations(s.value))
                 self.exits.append(Exit("return", s, after, mutates))
             return None
         if isinstance(s, ast.Raise):
@@ -197,7 +243,7 @@ class _Analysis:
             clears = any(is_flag(x) for x in s.finalbody)
             self.finally_clears += clears
             body = self.block(s.body, state)
-            touched = self._dirty(state, ast.Module(body=s.body, type_ignores=[]))
+            touched = self._dirty(state, s.body[0], s.body[-1])
             out = self.block(s.orelse, body)
             for h in s.handlers:
                 out = _join(out, self.block(h.body, touched))
@@ -220,10 +266,12 @@ class _Analysis:
 
 
 def analyse(func: ast.FunctionDef, modules: dict[str, str],
-            from_funcs: dict[str, tuple[str, str]]) -> list[Exit]:
+            from_funcs: dict[str, tuple[str, str]],
+            nodes: list[ast.AST] | None = None) -> list[Exit]:
     """The exits at which ``func`` leaves with an unflagged mutation of self."""
-    a = _Analysis(func, modules, from_funcs)
+    a = _Analysis(func, modules, from_funcs, nodes if nodes is not None else flatten(func))
     a.collect_aliases()
+    a.collect_sites()
     end = a.block(func.body, 0)
     if end:
         a.exits.append(Exit("end", func.body[-1], end))

@@ -1,8 +1,13 @@
 """Runtime limits for one top-level send: wall clock, recursion, memory growth.
 
 In the main thread a periodic ``ITIMER_REAL`` tick (SIGALRM) checks the deadline
-and the memory traced by ``tracemalloc``; in other threads a watchdog thread
-does the same and raises into the worker with ``PyThreadState_SetAsyncExc``.
+and the memory growth; in other threads a watchdog thread does the same and
+raises into the worker with ``PyThreadState_SetAsyncExc``.  Memory growth is
+measured as the process's anonymous resident memory (``/proc/self/statm``:
+resident minus file-backed pages, so a memory-mapped model does not count) by
+default — ``tracemalloc`` (``memory_probe="tracemalloc"``) is exact for Python
+allocations but slows allocation-heavy code 3-15x.  Wrap C-heavy work that is
+not the method's doing (loading a model, generating) in :func:`exempt`.
 Inside the block the limit is raised as ``_Breach`` (a BaseException, so a
 method's ``except Exception`` cannot swallow it; it is re-raised every tick
 anyway) and leaves the block as :class:`LimitExceeded`.
@@ -10,22 +15,23 @@ anyway) and leaves the block as :class:`LimitExceeded`.
 Not stoppable: a single long C-level operation (huge ``pow``, a catastrophic
 regex, ``sum(range(10**12))``) runs to completion before the next tick, and one
 huge allocation happens before it can be measured (the static audit catches the
-visible cases); memory allocated outside Python's allocators (C extensions such
-as llama.cpp) is not traced.
+visible cases); with the rss probe, memory that other threads allocate meanwhile counts too.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import Iterator
 
+import contextlib
 import ctypes
+import os
 import signal
 import sys
 import threading
 import time
 import tracemalloc
 from types import TracebackType
-from typing import Any
+from typing import Any, Iterator
 
 from batos.errors import LimitExceeded
 
@@ -33,6 +39,38 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_RECURSION = 1000
 DEFAULT_MEMORY_MB = 512
 TICK = 0.05
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_local = threading.local()
+
+
+def rss_anon() -> int:
+    """Anonymous resident memory of this process in bytes (peak RSS off Linux)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            fields = fh.read().split()
+        return (int(fields[1]) - int(fields[2])) * _PAGE
+    except (OSError, IndexError, ValueError):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+@contextlib.contextmanager
+def exempt() -> Iterator[None]:
+    """Do not count memory grown inside this block against the active limits
+    (for C-heavy work that is not a method's doing: model loads, generation)."""
+    active = getattr(_local, "stack", None)
+    if not active:
+        yield
+        return
+    lim = active[-1]
+    before = lim._probe() if lim._trace_mem else 0
+    lim._exempt += 1
+    try:
+        yield
+    finally:
+        if lim._trace_mem:
+            lim._mem_base += max(lim._probe() - before, 0)
+        lim._exempt -= 1
 
 
 class _Breach(BaseException):
@@ -75,14 +113,19 @@ class limits:  # noqa: N801 - used as a function-like context manager
 
     def __init__(self, timeout: float | None = DEFAULT_TIMEOUT,
                  recursion: int | None = DEFAULT_RECURSION,
-                 memory_mb: int | None = DEFAULT_MEMORY_MB) -> None:
+                 memory_mb: int | None = DEFAULT_MEMORY_MB,
+                 memory_probe: str = "rss") -> None:
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be positive (or None)")
+        if memory_probe not in ("rss", "tracemalloc"):
+            raise ValueError("memory_probe must be 'rss' or 'tracemalloc'")
+        self.memory_probe = memory_probe
         self.timeout = timeout
         self.recursion = recursion
         self.memory_mb = memory_mb
         self._breach: type[_Breach] | None = None
         self._active = False
+        self._exempt = 0
 
     # -- the check, run from the tick or the watchdog -----------------------------------
     def _exceeded(self) -> type[_Breach] | None:
@@ -91,8 +134,8 @@ class limits:  # noqa: N801 - used as a function-like context manager
         if self.timeout is not None and time.monotonic() > self._deadline:
             msg = f"statement exceeded the {self.timeout:g} s time limit"
             self._breach = type("_TimeBreach", (_Breach,), {"message": msg, "kind": "time"})
-        elif self._trace_mem:
-            current = tracemalloc.get_traced_memory()[0] - self._mem_base
+        elif self._trace_mem and not self._exempt:
+            current = self._probe() - self._mem_base
             if current > self.memory_mb * 2**20:  # type: ignore[operator]
                 msg = (f"statement exceeded the {self.memory_mb} MB memory limit "
                        f"(grew by {current / 2**20:.0f} MB)")
@@ -127,10 +170,17 @@ class limits:  # noqa: N801 - used as a function-like context manager
         self._started_trace = False
         self._trace_mem = self.memory_mb is not None
         if self._trace_mem:
-            if not tracemalloc.is_tracing():
-                tracemalloc.start()
-                self._started_trace = True
-            self._mem_base = tracemalloc.get_traced_memory()[0]
+            if self.memory_probe == "tracemalloc":
+                if not tracemalloc.is_tracing():
+                    tracemalloc.start()
+                    self._started_trace = True
+                self._probe = lambda: tracemalloc.get_traced_memory()[0]
+            else:
+                self._probe = rss_anon
+            self._mem_base = self._probe()
+        if not hasattr(_local, "stack"):
+            _local.stack = []
+        _local.stack.append(self)
         self._main = threading.current_thread() is threading.main_thread()
         self._watcher: threading.Thread | None = None
         self._fired = False
@@ -169,6 +219,8 @@ class limits:  # noqa: N801 - used as a function-like context manager
                 signal.setitimer(signal.ITIMER_REAL, max(delay - spent, 0.001), interval)
             del self._old_handler
         sys.setrecursionlimit(self._old_recursion)
+        if _local.stack and _local.stack[-1] is self:
+            _local.stack.pop()
         if self._started_trace:
             tracemalloc.stop()
 
