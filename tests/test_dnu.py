@@ -80,10 +80,12 @@ def test_exception_then_retry(image):
 
 def test_returning_none_is_fed_back(image):
     counter = _counter(image)
-    fake = FakeBackend(["):\n    print(self.count)\n```", "):\n    return str(self.count)\n```"])
+    fake = FakeBackend(["):\n    x = self.count\n```", "):\n    print(self.count)\n```",
+                        "):\n    return str(self.count)\n```"])
     with use_backend(fake):
         assert send(image, counter, "show") == "3"
     assert "returned None" in fake.prompts[1]
+    assert "it prints" in fake.prompts[2]
 
 
 def test_final_failure_leaves_image_unchanged_and_writes_failure_record(image):

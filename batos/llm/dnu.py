@@ -358,12 +358,13 @@ def decompose(image: "Image", receiver: "Proto", message: "Message") -> MissionB
     for row in receiver.slots():
         if row.kind == "data" and len(slots) < 20:
             slots.append((row.name, preview(row.value), type_name(row.value)))
-        elif row.kind == "method" and len(understood) < 40:
+        elif (row.kind == "method" and len(understood) < 30
+              and getattr(row.value, "language", "") != "primitive"):
             understood.append(getattr(row.value, "selector", row.name))
     args = list(message.arguments)
     return MissionBrief(
         receiver=receiver._display(), selector=selector, name=name,
-        params=param_names(selector, len(args)), arguments=[preview(a, 80) for a in args],
+        params=param_names(selector, len(args), args), arguments=[preview(a, 80) for a in args],
         slots=slots, understood=understood, notes=_grounding(image, receiver, selector))
 
 

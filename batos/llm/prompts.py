@@ -20,7 +20,10 @@ Rules (the Persistence Covenant and the security policy):
 2. The object's slots are attributes: read self.x, write self.x = value. Keep state only in slots.
 3. After changing state (assigning self.x, or mutating a list or dict held in a slot) write
    self._p_changed = True as the last statement before returning.
-4. Return the answer; never print it. A method that only changes state returns self.
+4. The selector names what to compute and the arguments are its inputs: compute the answer
+   from them and return it; never print it. Change slots only when the selector asks for a
+   change (set, add, remove, push, pop, increment, reset, deposit, toggle, ...); a method
+   that only changes state returns self.
 5. Imports only inside the function, only from: math, statistics, datetime, json, re, itertools,
    functools, collections, string, textwrap, decimal, fractions, operator, heapq, bisect, random.
 6. No files, network, eval, exec, open, globals, and no names starting with an underscore
@@ -57,6 +60,18 @@ def mostCommonWord(self):
     from collections import Counter
     counts = Counter(self.text.split())
     return counts.most_common(1)[0][0] if counts else None
+```"""),
+    ("""Receiver: a Proto(geometry)
+Slots:
+  (none)
+Understands: clone, printString
+Message: #hypotenuseOf:and: with arguments (3, 4)
+Python name: hypotenuseOf_and_
+Write: def hypotenuseOf_and_(self, number1, number2)""",
+     """```python
+def hypotenuseOf_and_(self, number1, number2):
+    import math
+    return math.hypot(number1, number2)
 ```"""),
     ("""Receiver: a Proto(shelf)
 Slots:
@@ -106,21 +121,33 @@ class MissionBrief:
         return "\n".join(lines)
 
 
-def param_names(selector: str, nargs: int) -> list[str]:
-    """Parameter names from the keywords: ``at:put:`` → ``at, put``; binary → ``other``."""
+def param_names(selector: str, nargs: int, arguments: Sequence[Any] = ()) -> list[str]:
+    """Parameter names from the argument types (``number``, ``text``, ``items`` …), numbered
+    when repeated, so the model reads them as inputs rather than slot names."""
     if nargs == 0:
         return []
-    if not (selector[:1].isalpha() or selector[:1] == "_"):
-        return ["other"][:nargs] + [f"arg{i}" for i in range(2, nargs + 1)]
-    parts = [p for p in selector.split(":") if p]
+    bases = [_type_word(arguments[i]) if i < len(arguments) else "value" for i in range(nargs)]
     names: list[str] = []
-    for i in range(nargs):
-        base = parts[i] if i < len(parts) else f"arg{i + 1}"
-        base = "".join(c if c.isalnum() or c == "_" else "_" for c in base) or f"arg{i + 1}"
-        if keyword.iskeyword(base) or base == "self" or base in names:
-            base = base + "_"
-        names.append(base)
-    return names
+    for i, base in enumerate(bases):
+        names.append(f"{base}{bases[:i + 1].count(base)}" if bases.count(base) > 1 else base)
+    return [n + "_" if keyword.iskeyword(n) else n for n in names]
+
+
+def _type_word(value: Any) -> str:
+    if isinstance(value, bool):
+        return "flag"
+    if isinstance(value, (int, float)) or type(value).__name__ in ("Fraction", "Decimal"):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (list, tuple, set, frozenset)) or type(value).__name__ in (
+            "PersistentList", "OrderedCollection"):
+        return "items"
+    if isinstance(value, dict) or type(value).__name__ == "PersistentMapping":
+        return "mapping"
+    if type(value).__name__ == "Proto":
+        return "other"
+    return "value"
 
 
 def system_text(persona_prompt: str | None) -> str:

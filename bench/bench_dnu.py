@@ -1,0 +1,194 @@
+"""doesNotUnderstand_ quality and speed on the default model.
+
+    python bench/bench_dnu.py [--limit N] [--retries 2] [--json out.json]
+
+Quality: an evaluation set of intents (selector, arguments, starting slots, a
+check on the result and the slots) covering arithmetic, collections, strings,
+pure functions, predicates, formatting and small state machines. Each intent is
+sent to a fresh clone of genesis in one image with the model warm; reported:
+success on the first try, success with retries, median miss-to-result latency.
+Goals: >= 95 % success, median <= 2 s warm.
+
+Speed: miss-to-result time against one raw llama-cpp-python generation of the
+same code (goal <= 1.3x), second-miss prompt time against the first (goal <=
+0.5x), tokens/s against raw.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ["BATOS_LLM"] = "on"
+os.environ.setdefault("BATOS_STREAM", "0")
+
+import batos  # noqa: E402
+from batos.llm import genlog  # noqa: E402
+
+Check = Callable[[Any, Any], bool]
+
+# (selector, arguments, starting slots, check(result, receiver))
+INTENTS: list[tuple[str, tuple, dict, Check]] = [
+    # arithmetic
+    ("double:", (21,), {}, lambda r, o: r == 42),
+    ("square:", (7,), {}, lambda r, o: r == 49),
+    ("average", (), {"numbers": [2, 4, 6]}, lambda r, o: r == 4),
+    ("factorialOf:", (6,), {}, lambda r, o: r == 720),
+    ("fibonacci:", (10,), {}, lambda r, o: r == 55),
+    ("gcdOf:and:", (12, 18), {}, lambda r, o: r == 6),
+    ("celsiusToFahrenheit:", (100,), {}, lambda r, o: r == 212),
+    ("percentOf:in:", (25, 200), {}, lambda r, o: r == 12.5),
+    # collections
+    ("sumOfItems", (), {"items": [1, 2, 3, 4]}, lambda r, o: r == 10),
+    ("largestItem", (), {"items": [3, 9, 2]}, lambda r, o: r == 9),
+    ("evenItems", (), {"items": [1, 2, 3, 4, 6]}, lambda r, o: list(r) == [2, 4, 6]),
+    ("sortedItems", (), {"items": [3, 1, 2]}, lambda r, o: list(r) == [1, 2, 3]),
+    ("uniqueItems", (), {"items": [1, 1, 2, 3, 3]}, lambda r, o: sorted(r) == [1, 2, 3]),
+    ("countOf:", (2,), {"items": [2, 1, 2, 2]}, lambda r, o: r == 3),
+    ("addItem:", (5,), {"items": [1]}, lambda r, o: list(o.items) == [1, 5]),
+    ("removeItem:", (1,), {"items": [1, 2]}, lambda r, o: list(o.items) == [2]),
+    # strings
+    ("reverseWords:", ("hello big world",), {}, lambda r, o: r == "world big hello"),
+    ("shout:", ("hi",), {}, lambda r, o: r == "HI" or r == "HI!"),
+    ("countVowels:", ("education",), {}, lambda r, o: r == 5),
+    ("initialsOf:", ("Grace Brewster Hopper",), {}, lambda r, o: r.replace(".", "") == "GBH"),
+    ("capitalizeWords:", ("the old man",), {}, lambda r, o: r == "The Old Man"),
+    ("wordCount", (), {"text": "a b c d"}, lambda r, o: r == 4),
+    ("greet:", ("Ada",), {}, lambda r, o: isinstance(r, str) and "Ada" in r),
+    ("slugify:", ("Hello World Again",), {}, lambda r, o: r == "hello-world-again"),
+    # pure functions / predicates
+    ("isPalindrome:", ("racecar",), {}, lambda r, o: r is True),
+    ("isPrime:", (97,), {}, lambda r, o: r is True),
+    ("isEven:", (7,), {}, lambda r, o: r is False),
+    ("isEmpty", (), {"items": []}, lambda r, o: r is True),
+    ("contains:", ("b",), {"items": ["a", "b"]}, lambda r, o: r is True),
+    ("isAdult", (), {"age": 20}, lambda r, o: r is True),
+    # formatting
+    ("formatPrice:", (3.5,), {}, lambda r, o: r in ("$3.50", "3.50")),
+    ("asPercent:", (0.25,), {}, lambda r, o: r in ("25%", "25.0%")),
+    ("fullName", (), {"first": "Ada", "last": "Lovelace"}, lambda r, o: r == "Ada Lovelace"),
+    ("padNumber:", (7,), {}, lambda r, o: r in ("007", "07", "0007")),
+    ("display_yourself", (), {}, lambda r, o: isinstance(r, str) and len(r) > 0),
+    # small state machines
+    ("increment", (), {"count": 1}, lambda r, o: o.count == 2),
+    ("reset", (), {"count": 5}, lambda r, o: o.count == 0),
+    ("toggle", (), {"on": False}, lambda r, o: o.on is True),
+    ("deposit:", (50,), {"balance": 100}, lambda r, o: o.balance == 150),
+    ("push:", (3,), {"stack": [1, 2]}, lambda r, o: list(o.stack) == [1, 2, 3]),
+    ("pop", (), {"stack": [1, 2]}, lambda r, o: r == 2 and list(o.stack) == [1]),
+    ("advance", (), {"state": "green", "order": ["green", "yellow", "red"]},
+     lambda r, o: o.state == "yellow"),
+]
+
+
+def run_quality(image: Any, limit: int | None) -> dict[str, Any]:
+    genesis = image.globals["genesis"]
+    results = []
+    for selector, args, slots, check in INTENTS[:limit]:
+        obj = genesis.clone()
+        for key, value in slots.items():
+            obj.set_slot(key, value)
+        image.globals["subject"] = obj
+        image.commit(f"bench subject for {selector}")
+        before = len(genlog.entries(image))
+        t0 = time.perf_counter()
+        ok, error = False, ""
+        try:
+            value = image.execute(lambda: obj.send(selector, *args), note=f"bench {selector}")
+            ok = bool(check(value, obj))
+            error = "" if ok else f"wrong result {value!r}"
+        except Exception as exc:  # a failed intent is data here
+            error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        seconds = time.perf_counter() - t0
+        attempts = len(genlog.entries(image)) - before
+        first = ok and attempts == 1
+        results.append({"selector": selector, "ok": ok, "first_try": first,
+                        "attempts": attempts, "seconds": seconds, "error": error})
+        print(f"{'ok ' if ok else 'BAD'} {selector:<24} {attempts} try {seconds:6.2f} s  {error}",
+              flush=True)
+    n = len(results)
+    return {
+        "intents": n,
+        "success": sum(r["ok"] for r in results) / n,
+        "first_try": sum(r["first_try"] for r in results) / n,
+        "median_s": statistics.median(r["seconds"] for r in results),
+        "results": results,
+    }
+
+
+def run_speed(image: Any) -> dict[str, Any]:
+    """Miss-to-result vs one raw generation of the same prompt; cached second miss."""
+    import llama_cpp
+    from batos.llm.models import resolve_model
+    genesis = image.globals["genesis"]
+    obj = genesis.clone()
+    image.globals["speed"] = obj
+    obj.set_slot("items", [3, 1, 2])
+    image.commit("speed subject")
+    t0 = time.perf_counter()
+    image.execute(lambda: obj.send("sortedDescending"), note="speed 1")
+    miss1 = time.perf_counter() - t0
+    rec1 = genlog.entries(image, 1)[0][1]
+    t0 = time.perf_counter()
+    image.execute(lambda: obj.send("smallestItem"), note="speed 2")
+    miss2 = time.perf_counter() - t0
+    rec2 = genlog.entries(image, 1)[0][1]
+    raw = llama_cpp.Llama(str(resolve_model()), n_ctx=4096, verbose=False)
+    t0 = time.perf_counter()
+    out = raw.create_completion(rec2.prompt, max_tokens=384, temperature=0.0,
+                                stop=["\n```"])
+    raw_s = time.perf_counter() - t0
+    raw_tokens = out["usage"]["completion_tokens"]
+    return {
+        "miss1_s": miss1, "miss2_s": miss2, "raw_same_prompt_s": raw_s,
+        "miss_vs_raw": miss2 / raw_s,
+        "prompt_s_1": rec1.prompt_seconds, "prompt_s_2": rec2.prompt_seconds,
+        "prompt_tokens_1": rec1.prompt_tokens, "cached_1": rec1.prompt_tokens_cached,
+        "prompt_tokens_2": rec2.prompt_tokens, "cached_2": rec2.prompt_tokens_cached,
+        "tokens_per_s": rec2.completion_tokens / rec2.seconds if rec2.seconds else 0.0,
+        "raw_tokens_per_s": raw_tokens / raw_s if raw_s else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--retries", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--skip-speed", action="store_true")
+    args = parser.parse_args()
+    os.environ["BATOS_RETRIES"] = str(args.retries)
+    tmp = Path(tempfile.mkdtemp(prefix="batos-dnu-bench-"))
+    with batos.open_image(tmp / "bench.fs") as image:
+        # warm the model so latencies are "model warm"
+        warm = image.globals["genesis"].clone()
+        image.globals["warm"] = warm
+        t0 = time.perf_counter()
+        image.execute(lambda: warm.send("answer"), note="warm-up")
+        print(f"warm-up (model load + first miss): {time.perf_counter() - t0:.2f} s")
+        quality = run_quality(image, args.limit)
+        print(f"\nintents {quality['intents']}: success {quality['success']:.0%} "
+              f"(goal >= 95%), first try {quality['first_try']:.0%}, "
+              f"median {quality['median_s']:.2f} s (goal <= 2 s warm)")
+        speed = {} if args.skip_speed else run_speed(image)
+    if speed:
+        print(f"miss-to-result {speed['miss2_s']:.2f} s vs raw generation of the same prompt "
+              f"{speed['raw_same_prompt_s']:.2f} s: ratio {speed['miss_vs_raw']:.2f}x (goal <= 1.3x)")
+        print(f"prompt tokens reused from the prefix cache on the second miss: "
+              f"{speed['cached_2']}/{speed['prompt_tokens_2']}; second-miss prompt time "
+              f"{speed['prompt_s_2']:.2f} s vs first {speed['prompt_s_1']:.2f} s: "
+              f"{speed['prompt_s_2'] / max(speed['prompt_s_1'], 1e-9):.2f}x (goal <= 0.5x)")
+        print(f"tokens/s {speed['tokens_per_s']:.1f} vs raw {speed['raw_tokens_per_s']:.1f}")
+    if args.json:
+        args.json.write_text(json.dumps({"quality": quality, "speed": speed}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
