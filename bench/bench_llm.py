@@ -32,8 +32,8 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from batos.llm.llamacpp import Engine, LlamaCppBackend  # noqa: E402
-from batos.llm.models import (default_model_path, default_model_ready,  # noqa: E402
-                              model_arch_and_dims, tensor_shapes)
+from batos.llm.models import default_model_path, default_model_ready  # noqa: E402
+from tests.fixtures_llm import write_random_lora, write_tiny_model  # noqa: E402
 
 SYSTEM = (
     "You are BRICK, the technical persona of a live object image. When a prototype does not "
@@ -52,32 +52,6 @@ INTENTS = ["Receiver slots: items = [3, 1, 2]. Message: sorted_items. Return the
            "Receiver slots: name = 'Ada'. Message: greeting. Return 'Hello, Ada!'.",
            "Receiver slots: count = 0. Message: reset. Set count to 0 and return self.",
            "Receiver slots: items = [1, 2, 3]. Message: average. Return the mean of the items."]
-
-
-def write_random_lora(model: Path, dest: Path, rank: int = 8,
-                      targets: tuple[str, ...] = ("attn_q", "attn_v")) -> Path:
-    """A random LoRA GGUF whose shapes fit ``model`` (dims read from its header)."""
-    import gguf
-    import numpy as np
-    arch, _ = model_arch_and_dims(model)
-    shapes = tensor_shapes(model)
-    rng = np.random.default_rng(0)
-    w = gguf.GGUFWriter(str(dest), arch)
-    w.add_string("general.type", "adapter")
-    w.add_string("adapter.type", "lora")
-    w.add_float32("adapter.lora.alpha", float(rank))
-    for name, dims in shapes.items():
-        if name.startswith("blk.") and name.split(".")[2] in targets and name.endswith(".weight"):
-            n_in, n_out = dims[0], dims[1]
-            w.add_tensor(name + ".lora_a", (rng.standard_normal((rank, n_in)) * 0.01)
-                         .astype(np.float16))
-            w.add_tensor(name + ".lora_b", (rng.standard_normal((n_out, rank)) * 0.01)
-                         .astype(np.float16))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return dest
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -223,7 +197,6 @@ def main() -> None:
     ap.add_argument("--model", type=Path, help="a GGUF model instead of the default one")
     ap.add_argument("--tiny-only", action="store_true", help="only the tiny random model")
     args = ap.parse_args()
-    from tests.fixtures_llm import write_tiny_model
     with tempfile.TemporaryDirectory() as tmp:
         run(write_tiny_model(Path(tmp) / "tiny-llama.gguf"), big=False)
     if args.tiny_only:

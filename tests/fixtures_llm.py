@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 __all__ = ["tiny_model", "tiny_lora", "tiny_lora_b", "tiny_lora_pair", "llm_cache_home",
-           "write_tiny_model", "write_tiny_lora", "TINY"]
+           "write_tiny_model", "write_tiny_lora", "write_random_lora", "TINY"]
 
 TINY = dict(n_embd=64, n_layer=2, n_head=4, n_head_kv=2, n_ff=128, n_ctx=2048)
 
@@ -134,6 +134,34 @@ def write_tiny_lora(path: Path, seed: int = 7, rank: int = 4, alpha: float = 8.0
     w.write_tensors_to_file()
     w.close()
     return path
+
+
+def write_random_lora(model: Path, dest: Path, rank: int = 8,
+                      targets: tuple[str, ...] = ("attn_q", "attn_v"), std: float = 0.01,
+                      seed: int = 0) -> Path:
+    """A random F16 LoRA GGUF whose shapes fit any ``model`` (read from its header)."""
+    import gguf
+
+    from batos.llm.models import model_arch_and_dims, tensor_shapes
+    arch, _ = model_arch_and_dims(model)
+    shapes = tensor_shapes(model)
+    rng = np.random.default_rng(seed)
+    w = gguf.GGUFWriter(str(dest), arch)
+    w.add_string("general.type", "adapter")
+    w.add_string("adapter.type", "lora")
+    w.add_float32("adapter.lora.alpha", float(rank))
+    for name, dims in shapes.items():
+        if name.startswith("blk.") and name.split(".")[2] in targets and name.endswith(".weight"):
+            n_in, n_out = dims[0], dims[1]
+            w.add_tensor(name + ".lora_a", (rng.standard_normal((rank, n_in)) * std)
+                         .astype(np.float16))
+            w.add_tensor(name + ".lora_b", (rng.standard_normal((n_out, rank)) * std)
+                         .astype(np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return dest
 
 
 @pytest.fixture(scope="session")

@@ -134,6 +134,15 @@ def test_per_request_lora_matched_by_path(server: FakeServer, tmp_path: Path) ->
         be.generate("p", adapters=[("/elsewhere/babs.gguf", 1.0)])
 
 
+def test_server_prompt_cache_only_within_one_adapter_set(server: FakeServer) -> None:
+    be = HTTPBackend(server.url)
+    robin = [("/srv/loras/robin.gguf", 1.0)]
+    for adapters in ([], [], robin, robin, [("/srv/loras/robin.gguf", 0.5)], []):
+        be.generate("p", adapters=adapters)
+    assert [r["cache_prompt"] for r in server.requests] == [False, True, False, True,
+                                                            False, False]
+
+
 def test_format_chat_uses_the_server_template(server: FakeServer) -> None:
     text = HTTPBackend(server.url).format_chat([{"role": "user", "content": "hi"}])
     assert text == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"

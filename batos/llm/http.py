@@ -5,13 +5,14 @@ Uses the server's native API with the standard library only:
 * ``POST /completion`` with ``stream: true`` -- server-sent ``data:`` events;
 * per-request ``lora: [{"id": i, "scale": s}]``, the ids found by matching
   adapter paths against ``GET /lora-adapters`` (start the server with
-  ``--lora FILE ... --lora-init-without-apply``);
+  ``--lora FILE ... --lora-init-without-apply``, and ``-np 1``);
 * ``GET /props`` for the chat template and model path.
 
 Every adapter the server knows is sent, unrequested ones with scale 0, so a
-request gets exactly its adapter set. ``cache_prompt`` lets the server reuse
-its KV cache; the server keys that per slot, not per adapter set, which is why
-batos's own in-process backend is the default.
+request gets exactly its adapter set. The server's prompt cache is kept per
+slot, not per adapter set (llama.cpp issue 26207), so ``cache_prompt`` is only
+asked for when the adapter set is the one of this backend's previous request;
+with one slot (``-np 1``) that never mixes KV computed under different sets.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class HTTPBackend:
         self._api_key = api_key if api_key is not None else os.environ.get("BATOS_LLM_API_KEY")
         self._props: dict[str, Any] | None = None
         self._adapters: list[dict[str, Any]] | None = None
-        self._lock = threading.Lock()
+        self._last_set: tuple[AdapterSpec, ...] | None = None
 
     # --- transport --------------------------------------------------------------------------
     def _conn(self) -> http.client.HTTPConnection:
@@ -128,7 +129,9 @@ class HTTPBackend:
         specs = normalize_adapters(adapters)
         body: dict[str, Any] = {"prompt": prompt, "n_predict": max_tokens,
                                 "temperature": temperature, "seed": seed,
-                                "stop": list(stop), "stream": True, "cache_prompt": True}
+                                "stop": list(stop), "stream": True,
+                                "cache_prompt": specs == self._last_set}
+        self._last_set = specs
         if temperature <= 0:
             body["top_k"] = 1
         if grammar:

@@ -151,7 +151,10 @@ def _type_word(value: Any) -> str:
 
 
 def system_text(persona_prompt: str | None) -> str:
-    head = (persona_prompt.strip() + "\n\n") if persona_prompt else ""
+    """The persona's codex (without its voice: code is not the place for it) + the covenant."""
+    lines = [ln for ln in (persona_prompt or "").strip().splitlines()
+             if not ln.lower().startswith("voice:")]
+    head = ("\n".join(lines).strip() + "\n\n") if lines else ""
     return head + COVENANT
 
 
