@@ -275,13 +275,26 @@ def _lookup(name_or_path: str, *, progress: bool) -> Path:
                      "hint: give a path to a .gguf file, or `batos model pull REPO FILE`")
 
 
+_checked: dict[tuple[str, int, int], bool] = {}
+
+
 def check_model_file(path: str | os.PathLike[str]) -> Path:
-    """Check that ``path`` is a readable GGUF model; ModelError with a hint if not."""
+    """Check that ``path`` is a readable GGUF model; ModelError with a hint if not.
+    (Remembered per file size and mtime: choosing a backend per message stays cheap.)"""
     p = Path(path)
+    try:
+        st = p.stat()
+        ident = (os.path.realpath(p), st.st_size, st.st_mtime_ns)
+    except OSError:
+        ident = None
+    if ident is not None and ident in _checked:
+        return p
     header = read_header(p, tensors=False)
     if header.get("general.type") == "adapter":
         raise ModelError(f"{p} is a LoRA adapter, not a model\n"
                          "hint: attach it to a persona with `batos lora add PERSONA FILE`")
+    if ident is not None:
+        _checked[ident] = True
     return p
 
 
