@@ -1,0 +1,259 @@
+"""printString and displayString following Pharo (a contract: see DESIGN.md).
+
+``42``, ``3.5``, ``'it''s'``, ``#foo``, ``$a``, ``#(1 2 3)``, ``true``, ``nil``,
+``(1/2)``, ``an OrderedCollection(1 2)``, ``a Dictionary(#a->1 )``, ``(1 to: 5)``,
+prototypes as ``a Proto(name)`` or via their own non-primitive ``printString``.
+Printing never raises: odd values fall back to ``a <TypeName>``; cycles print ``...``.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from persistent.list import PersistentList
+from persistent.mapping import PersistentMapping
+
+from batos.lang.values import Character, Point, StClass, Symbol, class_name_of
+
+#: collections longer than this print their first elements then ``...``
+MAX_ELEMENTS = 5000
+
+
+def print_string(value: Any) -> str:
+    """The Smalltalk printString of any value."""
+    try:
+        return _print(value, set())
+    except Exception:
+        return _fallback(value)
+
+
+def display_string(value: Any) -> str:
+    """Like printString, but strings, symbols and characters print bare, and collections
+    display their elements the same way (Pharo's displayString)."""
+    try:
+        return _display(value, set())
+    except Exception:
+        return _fallback(value)
+
+
+def default_print_string(proto: Any) -> str:
+    """``a Proto(name)``: the traits primitive (never sends anything, never recurses)."""
+    try:
+        return proto._display()
+    except Exception:
+        return "a Proto"
+
+
+def float_print_string(x: float) -> str:
+    """Shortest round-tripping digits, in Pharo's notation: ``0.1``, ``100.0``,
+    ``1.0e16``, ``1.5e-7``, ``Float infinity``, ``Float nan``."""
+    if math.isnan(x):
+        return "Float nan"
+    if math.isinf(x):
+        return "Float infinity" if x > 0 else "Float negativeInfinity"
+    text = repr(x)
+    if "e" not in text:
+        return text
+    mantissa, _, exponent = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return f"{mantissa}e{int(exponent)}"
+
+
+def string_print_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def article(name: str) -> str:
+    return ("an " if name[:1] in "AEIOU" else "a ") + name
+
+
+# --- the printer ---------------------------------------------------------------------------------
+
+def _print(value: Any, active: set[int]) -> str:
+    t = type(value)
+    if t is int:
+        return str(value)
+    if t is str:
+        return string_print_string(value)
+    if value is None:
+        return "nil"
+    if t is bool:
+        return "true" if value else "false"
+    if t is float:
+        return float_print_string(value)
+    if t is Symbol:
+        return value.print_string()
+    if t is Fraction:
+        return f"({value.numerator}/{value.denominator})"
+    if t is Character:
+        return value.print_string()
+    if t is StClass:
+        return value.name
+    from batos.image.proto import Proto
+    if isinstance(value, Proto):
+        return _proto_string(value, "printString")
+    return _print_composite(value, active, _print)
+
+
+def _display(value: Any, active: set[int]) -> str:
+    t = type(value)
+    if isinstance(value, str):
+        return str(value)
+    if t is Character:
+        return chr(value.value)
+    from batos.image.proto import Proto
+    if isinstance(value, Proto):
+        return _proto_string(value, "displayString")
+    if t is list or t is PersistentList:
+        return _guarded(value, active, lambda: _array(value, active, _display, literal=False))
+    if _is_collection(value):
+        return _print_composite(value, active, _display)
+    return _print(value, active)
+
+
+def _is_collection(value: Any) -> bool:
+    from batos.lang.collections import Interval, OrderedCollection
+    return isinstance(value, (list, PersistentList, dict, PersistentMapping, set, frozenset,
+                              OrderedCollection, Interval))
+
+
+def _print_composite(value: Any, active: set[int], each: Any) -> str:
+    from batos.lang.block import Block
+    from batos.lang.collections import Association, Interval, OrderedCollection
+    t = type(value)
+    if isinstance(value, OrderedCollection):
+        return _guarded(value, active,
+                        lambda: _named(class_name_of(value), value.data, active, each))
+    if t is list or t is PersistentList:
+        return _guarded(value, active, lambda: _array(value, active, each))
+    if t is dict or t is PersistentMapping:
+        return _guarded(value, active, lambda: _dictionary(value, active, each))
+    if t is set or t is frozenset:
+        return _guarded(value, active, lambda: _named("Set", _set_order(value), active, each))
+    if t is Association:
+        return _guarded(value, active, lambda: (
+            f"{_print(value.key, active)}->{_print(value.value, active)}"))
+    if t is Interval:
+        return _interval(value)
+    if t is Point:
+        return f"({_print(value.x, active)}@{_print(value.y, active)})"
+    if t is Block:
+        return value.source if isinstance(value.source, str) and value.source else "a BlockClosure"
+    if isinstance(value, BaseException):
+        return _exception(value)
+    hook = getattr(t, "st_print_string", None)
+    if callable(hook):
+        return str(hook(value))
+    from batos.image.message import Message
+    if t is Message:
+        args = " ".join(_print(a, active) for a in value.arguments)
+        return f"{Symbol(value.selector).print_string()}{(' ' + args) if args else ''}"
+    return _fallback(value)
+
+
+def _guarded(value: Any, active: set[int], render: Any) -> str:
+    key = id(value)
+    if key in active:
+        return "..."
+    active.add(key)
+    try:
+        return render()
+    finally:
+        active.discard(key)
+
+
+def _elements(items: Any, active: set[int], each: Any) -> list[str]:
+    out = []
+    for i, item in enumerate(items):
+        if i >= MAX_ELEMENTS:
+            out.append("...")
+            break
+        out.append(each(item, active))
+    return out
+
+
+def _named(name: str, items: Any, active: set[int], each: Any) -> str:
+    return f"{article(name)}({' '.join(_elements(items, active, each))})"
+
+
+def _array(value: Any, active: set[int], each: Any, literal: bool = True) -> str:
+    """``#(1 $a 'x' #y #(2 3) true nil)`` when every element is a literal, else
+    ``an Array((1/2) an OrderedCollection())`` like Pharo."""
+    body = " ".join(_elements(value, active, each))
+    if _is_literal(value, set()):
+        return f"#({body})"
+    return f"an Array({body})"
+
+
+def _is_literal(value: Any, seen: set[int]) -> bool:
+    t = type(value)
+    if t in (int, float, str, Symbol, Character, bool) or value is None:
+        return True
+    if t is list or t is PersistentList:
+        if id(value) in seen:
+            return False
+        seen.add(id(value))
+        return all(_is_literal(x, seen) for x in value)
+    return False
+
+
+def _dictionary(value: Any, active: set[int], each: Any) -> str:
+    parts = []
+    for i, (k, v) in enumerate(value.items()):
+        if i >= MAX_ELEMENTS:
+            parts.append("... ")
+            break
+        parts.append(f"{each(k, active)}->{each(v, active)} ")
+    return f"a Dictionary({''.join(parts)})"
+
+
+def _set_order(value: Any) -> list[Any]:
+    """Sets print sorted when their elements compare, for stable output."""
+    items = list(value)
+    try:
+        return sorted(items)
+    except TypeError:
+        return items
+
+
+def _interval(value: Any) -> str:
+    start, stop, step = (print_string(x) for x in (value.start, value.stop, value.step))
+    if value.step == 1:
+        return f"({start} to: {stop})"
+    return f"({start} to: {stop} by: {step})"
+
+
+def _exception(exc: BaseException) -> str:
+    from batos.lang.protocol.exceptions import exception_class_name, message_text
+    name = exception_class_name(exc)
+    text = message_text(exc)
+    return f"{name}: {text}" if text and text != name else article(name)
+
+
+def _proto_string(proto: Any, selector: str) -> str:
+    """A prototype's own (non-primitive) printString/displayString, else the default."""
+    try:
+        method = proto.method(selector)
+        if method is None and selector == "displayString":
+            return _proto_string(proto, "printString")
+        if method is not None and getattr(method, "language", "primitive") != "primitive":
+            result = proto.send(selector)
+            return result if isinstance(result, str) else print_string(result)
+        if selector == "displayString":
+            return _proto_string(proto, "printString")
+    except Exception:
+        pass
+    return default_print_string(proto)
+
+
+def _fallback(value: Any) -> str:
+    try:
+        return article(class_name_of(value))
+    except Exception:
+        return "an Object"
+
+
+__all__ = ["print_string", "display_string", "default_print_string", "float_print_string",
+           "string_print_string", "article", "MAX_ELEMENTS"]
