@@ -140,6 +140,13 @@ def test_selector_must_match_def_name() -> None:
     ("try:\n        pass\n    except:\n        pass", "G108"),
     ("try:\n        return 1\n    finally:\n        return 2", "G108"),
     ("self._p_changed = 1", "G303"),
+    ("return x ** 10 ** 9", "G501"),
+    ("return '{:>999999999}'.format(1)", "G501"),
+    ("import operator\n    f = operator.attrgetter", "G203"),
+    ("from operator import methodcaller\n    return methodcaller", "G203"),
+    ("match self:\n        case list(f_back=f):\n            return f", "G206"),
+    ("return [1 for self.x in [1]]", "G401"),
+    ("with self.lock as self.held:\n        pass", "G401"),
     ("yield 1", "G107"),
     ("global g", "G106"),
 ])
@@ -193,6 +200,9 @@ def test_moderate_constants_are_not_bombs() -> None:
     "import heapq\n    heapq.heappush(self.heap, 1)",
     "from bisect import insort\n    insort(self.xs, 3)",
     "setattr(self, 'name', 'x')",
+    "list(map(self.items.append, [1, 2]))",
+    "list.append(self.items, 1)",
+    "import operator\n    operator.setitem(self.table, 'k', 1)",
     "self.other.name = 'x'",
 ])
 def test_mutation_without_flag_is_rejected(body: str) -> None:

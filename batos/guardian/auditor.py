@@ -7,7 +7,7 @@ from typing import Any
 
 from batos.guardian import covenant
 from batos.guardian.covenant import flatten
-from batos.guardian.bombs import bomb_message
+from batos.guardian.bombs import bomb_message, huge_format
 from batos.guardian.report import AuditReport, make_finding
 from batos.guardian.rules import (ALLOWED_MODULES, AUDIT_RULES, DUNDER_RE,
                                   FIELD_ATTR_RE, FORBIDDEN_BUILTINS, NAME_FUNCS,
@@ -126,6 +126,9 @@ class _Auditor(ast.NodeVisitor):
             self.add("G201", node, f"use of {name} is forbidden")
         elif name in ZODB_NAMES:
             self.add("G208", node, f"{name!r} is a ZODB internal")
+        elif name in self.from_names and self.from_names[name][1] in _NAME_SINK_ATTRS \
+                and id(node) not in self.called:
+            self.add("G203", node, f"{name} may only be called directly, with literal names")
         elif name in NAME_FUNCS and id(node) not in self.called and name not in self.locals:
             self.add("G203", node, f"{name} may only be called directly, "
                      "with a literal attribute name")
@@ -147,6 +150,8 @@ class _Auditor(ast.NodeVisitor):
             why = bad_name(attr)
             if why:
                 self.add("G206", node, why)
+        if attr in _NAME_SINK_ATTRS and id(node) not in self.called:
+            self.add("G203", node, f"{attr} may only be called directly, with literal names")
         if attr in _FORMAT_ATTRS and not (isinstance(base, ast.Constant)
                                            and isinstance(base.value, str)):
             self.add("G207", node, f".{attr} may only be used on a literal format string "
@@ -225,19 +230,60 @@ class _Auditor(ast.NodeVisitor):
     # -- calls ------------------------------------------------------------------------
     def visit_Call(self, node: ast.Call) -> None:
         f = node.func
+        sink = None
         if isinstance(f, ast.Name):
             if f.id in NAME_FUNCS and f.id not in self.locals:
                 self._name_call(node, f.id)
             elif f.id == "type" and len(node.args) + len(node.keywords) > 1:
                 self.add("G202", node, "three-argument type() creates classes and is forbidden")
+            elif f.id == "format" and len(node.args) == 2:
+                spec = node.args[1]
+                if isinstance(spec, ast.Constant) and isinstance(spec.value, str) \
+                        and huge_format(spec.value):
+                    self.add("G501", node, "format() to a huge width or precision")
+            if f.id in self.from_names and self.from_names[f.id][1] in _NAME_SINK_ATTRS:
+                sink = self.from_names[f.id][1]
         elif isinstance(f, ast.Attribute):
             if f.attr in ("format", "format_map") and isinstance(f.value, ast.Constant) \
                     and isinstance(f.value.value, str):
                 self._format_fields(f.value)
             if f.attr in _NAME_SINK_ATTRS:
-                for a in node.args[:1] if f.attr == "methodcaller" else node.args:
-                    self._literal_name(node, a, f"operator.{f.attr}")
+                sink = f.attr
+        if sink:
+            for a in node.args[:1] if sink == "methodcaller" else node.args:
+                self._literal_name(node, a, f"operator.{sink}")
+            if not node.args:
+                self.add("G203", node, f"operator.{sink} needs literal names")
         self._obfuscation(node)
+
+    def visit_MatchClass(self, node: ast.MatchClass) -> None:
+        for attr in node.kwd_attrs:
+            why = bad_name(attr)
+            if why:
+                self.add("G206", node, f"class pattern reads attribute {attr!r}: {why}")
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        for v in node.values:
+            spec = getattr(v, "format_spec", None)
+            text = fold_str(spec) if spec is not None else None
+            if text and huge_format(text):
+                self.add("G501", node, "f-string to a huge width or precision")
+
+    def _loop_target(self, target: ast.AST, node: ast.AST) -> None:
+        for n in ast.walk(target):
+            if isinstance(n, (ast.Attribute, ast.Subscript)):
+                self.add("G401", node, "loop, comprehension and with targets must be "
+                         "plain names")
+                return
+
+    def visit_For(self, node: ast.For) -> None:
+        self._loop_target(node.target, node if hasattr(node, "lineno") else node.target)
+
+    visit_AsyncFor = visit_comprehension = visit_For
+
+    def visit_withitem(self, node: ast.withitem) -> None:
+        if node.optional_vars is not None:
+            self._loop_target(node.optional_vars, node.context_expr)
 
     def _name_call(self, node: ast.Call, fname: str) -> None:
         if len(node.args) < 2 or node.keywords and fname != "getattr":
@@ -260,9 +306,12 @@ class _Auditor(ast.NodeVisitor):
 
     def _format_fields(self, node: ast.Constant) -> None:
         try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(node.value) if f]
+            parsed = list(string.Formatter().parse(node.value))
         except ValueError:
             return
+        if any(spec and huge_format(spec) for _, _, spec, _ in parsed):
+            self.add("G501", node, "format spec to a huge width or precision")
+        fields = [f for _, f, _, _ in parsed if f]
         for fld in fields:
             for attr in FIELD_ATTR_RE.findall(fld):
                 why = bad_name(attr)
@@ -282,6 +331,12 @@ class _Auditor(ast.NodeVisitor):
     def visit_BinOp(self, node: ast.BinOp) -> None:
         if isinstance(node.op, (ast.Add, ast.Mod, ast.Mult)):
             self._obfuscation(node)
+        if isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) \
+                and isinstance(node.left.value, (str, bytes)):
+            text = node.left.value
+            text = text.decode("latin-1") if isinstance(text, bytes) else text
+            if huge_format(text):
+                self.add("G501", node, "%-format to a huge width or precision")
 
     # -- assignments (reach) ------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign) -> None:

@@ -26,6 +26,10 @@ _CONSUMERS = frozenset({"list", "tuple", "set", "frozenset", "sorted", "sum", "m
                         "deque", "Counter", "fromkeys", "extend", "update", "fsum",
                         "prod", "mean", "median", "enumerate"})
 _INFINITE = frozenset({"count", "cycle"})
+#: math.prod multiplies big ints in C: a product over this many items is already slow
+_PROD_ITEMS = 20_000
+#: a format width or precision above this allocates it all at once
+BOMB_WIDTH = 10_000_000
 _PAD_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})
 
 
@@ -60,6 +64,12 @@ def _seq_bytes(v: Any) -> float:
 
 
 def _power(a: Any, b: Any) -> Any:
+    if a is None:  # unknown base: any int base >= 2 gives at least b bits
+        if isinstance(b, Big) or _int(b) and b > _SMALL_BITS:
+            return Big("int", b.size if isinstance(b, Big) and b.kind == "int"
+                       and b.size == math.inf else math.inf if isinstance(b, Big)
+                       else float(b))
+        return None
     if isinstance(b, Big):
         return Big("int", math.inf) if _int(a) and abs(a) > 1 else None
     if not _int(b) or b < 0:
@@ -115,11 +125,11 @@ def fold(node: ast.AST, depth: int = 0) -> Any:
         return -v if isinstance(v, (int, float)) else v if isinstance(v, Big) else None
     if isinstance(node, ast.BinOp):
         a, b = fold(node.left, depth + 1), fold(node.right, depth + 1)
-        if a is None and not isinstance(node.op, ast.Mult) or b is None:
-            return None
         op = node.op
         if isinstance(op, ast.Pow):
-            return _power(a, b)
+            return _power(a, b) if b is not None else None
+        if a is None and not isinstance(op, ast.Mult) or b is None:
+            return None
         if isinstance(op, ast.LShift):
             if _int(b) and b >= 0 and (_int(a) or isinstance(a, Big)):
                 bits = _bits(a) + b
@@ -164,7 +174,8 @@ def _call_name(node: ast.Call) -> str | None:
 def _fold_call(node: ast.Call, depth: int) -> Any:
     name = _call_name(node)
     args = [fold(a, depth + 1) for a in node.args]
-    if name == "pow" and isinstance(node.func, ast.Name) and len(args) == 2:
+    if name == "pow" and isinstance(node.func, ast.Name) and len(args) == 2 \
+            and args[1] is not None:
         return _power(args[0], args[1])
     if name == "chr" and len(args) == 1 and _int(args[0]) and 0 <= args[0] < 0x110000:
         return chr(args[0])
@@ -194,7 +205,8 @@ def _call_bomb(node: ast.Call) -> str | None:
     name = _call_name(node)
     args = [fold(a) for a in node.args]
     first = args[0] if args else None
-    if name == "pow" and isinstance(node.func, ast.Name) and len(args) == 2:
+    if name == "pow" and isinstance(node.func, ast.Name) and len(args) == 2 \
+            and args[1] is not None:
         v = _power(args[0], args[1])
         if isinstance(v, Big) and v.bomb:
             return "pow() builds an integer too large to compute in time"
@@ -207,6 +219,9 @@ def _call_bomb(node: ast.Call) -> str | None:
     if name in _PAD_METHODS and isinstance(node.func, ast.Attribute):
         if _int(first) and first > BOMB_BYTES or isinstance(first, Big):
             return f"str.{name}() to a huge width allocates it all at once"
+    if name in ("comb", "perm") and len(args) >= 1 and (
+            isinstance(first, Big) or _int(first) and first > 100_000):
+        return f"math.{name} of a huge number cannot be interrupted"
     if name in ("repeat",) and len(args) >= 2 and (
             _int(args[1]) and args[1] > BOMB_ITEMS or isinstance(args[1], Big)):
         return "itertools.repeat with a huge count"
@@ -219,9 +234,57 @@ def _call_bomb(node: ast.Call) -> str | None:
                 return f"{name}() would consume an endless itertools.{inner}()"
             if inner == "repeat" and len(src.args) == 1:
                 return f"{name}() would consume an endless itertools.repeat()"
-            if inner == "range" and inner_args:
-                big = [a for a in inner_args if isinstance(a, Big)
-                       or _int(a) and abs(a) > BOMB_ITEMS]
-                if big:
-                    return f"{name}() would pull more than {BOMB_ITEMS:,} items in C"
+            count = _items(src)
+            limit = _PROD_ITEMS if name == "prod" else BOMB_ITEMS
+            if count is not None and count > limit:
+                return f"{name}() would pull more than {limit:,} items in C"
     return None
+
+
+def _items(node: ast.AST) -> float | None:
+    """Estimated number of items an iterator expression yields, if visible."""
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return float(len(node.elts))
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+        return float(len(node.value))
+    if not isinstance(node, ast.Call):
+        return None
+    name = _call_name(node)
+    args = [fold(a) for a in node.args]
+    kw = {k.arg: fold(k.value) for k in node.keywords if k.arg}
+    if name == "range" and args:
+        if any(isinstance(a, Big) for a in args):
+            return math.inf
+        nums = [a for a in args if _int(a)]
+        if len(nums) != len(args):
+            return None
+        return float(len(range(*nums))) if len(nums) <= 3 else None
+    inner = [_items(a) for a in node.args]
+    if name in ("permutations", "combinations", "combinations_with_replacement") and inner \
+            and inner[0] is not None:
+        n = inner[0]
+        r = args[1] if len(args) > 1 and _int(args[1]) else kw.get("r", n)
+        if n == math.inf or not _int(r) and r != n:
+            return math.inf
+        r = int(n if r is None else r)
+        if name == "permutations":
+            return float(math.perm(int(n), min(r, int(n)))) if n < 10**6 else math.inf
+        if name == "combinations":
+            return float(math.comb(int(n), min(r, int(n)))) if n < 10**6 else math.inf
+        return float(math.comb(int(n) + r - 1, r)) if n < 10**6 else math.inf
+    if name == "product" and inner and all(i is not None for i in inner):
+        rep = kw.get("repeat", 1)
+        rep = rep if _int(rep) else 1
+        total = 1.0
+        for i in inner:
+            total *= i  # type: ignore[operator]
+        return total ** rep if total < 1e300 else math.inf
+    return None
+
+
+_WIDTH_RE = __import__("re").compile(r"(\d{8,})")
+
+
+def huge_format(spec: str) -> bool:
+    """True if a format spec or %-format asks for a width/precision above BOMB_WIDTH."""
+    return any(int(m) > BOMB_WIDTH for m in _WIDTH_RE.findall(spec))

@@ -79,6 +79,7 @@ def _span(node: ast.AST) -> tuple[int, int, int, int]:
             node.end_lineno or node.lineno, node.end_col_offset or 0)  # type: ignore[attr-defined]
 
 
+_CONTAINER_TYPES = frozenset({"list", "dict", "set", "bytearray"})
 _ASSIGNS = frozenset({ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete})
 _BINDERS = (ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
             ast.comprehension, ast.withitem)
@@ -141,6 +142,8 @@ class _Analysis:
 
     def _mutates(self, n: ast.AST) -> bool:
         t = type(n)
+        if t is ast.Attribute:  # self.items.append, called now or passed on (map, ...)
+            return n.attr in MUTATING_METHODS and self.slot_value(n.value)
         if t is not ast.Call and t not in _ASSIGNS:
             return False
         if t in _ASSIGNS:
@@ -157,9 +160,10 @@ class _Analysis:
             return False
         if isinstance(n, ast.Call):
             f = n.func
-            if isinstance(f, ast.Attribute) and f.attr in MUTATING_METHODS \
-                    and self.slot_value(f.value):
-                return True
+            if isinstance(f, ast.Attribute) and f.attr in MUTATING_METHODS and n.args \
+                    and isinstance(f.value, ast.Name) and f.value.id in _CONTAINER_TYPES \
+                    and self.slot_value(n.args[0]):
+                return True  # list.append(self.items, x)
             if n.args and self._mutating_func(f) and self.slot_value(n.args[0]):
                 return True
             if isinstance(f, ast.Name) and f.id in ("setattr", "delattr") and n.args \

@@ -111,6 +111,8 @@ MUTATING_FUNCS: dict[str, frozenset[str]] = {
     "heapq": frozenset({"heappush", "heappop", "heapify", "heappushpop", "heapreplace"}),
     "bisect": frozenset({"insort", "insort_left", "insort_right"}),
     "random": frozenset({"shuffle"}),
+    "operator": frozenset({"setitem", "delitem", "iadd", "iconcat", "ior", "iand",
+                           "ixor", "isub"}),
 }
 
 DUNDER_RE = re.compile(r"__\w+__")
