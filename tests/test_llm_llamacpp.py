@@ -94,6 +94,18 @@ def test_cancel_mid_stream(backend: LlamaCppBackend) -> None:
         backend.generate("x", cancel=cancel)
 
 
+def test_callback_errors_pass_through_untouched(backend: LlamaCppBackend) -> None:
+    class Full(Exception):
+        pass
+
+    def on_token(piece: str) -> None:
+        raise Full(piece)
+    with pytest.raises(Full):
+        backend.generate(PREFIX, max_tokens=5, on_token=on_token)
+    again = backend.generate(PREFIX + "x", max_tokens=3)
+    assert again.prompt_tokens_cached > 0  # the context was kept
+
+
 def test_grammar(backend: LlamaCppBackend) -> None:
     done = backend.generate("abc", max_tokens=16, grammar='root ::= ("ab" | "cd")+')
     assert re.fullmatch(r"(ab|cd)+", done.text)

@@ -137,6 +137,14 @@ def test_use_default_again(fake_parts: list[Path], tiny_model: Path) -> None:
     assert {r.name: r.current for r in models.list_models()}[models.DEFAULT_NAME]
 
 
+def test_list_shows_an_unregistered_batos_model(tiny_model: Path, llm_cache_home: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATOS_MODEL", str(tiny_model))
+    rows = models.list_models()
+    assert [(r.name, r.current, r.exists) for r in rows] == [
+        (models.DEFAULT_NAME, False, False), (str(tiny_model), True, True)]
+
+
 def test_use_rejects_non_models(tmp_path: Path, llm_cache_home: Path, tiny_lora: Path) -> None:
     junk = tmp_path / "notes.txt"
     junk.write_text("hello")

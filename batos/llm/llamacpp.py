@@ -406,7 +406,7 @@ class Engine:
             def emit(text: str) -> None:
                 out = scanner.feed(text)
                 if out and on_token is not None:
-                    on_token(out)
+                    _call(on_token, out)
             try:
                 llm.eval(tokens[cached:])
                 t_prompt = time.perf_counter() - t0
@@ -428,9 +428,11 @@ class Engine:
                     emit(decoder.decode(b"", final=True))
                     rest = scanner.flush()
                     if rest and on_token is not None:
-                        on_token(rest)
+                        _call(on_token, rest)
             except Interrupted:
                 raise
+            except _CallbackFailed as failed:  # the caller's own error, context intact
+                raise failed.__cause__ from None  # type: ignore[misc]
             except Exception as e:
                 self._ctx_key = None  # the KV state is unknown now
                 self._truncate(0)
@@ -446,6 +448,17 @@ class Engine:
                 model_sha256=self.sha256, adapters=specs, finish_reason=finish,
                 prompt_tokens_cached=cached, backend="llama.cpp",
                 extra={"adapter_key": key, "n_ctx": n_ctx, "threads": self.n_threads})
+
+
+class _CallbackFailed(Exception):
+    """Carries an exception raised by ``on_token`` through the generation loop."""
+
+
+def _call(on_token: TokenCallback, text: str) -> None:
+    try:
+        on_token(text)
+    except Exception as e:
+        raise _CallbackFailed() from e
 
 
 def _file_identity(path: str) -> tuple[int, int]:

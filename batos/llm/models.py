@@ -364,6 +364,9 @@ def list_models() -> list[ModelEntry]:
     default_path = cache_dir() / DEFAULT_FILENAME
     rows = [(DEFAULT_NAME, default_path, True)]
     rows += [(n, Path(p), False) for n, p in sorted(data["models"].items())]
+    if env and not _is_default_name(env) and env not in data["models"] and all(
+            str(p) != env for _, p, _ in rows):
+        rows.append((env, Path(env).expanduser(), False))  # an unregistered $BATOS_MODEL
     out = []
     for name, path, is_default in rows:
         exists = path.is_file()
