@@ -187,6 +187,9 @@ class limits:  # noqa: N801 - used as a function-like context manager
         needs_tick = self.timeout is not None or self._trace_mem
         if needs_tick and self._main and hasattr(signal, "setitimer"):
             self._old_handler = signal.signal(signal.SIGALRM, self._on_alarm)
+            # restart interrupted system calls: C code running meanwhile (llama.cpp)
+            # must not see EINTR; the handler still runs between bytecodes
+            signal.siginterrupt(signal.SIGALRM, False)
             self._old_timer = signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
             self._t0 = time.monotonic()
         elif needs_tick:

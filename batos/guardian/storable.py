@@ -8,6 +8,8 @@ depth and size guards and never descends into persistent objects.
 from __future__ import annotations
 
 import datetime
+import io
+import types
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -55,9 +57,19 @@ def _registered(t: type) -> bool | None:
     return None
 
 
+_CODE_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+               types.ModuleType, types.GeneratorType, types.CoroutineType, types.CodeType,
+               types.FrameType, types.TracebackType, type)
+
+
 def _why(value: Any) -> str:
     t = type(value)
     name = f"{t.__module__}.{t.__qualname__}" if t.__module__ != "builtins" else t.__qualname__
+    if isinstance(value, _CODE_TYPES):
+        return (f"a {name} cannot be stored in the image: it is code, not data "
+                "(define a Method from source instead)")
+    if isinstance(value, io.IOBase):
+        return f"a {name} cannot be stored in the image: it is an open file or stream"
     hooks = [h for h in _CODE_HOOKS if any(h in vars(k) for k in t.__mro__[:-1])
              and t not in (tuple, list, dict, set, frozenset)]
     if hooks:
