@@ -1,0 +1,190 @@
+"""Sentence-aware chunking with overlap, and extractive summaries.
+
+Text is cut into sentences (paragraph breaks, ``.!?`` followed by white space,
+blank-line separated code blocks); sentences are packed greedily into chunks of
+about ``target`` characters (never more than ``max_size`` unless one sentence is
+longer, which is then cut at white space). Each chunk after the first starts
+with the last sentences of the previous one, up to ``overlap`` characters, so a
+thought that straddles a boundary is whole in at least one chunk.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+# A sentence ends at .!? (optionally followed by closing quotes/brackets) and white
+# space, or at a blank line. Markdown headings and list items start new sentences.
+_BOUNDARY = re.compile(
+    r"([.!?][\"')\]]*)\s+(?=\S)"         # end of sentence, then white space
+    r"|\n[ \t]*\n\s*"                    # paragraph break
+    r"|\n(?=[ \t]*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s))"  # heading or list item on the next line
+)
+_WORD = re.compile(r"(?u)\w+")
+
+TARGET = 650
+MAX_SIZE = 800
+OVERLAP = 150
+SUMMARY_SENTENCES = 80  # a summary is drawn from the opening sentences of a long text
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of a text: ``text == source[start:end]`` (stripped of outer white space)."""
+
+    start: int
+    end: int
+    text: str
+
+
+def sentences(text: str) -> list[Span]:
+    """The sentences of ``text`` with their offsets (empty pieces dropped)."""
+    spans: list[Span] = []
+    pos = 0
+    for m in _BOUNDARY.finditer(text):
+        _add_span(spans, text, pos, m.end(1) if m.lastindex else m.start())
+        pos = m.end()
+    _add_span(spans, text, pos, len(text))
+    return spans
+
+
+def _add_span(spans: list[Span], text: str, start: int, end: int) -> None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return
+    lead = len(piece) - len(piece.lstrip())
+    start += lead
+    spans.append(Span(start, start + len(stripped), stripped))
+
+
+def _split_long(span: Span, max_size: int) -> list[Span]:
+    """Cut a sentence longer than ``max_size`` at white space (hard cut if none)."""
+    out: list[Span] = []
+    text, base = span.text, span.start
+    pos = 0
+    while len(text) - pos > max_size:
+        cut = text.rfind(" ", pos + max_size // 2, pos + max_size)
+        if cut <= pos:
+            cut = text.rfind("\n", pos + 1, pos + max_size)
+        if cut <= pos:
+            cut = pos + max_size
+        piece = text[pos:cut].strip()
+        if piece:
+            off = text.index(piece, pos)
+            out.append(Span(base + off, base + off + len(piece), piece))
+        pos = cut
+    rest = text[pos:].strip()
+    if rest:
+        off = text.index(rest, pos)
+        out.append(Span(base + off, base + off + len(rest), rest))
+    return out
+
+
+def chunk_text(text: str, target: int = TARGET, max_size: int = MAX_SIZE,
+               overlap: int = OVERLAP, sents: list[Span] | None = None) -> list[Span]:
+    """Sentence-aware chunks of about ``target`` characters with ``overlap``.
+
+    A text no longer than ``max_size`` is one chunk. Chunk texts are the source
+    slices ``text[start:end]``, so sentence separators inside a chunk are kept.
+    """
+    if not 0 < target <= max_size or overlap < 0 or overlap >= target:
+        raise ValueError("need 0 < target <= max_size and 0 <= overlap < target")
+    stripped = text.strip()
+    if not stripped:
+        return []
+    if len(stripped) <= max_size:
+        start = text.index(stripped)
+        return [Span(start, start + len(stripped), stripped)]
+    pieces: list[Span] = []
+    for s in sentences(text) if sents is None else sents:
+        pieces.extend(_split_long(s, max_size) if len(s.text) > max_size else (s,))
+    sents = pieces
+    chunks: list[Span] = []
+    i, n = 0, len(sents)
+    while i < n:
+        j = i + 1
+        while j < n and sents[j].end - sents[i].start <= max_size \
+                and sents[j - 1].end - sents[i].start < target:
+            j += 1
+        start, end = sents[i].start, sents[j - 1].end
+        chunks.append(Span(start, end, text[start:end]))
+        if j >= n:
+            break
+        # overlap: step back over trailing sentences that fit in `overlap` chars
+        k = j
+        while k - 1 > i and sents[j - 1].end - sents[k - 1].start <= overlap:
+            k -= 1
+        i = k
+    return chunks
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words (the same split the catalog's lexicon uses)."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
+              lead_only: bool = False, sents: list[Span] | None = None) -> str:
+    """An extractive summary of at most ``max_chars``: the first sentence, then the
+    sentences with the highest mean term weight (tf·idf over the document's
+    sentences), in document order; with ``lead_only``, just the leading sentences."""
+    if len(text) <= max_chars and "\n\n" not in text:
+        return " ".join(text.split())
+    sents = [s for s in (sentences(text) if sents is None else sents) if _WORD.search(s.text)]
+    if not sents:
+        return text.strip()[:max_chars]
+    if len(" ".join(s.text for s in sents)) <= max_chars:
+        return " ".join(s.text for s in sents)
+    if lead_only:
+        out = sents[0].text
+        for s in sents[1:]:
+            if len(out) + 1 + len(s.text) > max_chars:
+                break
+            out += " " + s.text
+        return out if len(out) <= max_chars else out[: max_chars - 1].rstrip() + "…"
+    sents = sents[:SUMMARY_SENTENCES]
+    stop = set(stopwords)
+    findall = _WORD.findall
+    bags = [[w for w in findall(s.text.lower()) if len(w) > 1 and w not in stop] for s in sents]
+    tf: dict[str, int] = {}
+    df: dict[str, int] = {}
+    for bag in bags:
+        for w in bag:
+            tf[w] = tf.get(w, 0) + 1
+        for w in set(bag):
+            df[w] = df.get(w, 0) + 1
+    n = len(sents)
+    weight = {w: tf[w] * math.log(1.0 + n / df[w]) for w in tf}
+    scores = []
+    for idx, bag in enumerate(bags):
+        score = sum(weight[w] for w in bag) / math.sqrt(len(bag) + 1)
+        if idx == 0:
+            score = math.inf  # the opening sentence says what the document is
+        scores.append((score, -idx))
+    chosen: list[int] = []
+    used = 0
+    for score, neg in sorted(scores, reverse=True):
+        idx = -neg
+        size = min(len(sents[idx].text), max_chars)
+        if used and used + 1 + size > max_chars:
+            continue
+        chosen.append(idx)
+        used += size + (1 if used else 0)
+        if used >= max_chars:
+            break
+    parts = [sents[i].text for i in sorted(chosen)]
+    summary = " ".join(parts)
+    return summary if len(summary) <= max_chars else summary[: max_chars - 1].rstrip() + "…"
+
+
+def title_of(text: str, fallback: str = "") -> str:
+    """A document's title: its first Markdown heading, else its first line (≤ 80 chars)."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            return line.lstrip("#").strip()[:80] or fallback
+        if line:
+            return (line[:77] + "...") if len(line) > 80 else line
+    return fallback
