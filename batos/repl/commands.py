@@ -41,9 +41,10 @@ _REGISTRY: dict[str, Command] = {}
 _ALIASES: dict[str, str] = {}
 _providers_loaded = False
 
-# Modules that register commands for their subsystem when imported (missing ones are skipped).
-PROVIDERS: list[str] = ["batos.mind.repl_commands", "batos.llm.repl_commands",
-                        "batos.guardian.repl_commands", "batos.render.repl_commands"]
+# Subsystems that register commands: "module" (registers on import) or "module:function"
+# (called with no arguments). Missing modules are skipped.
+PROVIDERS: list[str] = ["batos.mind.trace:register_repl_commands", "batos.mind.repl_commands",
+                        "batos.llm.repl_commands", "batos.guardian.repl_commands"]
 
 
 def register_command(name: str, fn: CommandFn, help: str, usage: str | None = None,
@@ -72,10 +73,13 @@ def load_providers() -> None:
     if _providers_loaded:
         return
     _providers_loaded = True
-    for module in PROVIDERS:
+    for ref in PROVIDERS:
+        module, _, function = ref.partition(":")
         try:
             if importlib.util.find_spec(module) is not None:
-                importlib.import_module(module)
+                loaded = importlib.import_module(module)
+                if function:
+                    getattr(loaded, function)()
         except Exception:  # a broken provider must not take the REPL down
             import logging
             logging.getLogger("batos.repl").exception("loading REPL commands from %s", module)

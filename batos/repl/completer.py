@@ -50,8 +50,24 @@ def debug_log() -> logging.Logger:
 
 
 def _significant(source: str) -> list[tuple[Any, str]]:
-    return [(t, v) for t, v in _LEXER.get_tokens(source)
-            if t not in Token.Text.Whitespace and t not in Token.Comment and v.strip()]
+    """Tokens without whitespace and comments; a string literal is one token."""
+    out: list[tuple[Any, str]] = []
+    in_string = False
+    for t, v in _LEXER.get_tokens(source):
+        plain_string = t in Token.String and t not in Token.String.Symbol \
+            and t not in Token.String.Char
+        if plain_string and in_string and out:
+            out[-1] = (out[-1][0], out[-1][1] + v)
+            in_string = v != "'"
+            continue
+        if plain_string and v == "'":
+            out.append((t, v))
+            in_string = True
+            continue
+        in_string = False
+        if t not in Token.Text.Whitespace and t not in Token.Comment and v.strip():
+            out.append((t, v))
+    return out
 
 
 def _inside_literal(source: str) -> bool:
@@ -130,7 +146,7 @@ def _primary(session: "ReplSession", tokens: list[tuple[Any, str]], end: int) ->
         if start < 0:
             return _NOTHING
         opener = tokens[start][1]
-        sample = {"[": _block_sample, "{": list, "#(": tuple}.get(opener)
+        sample = {"[": _block_sample, "{": list, "#(": list}.get(opener)
         if sample is None:
             return _NOTHING            # (expression): only running it would tell
     if start > 0 and _operand_end(*tokens[start - 1]):
@@ -144,8 +160,8 @@ def _primary(session: "ReplSession", tokens: list[tuple[Any, str]], end: int) ->
 
 def _block_sample() -> Any:
     try:
-        from batos.lang.block import Block  # type: ignore[attr-defined]
-        return Block.__new__(Block)
+        from batos.lang.block import Block
+        return Block(lambda: None, 0)
     except Exception:
         return lambda: None
 
@@ -158,7 +174,18 @@ def resolve_name(session: "ReplSession", name: str) -> Any:
     if name in workspace:
         return workspace[name]
     value = session.image.globals.get(name, _NOTHING)
+    if value is _NOTHING:
+        value = _builtins(session).get(name, _NOTHING)
     return value
+
+
+def _builtins(session: "ReplSession") -> dict[str, Any]:
+    """The language's built-in globals (``Transcript``, ``OrderedCollection``...)."""
+    try:
+        from batos.lang.runtime import builtins_for
+    except ImportError:
+        return {}
+    return builtins_for(session.image)
 
 
 def resolve_receiver(session: "ReplSession", before: str) -> Any:
@@ -206,6 +233,7 @@ def selectors_of(value: Any) -> list[tuple[str, str]]:
     from batos.image.proto import Proto, is_parent_slot
     out: list[tuple[str, str]] = []
     if isinstance(value, Proto):
+        _activate(value, set())
         for info in value.slots():
             if is_parent_slot(info.name):
                 continue
@@ -220,12 +248,43 @@ def selectors_of(value: Any) -> list[tuple[str, str]]:
     except ImportError:
         return out
     seen = {s for s, _ in out}
-    for selector in selectors_for(value):
+    for selector in _protocol(value, selectors_for):
         if selector not in seen:
             seen.add(selector)
-            out.append((selector, type(value).__name__ if not isinstance(value, Proto)
-                        else "protocol"))
+            out.append((selector, "protocol" if isinstance(value, Proto) else _class_name(value)))
     return out
+
+
+def _class_name(value: Any) -> str:
+    try:
+        from batos.lang.values import class_name_of
+        return str(class_name_of(value))
+    except Exception:
+        return type(value).__name__
+
+
+def _activate(proto: Any, seen: set[int]) -> None:
+    """Load ``proto`` and its ancestors from the database (``slots()`` reads their
+    tables directly, so ghosts must be activated first); nothing else is loaded."""
+    if id(proto) in seen:
+        return
+    seen.add(id(proto))
+    proto._p_activate()
+    for parent in proto.parents():
+        _activate(parent, seen)
+
+
+def _protocol(value: Any, selectors_for: Any) -> list[str]:
+    """The core protocol of ``value``; for a prototype only the part every object
+    understands (its slots are listed already, without loading each Method)."""
+    from batos.image.proto import Proto
+    if isinstance(value, Proto):
+        try:
+            from batos.lang.primitives import _object_table
+            return sorted(_object_table())
+        except ImportError:
+            pass
+    return list(selectors_for(value))
 
 
 def _method_selector(name: str, method: Any) -> str:
@@ -271,11 +330,7 @@ class BSTCompleter(Completer):
         names += [(n, "temporary") for n in _temporaries(text)]
         names += [(n, "global") for n in image.globals]
         names += [(n, "pseudo-variable") for n in PSEUDO]
-        try:
-            from batos.lang import builtin_names  # type: ignore[attr-defined]
-            names += [(n, "class") for n in builtin_names()]
-        except Exception:
-            pass
+        names += [(n, "built-in") for n in sorted(_builtins(self.session))]
         return names
 
     def _command_completions(self, before: str) -> Iterator[Completion]:
@@ -309,11 +364,11 @@ def _temporaries(text: str) -> list[str]:
 
 def _matching(word: str, candidates: list[tuple[str, str]], *,
               keyword: bool) -> Iterator[Completion]:
-    """Candidates starting with ``word`` (then, for 2+ letters, containing it)."""
+    """Candidates starting with ``word`` (or, when none does, containing it)."""
     seen: set[str] = set()
     lower = word.lower()
     ranked = [c for c in candidates if c[0].startswith(word)]
-    if len(word) >= 2:
+    if not ranked and len(word) >= 2:
         ranked += [c for c in candidates if lower in c[0].lower() and not c[0].startswith(word)]
     for selector, meta in ranked:
         if selector in seen or selector == word:
