@@ -58,6 +58,12 @@ class _Auditor(ast.NodeVisitor):
                             self.from_names[a.asname or a.name] = (n.module, a.name)
                 elif n is not func and getattr(n, "name", None):
                     local.add(n.name)
+        for n in nodes:  # m = math: the alias reaches the same module
+            if type(n) is ast.Assign and type(n.value) is ast.Name \
+                    and n.value.id in self.modules:
+                for t in n.targets:
+                    if type(t) is ast.Name:
+                        self.modules[t.id] = self.modules[n.value.id]
 
     # -- one flat pass over every node ---------------------------------------------
     def run(self, tree: ast.Module, func: ast.FunctionDef) -> list[ast.AST]:
@@ -156,12 +162,8 @@ class _Auditor(ast.NodeVisitor):
                                            and isinstance(base.value, str)):
             self.add("G207", node, f".{attr} may only be used on a literal format string "
                      "(use an f-string)")
-        if isinstance(base, ast.Name) and base.id in self.modules \
-                and base.id not in self._rebound():
+        if isinstance(base, ast.Name) and base.id in self.modules:
             self._check_module_attr(node, self.modules[base.id], attr)
-
-    def _rebound(self) -> set[str]:
-        return set()
 
     def _check_module_attr(self, node: ast.AST, module: str, attr: str) -> None:
         from batos.guardian.sandbox import public_names
@@ -249,6 +251,12 @@ class _Auditor(ast.NodeVisitor):
                 self._format_fields(f.value)
             if f.attr in _NAME_SINK_ATTRS:
                 sink = f.attr
+            if f.attr in ("send", "perform") and node.args \
+                    and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str) \
+                    and norm(node.args[0].value).startswith("_"):
+                self.add("G204", node, f"sending the private selector "
+                         f"{node.args[0].value!r} is off limits")
         if sink:
             for a in node.args[:1] if sink == "methodcaller" else node.args:
                 self._literal_name(node, a, f"operator.{sink}")
@@ -290,6 +298,10 @@ class _Auditor(ast.NodeVisitor):
             self.add("G203", node, f"{fname} needs an object and a literal name")
             return
         self._literal_name(node, node.args[1], fname)
+        target, name = node.args[0], node.args[1]
+        if isinstance(target, ast.Name) and target.id in self.modules \
+                and isinstance(name, ast.Constant) and isinstance(name.value, str):
+            self._check_module_attr(node, self.modules[target.id], name.value)
         if fname in ("setattr", "delattr"):
             self._assign_root(node.args[0], node, f"{fname} on")
 
@@ -305,13 +317,22 @@ class _Auditor(ast.NodeVisitor):
                 self.add("G203", call, f"{what}: {why}")
 
     def _format_fields(self, node: ast.Constant) -> None:
-        try:
-            parsed = list(string.Formatter().parse(node.value))
-        except ValueError:
-            return
-        if any(spec and huge_format(spec) for _, _, spec, _ in parsed):
-            self.add("G501", node, "format spec to a huge width or precision")
-        fields = [f for _, f, _, _ in parsed if f]
+        fields: list[str] = []
+        specs = [node.value]
+        while specs and len(fields) < 1000:
+            try:
+                parsed = list(string.Formatter().parse(specs.pop()))
+            except ValueError:
+                continue
+            for _, fld, spec, _ in parsed:
+                if fld:
+                    fields.append(fld)
+                if spec:
+                    if huge_format(spec):
+                        self.add("G501", node, "format spec to a huge width or precision")
+                    if "{" in spec:
+                        specs.append(spec)  # nested fields: '{0:{1.attr}}'
+
         for fld in fields:
             for attr in FIELD_ATTR_RE.findall(fld):
                 why = bad_name(attr)

@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import ast
 import io
-import string
 import tokenize
 import unicodedata
 from typing import Any, Iterator
 
-from batos.guardian.bombs import bomb_message, fold
+from batos.guardian.bombs import fold
 from batos.guardian.report import make_finding
-from batos.guardian.rules import (ALLOWED_MODULES, DUNDER_RE, FIELD_ATTR_RE,
-                                  FORBIDDEN_ATTRS, FORBIDDEN_BUILTINS, NAME_FUNCS,
+from batos.guardian.rules import (DUNDER_RE, FORBIDDEN_ATTRS, FORBIDDEN_BUILTINS,
                                   ZODB_NAMES)
 
 _IDENT_FIELDS = ("id", "attr", "arg", "name", "asname", "module")
 _FORMAT_ATTRS = frozenset({"format", "format_map", "vformat"})
 _NAME_SINK_ATTRS = frozenset({"attrgetter", "methodcaller"})
-_CODEC_WORDS = ("rot13", "rot_13", "base64", "hex_codec", "zlib", "bz2", "uu")
 
 
 def _finding(rule: str, node: ast.AST | None, message: str, **kw: Any) -> dict[str, Any]:
