@@ -346,7 +346,8 @@ def generate_as(image: Any, proto: Proto, user: str, *, system: str | None = Non
                 max_tokens: int | None = None, seed: int | None = None,
                 stop: tuple[str, ...] = ("<|im_end|>",)) -> Any:
     """One generation as ``proto``: its system prompt (or ``system``) through the model's
-    chat template, its adapter hot-applied. Noted in the running cycle, if any."""
+    chat template, its adapter hot-applied, outside the statement's time limit. Noted in
+    the running cycle, if any."""
     backend = backend_for(image)
     messages = [{"role": "system", "content": system if system is not None
                  else system_prompt_of(proto)},
@@ -355,11 +356,13 @@ def generate_as(image: Any, proto: Proto, user: str, *, system: str | None = Non
     temp = proto.lookup("temperature")
     tokens = proto.lookup("max_tokens")
     options = getattr(image, "options", None) or {}
-    done = backend.generate(
-        prompt, max_tokens=int(max_tokens or (tokens[1] if tokens else 256)),
-        temperature=float(temp[1]) if temp and temp[1] is not None else 0.0,
-        seed=int(seed if seed is not None else options.get("seed", 0) or 0),
-        stop=list(stop), adapters=adapter_specs(proto))
+    from batos.guardian.limits import paused
+    with paused():  # model time does not count against the statement's time limit
+        done = backend.generate(
+            prompt, max_tokens=int(max_tokens or (tokens[1] if tokens else 256)),
+            temperature=float(temp[1]) if temp and temp[1] is not None else 0.0,
+            seed=int(seed if seed is not None else options.get("seed", 0) or 0),
+            stop=list(stop), adapters=adapter_specs(proto))
     from batos.mind.psm import current_cycle
     cycle = current_cycle()
     if cycle is not None:

@@ -48,20 +48,18 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.replace("_", " ").replace(":", " ").lower())
 
 
-def cue_hits(text: str, cues: Sequence[str]) -> list[str]:
-    """The cues of ``cues`` that ``text`` hits (a cue matches words starting with it;
-    a multi-word cue matches the phrase)."""
-    ws = words(text)
-    joined = " " + " ".join(ws) + " "
+def cue_hits(text: str | Sequence[str], cues: Sequence[str]) -> list[str]:
+    """The cues of ``cues`` that ``text`` (or its :func:`words`) hits: a cue matches the
+    words starting with it; a multi-word cue matches the phrase."""
+    ws = words(text) if isinstance(text, str) else list(text)
+    prefixes = {w[:i] for w in ws for i in range(1, len(w) + 1)}
     found: list[str] = []
     for cue in cues:
         c = str(cue).lower().strip()
-        if not c:
-            continue
         if " " in c:
-            if f" {c}" in joined:
+            if f" {c}" in " " + " ".join(ws) + " ":
                 found.append(c)
-        elif any(w.startswith(c) for w in ws):
+        elif c and c in prefixes:
             found.append(c)
     return found
 
@@ -71,7 +69,8 @@ def intent_scores(text: str, cues: Mapping[str, Sequence[str]], *,
     """(softmax scores per persona, cues hit per persona) for ``text``."""
     if not cues:
         return {}, {}
-    hits = {name: cue_hits(text, cs) for name, cs in cues.items()}
+    ws = words(text)
+    hits = {name: cue_hits(ws, cs) for name, cs in cues.items()}
     prior = PRIORS.get(kind or "", {})
     raw = {name: len(h) + prior.get(name, 0.0) for name, h in hits.items()}
     top = max(raw.values())
@@ -87,7 +86,8 @@ def route(text: str, cues: Mapping[str, Sequence[str]], *, k: int = 1,
     scores, hits = intent_scores(text, cues, kind=kind)
     rng = random.Random(seed) if seed is not None else random.Random()
     noisy = {n: round(s + rng.gauss(0.0, noise), 6) for n, s in scores.items()}
-    order = sorted(noisy, key=lambda n: (-noisy[n], list(cues).index(n)))
+    rank = {n: i for i, n in enumerate(cues)}
+    order = sorted(noisy, key=lambda n: (-noisy[n], rank[n]))
     return Route(tuple(order[:max(1, k)]), scores, noisy, hits, seed)
 
 
