@@ -360,3 +360,36 @@ def test_repair_leaves_clean_methods_alone() -> None:
     s = "def m(self):\n    return 1\n"
     r = audit(s, repair=True)
     assert r.verdict == "accepted" and r.source == s
+
+
+# -- robustness: folded constant expressions never crash or hang the audit ---------------------
+
+_leaf = st.one_of(st.integers(-3, 12), st.sampled_from(["10", "2", "0", "-1", "1.5", "'ab'",
+                                                        "b'x'", "[0]", "x", "(1,)", "''"]))
+_expr = st.recursive(
+    _leaf.map(str),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["**", "*", "<<", "+", "-", "%", "//"]), inner)
+        .map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(st.sampled_from(["pow", "chr", "bytes", "list", "sum", "range", "len"]),
+                  st.lists(inner, min_size=1, max_size=2))
+        .map(lambda t: f"{t[0]}({', '.join(t[1])})"),
+        inner.map(lambda e: f"''.join(map(chr, [{e}]))"),
+    ),
+    max_leaves=8)
+
+
+@given(_expr)
+@settings(max_examples=300, deadline=2000)
+def test_constant_folding_is_total(expr: str) -> None:
+    r = audit(f"def m(self, x):\n    return {expr}\n")
+    assert r.verdict in ("accepted", "rejected")
+
+
+def test_corpus_prefixes_never_crash() -> None:
+    from pathlib import Path
+    text = (Path(__file__).parent / "redteam" / "malicious.txt").read_text(encoding="utf-8")
+    lines = text.splitlines(True)
+    for i in range(0, len(lines), 7):
+        for j in (i + 3, i + 9):
+            audit("".join(lines[i:j]))

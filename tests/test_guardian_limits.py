@@ -11,7 +11,7 @@ import pytest
 
 from batos.errors import LimitExceeded
 from batos.guardian import compile_method
-from batos.guardian.limits import DEFAULT_TIMEOUT, exempt, limits, rss_anon
+from batos.guardian.limits import DEFAULT_TIMEOUT, exempt, limits, paused, rss_anon
 
 SPIN = compile_method("def spin(self):\n    n = 0\n    while n >= 0:\n        n += 1\n")
 SWALLOW = compile_method(
@@ -101,6 +101,27 @@ def test_exempt_blocks_do_not_count() -> None:
     exempt().__enter__  # usable (a no-op) outside any limits
     with exempt():
         pass
+
+
+def test_paused_time_does_not_count() -> None:
+    with limits(timeout=0.3):
+        with paused():
+            time.sleep(0.5)  # e.g. the model generating a method
+        time.sleep(0.1)
+    with pytest.raises(LimitExceeded):
+        with limits(timeout=0.3):
+            with paused():
+                time.sleep(0.2)
+            SPIN(None)
+    with paused():  # a no-op outside limits
+        pass
+
+
+def test_package_exposes_the_limits_module() -> None:
+    import batos.guardian as g
+    from batos.guardian import limits as mod
+    assert mod.limits is limits and mod.DEFAULT_TIMEOUT == g.DEFAULT_TIMEOUT == 5.0
+    assert mod.paused is paused
 
 
 def test_rss_probe_reads_memory() -> None:

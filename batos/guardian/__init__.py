@@ -2,8 +2,8 @@
 
 Public API (import stays cheap: no rich, typer or gguf at import time):
 ``audit``, ``AuditReport``, ``compile_method``, ``check_storable``,
-``register_storable``, ``audit_adapter``, ``limits``/``DEFAULT_TIMEOUT``
-(also in :mod:`batos.guardian.limits`), ``GUARDIAN_VERSION``.
+``register_storable``, ``audit_adapter``, ``GUARDIAN_VERSION``, ``DEFAULT_TIMEOUT``;
+the runtime limits live in :mod:`batos.guardian.limits` (``limits``, ``paused``).
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from batos.guardian.auditor import audit_source
 from batos.guardian.report import AuditReport, make_finding, source_hash
 from batos.guardian.sandbox import compile_method, module_proxy
 from batos.guardian.storable import check_storable, register_storable
-from batos.guardian.limits import DEFAULT_TIMEOUT, limits
+from batos.guardian import limits  # the module: limits.limits, limits.paused
+from batos.guardian.limits import DEFAULT_TIMEOUT
 
 __all__ = ["GUARDIAN_VERSION", "AuditReport", "audit", "compile_method", "check_storable",
            "register_storable", "audit_adapter", "limits", "DEFAULT_TIMEOUT",

@@ -6,8 +6,8 @@ raises into the worker with ``PyThreadState_SetAsyncExc``.  Memory growth is
 measured as the process's anonymous resident memory (``/proc/self/statm``:
 resident minus file-backed pages, so a memory-mapped model does not count) by
 default — ``tracemalloc`` (``memory_probe="tracemalloc"``) is exact for Python
-allocations but slows allocation-heavy code 3-15x.  Wrap C-heavy work that is
-not the method's doing (loading a model, generating) in :func:`exempt`.
+allocations but slows allocation-heavy code 3-15x.  Wrap work that is not the
+method's doing (loading a model, generating) in :func:`paused`.
 Inside the block the limit is raised as ``_Breach`` (a BaseException, so a
 method's ``except Exception`` cannot swallow it; it is re-raised every tick
 anyway) and leaves the block as :class:`LimitExceeded`.
@@ -18,9 +18,6 @@ huge allocation happens before it can be measured (the static audit catches the
 visible cases); with the rss probe, memory that other threads allocate meanwhile counts too.
 """
 from __future__ import annotations
-
-from contextlib import contextmanager
-from typing import Iterator
 
 import contextlib
 import ctypes
@@ -55,22 +52,31 @@ def rss_anon() -> int:
 
 
 @contextlib.contextmanager
-def exempt() -> Iterator[None]:
-    """Do not count memory grown inside this block against the active limits
-    (for C-heavy work that is not a method's doing: model loads, generation)."""
+def paused(*, time_limit: bool = True, memory: bool = True) -> Iterator[None]:
+    """Suspend the innermost active limits of this thread for work that is not the
+    method's doing (model loads, generation): the time spent inside extends the
+    deadline and the memory grown inside is not counted.  A no-op outside limits."""
     active = getattr(_local, "stack", None)
     if not active:
         yield
         return
     lim = active[-1]
-    before = lim._probe() if lim._trace_mem else 0
-    lim._exempt += 1
+    t0 = time.monotonic()
+    before = lim._probe() if memory and lim._trace_mem else 0
+    lim._paused += 1
     try:
         yield
     finally:
-        if lim._trace_mem:
+        if time_limit:
+            lim._deadline += time.monotonic() - t0
+        if memory and lim._trace_mem:
             lim._mem_base += max(lim._probe() - before, 0)
-        lim._exempt -= 1
+        lim._paused -= 1
+
+
+def exempt() -> contextlib.AbstractContextManager[None]:
+    """Memory grown inside does not count (the time still does)."""
+    return paused(time_limit=False)
 
 
 class _Breach(BaseException):
@@ -92,9 +98,6 @@ class TimeLimitExceeded(LimitExceeded):
 
 class RecursionLimitExceeded(LimitExceeded):
     """The statement recursed deeper than its cap."""
-
-
-_STACK: list["limits"] = []
 
 
 def _depth() -> int:
@@ -125,16 +128,18 @@ class limits:  # noqa: N801 - used as a function-like context manager
         self.memory_mb = memory_mb
         self._breach: type[_Breach] | None = None
         self._active = False
-        self._exempt = 0
+        self._paused = 0
 
     # -- the check, run from the tick or the watchdog -----------------------------------
     def _exceeded(self) -> type[_Breach] | None:
         if self._breach is not None:
             return self._breach
+        if self._paused:
+            return None
         if self.timeout is not None and time.monotonic() > self._deadline:
             msg = f"statement exceeded the {self.timeout:g} s time limit"
             self._breach = type("_TimeBreach", (_Breach,), {"message": msg, "kind": "time"})
-        elif self._trace_mem and not self._exempt:
+        elif self._trace_mem:
             current = self._probe() - self._mem_base
             if current > self.memory_mb * 2**20:  # type: ignore[operator]
                 msg = (f"statement exceeded the {self.memory_mb} MB memory limit "
@@ -199,7 +204,6 @@ class limits:  # noqa: N801 - used as a function-like context manager
             self._watcher = threading.Thread(target=self._watch, daemon=True,
                                              name="batos-limits")
         self._active = True
-        _STACK.append(self)
         if self._watcher is not None:
             self._watcher.start()
         return self
@@ -230,8 +234,6 @@ class limits:  # noqa: N801 - used as a function-like context manager
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> bool:
         self._active = False
-        if self in _STACK:
-            _STACK.remove(self)
         try:
             self._restore()
         finally:
@@ -249,26 +251,3 @@ class limits:  # noqa: N801 - used as a function-like context manager
         if isinstance(exc, MemoryError):
             raise MemoryLimitExceeded("statement ran out of memory", limit="memory") from None
         return False
-
-
-@contextmanager
-def paused() -> Iterator[None]:
-    """Suspend the innermost active limits (e.g. while a model generates a method).
-
-    Time spent inside does not count against the deadline and memory allocated
-    inside (a model loading) does not count against the growth cap.
-    """
-    current = _STACK[-1] if _STACK else None
-    if current is None or not current._active:
-        yield
-        return
-    current._active = False
-    t0 = time.monotonic()
-    mem0 = tracemalloc.get_traced_memory()[0] if current._trace_mem else 0
-    try:
-        yield
-    finally:
-        current._deadline += time.monotonic() - t0
-        if current._trace_mem and tracemalloc.is_tracing():
-            current._mem_base += tracemalloc.get_traced_memory()[0] - mem0
-        current._active = True
