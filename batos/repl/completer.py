@@ -32,18 +32,24 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*:?$|$")
 
 
 def debug_log() -> logging.Logger:
-    """The REPL's debug logger, writing to ``$XDG_STATE_HOME/batos/repl-debug.log``."""
+    """The REPL's debug logger, writing to ``$XDG_STATE_HOME/batos/repl-debug.log``
+    (re-targeted when that directory changes)."""
+    from batos.repl.config import state_dir
     logger = logging.getLogger("batos.repl")
-    if not getattr(logger, "_batos_file", False):
-        logger._batos_file = True  # type: ignore[attr-defined]
+    path = state_dir() / "repl-debug.log"
+    if getattr(logger, "_batos_path", None) != path:
+        for old in [h for h in logger.handlers if getattr(h, "_batos", False)]:
+            logger.removeHandler(old)
+            old.close()
+        logger._batos_path = path  # type: ignore[attr-defined]
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
         try:
-            from batos.repl.config import state_dir
-            state_dir().mkdir(parents=True, exist_ok=True)
-            handler: logging.Handler = logging.FileHandler(state_dir() / "repl-debug.log")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handler: logging.Handler = logging.FileHandler(path, delay=True)
         except OSError:
             handler = logging.NullHandler()
+        handler._batos = True  # type: ignore[attr-defined]
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
     return logger
