@@ -64,3 +64,34 @@ def test_adapter_report_has_no_source_lines(tmp_path) -> None:  # noqa: ANN001
     p.write_bytes(b"junk")
     out = render(audit_adapter(p))
     assert "adapter" in out and "A001" in out and "❱" not in out
+
+
+class _Session:
+    def __init__(self) -> None:
+        self.out: list[str] = []
+
+    def print(self, obj: object, **_: object) -> None:
+        self.out.append(render(obj))
+
+
+def test_rules_table_lists_rules_allow_list_and_limits() -> None:
+    from batos.render.audit import rules_table
+    out = render(rules_table())
+    for needle in ("G001", "G301", "G501", "A007", "statistics", "5 s", "1000 frames"):
+        assert needle in out
+    assert "G301" not in render(rules_table("G201"))
+
+
+def test_repl_commands_register_and_render() -> None:
+    from batos.guardian import repl_commands
+    assert repl_commands.register_repl_commands() in (True, False)
+    s = _Session()
+    repl_commands._guardian(s, "g301")
+    assert "Persistence Covenant" in s.out[0]
+    repl_commands._audit_source(s, "def m(self):\\n    return eval('1')")
+    assert "G201" in s.out[1] and "REJECTED" in s.out[1]
+
+
+def test_oversized_source_is_rejected_unread() -> None:
+    r = audit("def m(self):\n    return 1\n" + "# pad\n" * 30_000)
+    assert r.verdict == "rejected" and "limit is 100,000" in r.summary()

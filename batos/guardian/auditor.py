@@ -17,6 +17,8 @@ from batos.guardian.static import (_IDENT_FIELDS, _FORMAT_ATTRS, _NAME_SINK_ATTR
                                    fold_str, nfkc_findings, norm, shape_findings)
 
 VERSION = "1.0"
+#: longer sources are rejected unread (a method is a page, not a program)
+MAX_SOURCE = 100_000
 _IDENT_TYPES = frozenset({ast.Name, ast.Attribute, ast.arg, ast.FunctionDef,
                           ast.AsyncFunctionDef, ast.ClassDef, ast.alias, ast.keyword,
                           ast.ImportFrom, ast.ExceptHandler, ast.MatchAs, ast.MatchStar})
@@ -439,6 +441,10 @@ def audit_source(source: str, *, selector: str | None = None, repair: bool = Fal
                            source=text, guardian_version=version, selector=selector)
     if not isinstance(source, str):
         return done("rejected", [make_finding("G001", "source must be text")], "")
+    if len(source) > MAX_SOURCE:
+        return done("rejected", [make_finding(
+            "G101", f"method source is {len(source):,} characters; the limit is "
+            f"{MAX_SOURCE:,}", 1, 1)])
     try:
         tree = ast.parse(source, "<method>")
     except SyntaxError as exc:
