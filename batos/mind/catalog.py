@@ -126,6 +126,9 @@ def _index(receiver: Any, doc_id: Any, text: Any, metadata: Any = None) -> int:
     if metadata is not None and not hasattr(metadata, "items"):
         raise CatalogError(f"metadata is a dictionary, not {type(metadata).__name__}")
     meta = {str(k): v for k, v in metadata.items()} if metadata is not None else None
+    if meta:
+        from batos.guardian import check_storable
+        check_storable(meta)
     with atomic(cat):
         fractal = cat.add(_text(doc_id), _text(text), meta)
     return len(fractal.rows)

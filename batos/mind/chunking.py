@@ -156,10 +156,18 @@ def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
         for w in set(bag):
             df[w] = df.get(w, 0) + 1
     n = len(sents)
-    weight = {w: tf[w] * math.log(1.0 + n / df[w]) for w in tf}
+    # damped term frequency times inverse sentence frequency: repeated boilerplate
+    # does not outweigh the words that make a document distinctive
+    weight = {w: math.log(1.0 + tf[w]) * math.log(1.0 + n / df[w]) for w in tf}
     scores = []
+    seen: set[str] = set()
     for idx, bag in enumerate(bags):
-        score = sum(weight[w] for w in bag) / math.sqrt(len(bag) + 1)
+        key = sents[idx].text
+        if key in seen:  # a repeated sentence is chosen at most once
+            continue
+        seen.add(key)
+        uniq = set(bag)
+        score = sum(weight[w] for w in uniq) / math.sqrt(len(uniq) + 1)
         if idx == 0:
             score = math.inf  # the opening sentence says what the document is
         scores.append((score, -idx))

@@ -19,6 +19,7 @@ from BTrees.IFBTree import IFBTree
 from BTrees.Length import Length
 from persistent import Persistent
 from zope.index.text.lexicon import CaseNormalizer, Lexicon, Splitter, StopWordRemover
+from zope.index.text import widcode
 from zope.index.text.okapiindex import OkapiIndex
 
 from batos.errors import BatosError
@@ -139,9 +140,17 @@ class CatalogIndex(OkapiIndex):
         for wid, weight in wid2weight.items():
             self._add_wordinfo(wid, weight, docid)
 
+    def index_doc(self, docid: int, text: str) -> int:
+        """Index (or re-index) one document; answers its number of words."""
+        if docid in self._docwords:
+            self.unindex_doc(docid)
+        index_postings(self, [(docid, text)])
+        return self._docweight[docid]
+
     def get_words(self, docid: int) -> list[int]:
         """The distinct word ids of an indexed document (all that unindexing needs)."""
-        return list(_ints(self._docwords[docid]))
+        data = self._docwords[docid]
+        return widcode.decode(data) if isinstance(data, str) else list(_ints(data))
 
     def search_phrase(self, phrase: str) -> Any:
         raise CatalogError("phrase search is not supported by the catalog's index")
@@ -166,10 +175,7 @@ def index_postings(index: CatalogIndex, docs: Sequence[tuple[int, str]]) -> None
     lexicon = index._lexicon
     stop = StopWordRemover.dict
     findall = Splitter.rx.findall
-    if not _standard_pipeline(lexicon):
-        for docid, text in docs:
-            index.index_doc(docid, text)
-        return
+    standard = _standard_pipeline(lexicon)
     wids_tree = lexicon._wids
     known = wids_tree.get
     cache: dict[str, int] = {}
@@ -185,7 +191,11 @@ def index_postings(index: CatalogIndex, docs: Sequence[tuple[int, str]]) -> None
     for docid, text in docs:
         if docid in index._docwords:
             raise CatalogError(f"index doc id {docid} is already indexed")
-        words = [w for w in map(lower, findall(text)) if w not in stop]
+        if not standard:  # a custom pipeline: zope.index's own (slower) path
+            wids = lexicon.sourceToWordIds(text)
+            words = ()
+        else:
+            words = [w for w in map(lower, findall(text)) if w not in stop]
         for word in words:
             if word not in cache:
                 wid = known(word)
@@ -198,7 +208,8 @@ def index_postings(index: CatalogIndex, docs: Sequence[tuple[int, str]]) -> None
                     new_words[word] = wid
                     lexicon._words[wid] = word
                 cache[word] = wid
-        wids = list(map(cache.__getitem__, words))
+        if standard:
+            wids = list(map(cache.__getitem__, words))
         freqs = Counter(wids)
         for wid, f in freqs.items():
             p = postings.get(wid)
