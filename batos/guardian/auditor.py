@@ -12,16 +12,13 @@ from batos.guardian.report import AuditReport, make_finding
 from batos.guardian.rules import (ALLOWED_MODULES, AUDIT_RULES, DUNDER_RE,
                                   FIELD_ATTR_RE, FORBIDDEN_BUILTINS, NAME_FUNCS,
                                   SEVERITY_WARNING, ZODB_NAMES)
-from batos.guardian.static import (_IDENT_FIELDS, _FORMAT_ATTRS, _NAME_SINK_ATTRS,
+from batos.guardian.static import (_FORMAT_ATTRS, _NAME_SINK_ATTRS,
                                    _finding, _def_time_findings, _suspicious, bad_name,
                                    fold_str, nfkc_findings, norm, shape_findings)
 
 VERSION = "1.0"
 #: longer sources are rejected unread (a method is a page, not a program)
 MAX_SOURCE = 100_000
-_IDENT_TYPES = frozenset({ast.Name, ast.Attribute, ast.arg, ast.FunctionDef,
-                          ast.AsyncFunctionDef, ast.ClassDef, ast.alias, ast.keyword,
-                          ast.ImportFrom, ast.ExceptHandler, ast.MatchAs, ast.MatchStar})
 
 
 class _Auditor(ast.NodeVisitor):
@@ -39,59 +36,65 @@ class _Auditor(ast.NodeVisitor):
         self.findings.append(_finding(rule, node, message, **kw))
 
     # -- bookkeeping ---------------------------------------------------------
-    def collect(self, nodes: list[ast.AST]) -> None:
+    def collect(self, by_type: dict[type, list[Any]]) -> None:
         """Local names and imports (flow-insensitive, whole function)."""
         func, local = self.func, self.locals
-        for n in nodes:
-            t = type(n)
-            if t is ast.Name:
-                if type(n.ctx) is not ast.Load:
-                    local.add(n.id)
-            elif t is ast.arg:
-                local.add(n.arg)
-            elif t in _BINDING_TYPES:
-                if t is ast.Import:
-                    for a in n.names:
-                        if a.name in ALLOWED_MODULES:
-                            self.modules[a.asname or a.name] = a.name
-                elif t is ast.ImportFrom:
-                    if n.module in ALLOWED_MODULES:
-                        for a in n.names:
-                            self.from_names[a.asname or a.name] = (n.module, a.name)
-                elif n is not func and getattr(n, "name", None):
+        for n in by_type.get(ast.Name, ()):
+            if type(n.ctx) is not ast.Load:
+                local.add(n.id)
+        local.update(n.arg for n in by_type.get(ast.arg, ()))
+        for n in by_type.get(ast.Import, ()):
+            for a in n.names:
+                if a.name in ALLOWED_MODULES:
+                    self.modules[a.asname or a.name] = a.name
+        for n in by_type.get(ast.ImportFrom, ()):
+            if n.module in ALLOWED_MODULES:
+                for a in n.names:
+                    self.from_names[a.asname or a.name] = (n.module, a.name)
+        for t in _NAMED_BINDERS:
+            for n in by_type.get(t, ()):
+                if n is not func and n.name:
                     local.add(n.name)
-        for n in nodes:  # m = math: the alias reaches the same module
-            if type(n) is ast.Assign and type(n.value) is ast.Name \
-                    and n.value.id in self.modules:
+        for n in by_type.get(ast.Assign, ()):  # m = math: the alias reaches the module
+            if type(n.value) is ast.Name and n.value.id in self.modules:
                 for t in n.targets:
                     if type(t) is ast.Name:
                         self.modules[t.id] = self.modules[n.value.id]
 
     # -- one flat pass over every node ---------------------------------------------
-    def run(self, tree: ast.Module, func: ast.FunctionDef) -> list[ast.AST]:
-        """Check every node once; returns the flat node list for the covenant."""
+    def run(self, tree: ast.Module, func: ast.FunctionDef) -> dict[type, list[Any]]:
+        """Check every node once; returns the nodes grouped by type for the covenant."""
         self.func = func
-        nodes = flatten(tree)
-        self.called = {id(n.func) for n in nodes if type(n) is ast.Call}
-        self.collect(nodes)
+        by_type: dict[type, list[Any]] = {}
+        for n in flatten(tree):
+            bucket = by_type.get(type(n))
+            if bucket is None:
+                by_type[type(n)] = [n]
+            else:
+                bucket.append(n)
+        calls = by_type.get(ast.Call, ())
+        self.called = {id(n.func) for n in calls}
+        self.collect(by_type)
         self._finally_walk(func.body, False, False)
-        dispatch = {t: getattr(self, name) for t, name in _DISPATCH.items()}
-        for node in nodes:
-            t = type(node)
-            if t in _IDENT_TYPES:
-                for fld in _IDENT_FIELDS:
-                    value = getattr(node, fld, None)
-                    if isinstance(value, str) and (value.startswith("__")
-                                                   or DUNDER_RE.search(value)):
+        for t, fields in _IDENT_FIELDS_BY_TYPE.items():
+            for node in by_type.get(t, ()):
+                for fld in fields:
+                    value = getattr(node, fld)
+                    if value and "__" in value and (value.startswith("__")
+                                                    or DUNDER_RE.search(value)):
                         self.add("G205", node, f"dunder name {value!r} is forbidden")
-            if t is ast.BinOp or t is ast.Call:
+        for t in (ast.BinOp, ast.Call):
+            for node in by_type.get(t, ()):
                 msg = bomb_message(node)
                 if msg:
                     self.add("G501", node, msg)
-            handler = dispatch.get(t)
-            if handler is not None:
-                handler(node)
-        return nodes
+        for t, name in _DISPATCH.items():  # Call first: it marks strings it reported
+            nodes = by_type.get(t)
+            if nodes:
+                handler = getattr(self, name)
+                for node in nodes:
+                    handler(node)
+        return by_type
 
     def generic_visit(self, node: ast.AST) -> None:
         """Children are reached by the flat pass, not by recursion."""
@@ -419,12 +422,17 @@ class _Auditor(ast.NodeVisitor):
                  "self and local values")
 
 
-_DISPATCH: dict[type, str] = {
+_DISPATCH: dict[type, str] = {ast.Call: "visit_Call"}
+_DISPATCH.update({
     getattr(ast, name[6:]): name for name in dir(_Auditor)
-    if name.startswith("visit_") and isinstance(getattr(ast, name[6:], None), type)}
-_BINDING_TYPES = frozenset({ast.Import, ast.ImportFrom, ast.FunctionDef,
-                            ast.AsyncFunctionDef, ast.ExceptHandler, ast.MatchAs,
-                            ast.MatchStar})
+    if name.startswith("visit_") and isinstance(getattr(ast, name[6:], None), type)})
+_NAMED_BINDERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ExceptHandler, ast.MatchAs,
+                  ast.MatchStar)
+_IDENT_FIELDS_BY_TYPE: dict[type, tuple[str, ...]] = {
+    ast.Name: ("id",), ast.Attribute: ("attr",), ast.arg: ("arg",),
+    ast.FunctionDef: ("name",), ast.AsyncFunctionDef: ("name",), ast.ClassDef: ("name",),
+    ast.alias: ("name", "asname"), ast.keyword: ("arg",), ast.ImportFrom: ("module",),
+    ast.ExceptHandler: ("name",), ast.MatchAs: ("name",), ast.MatchStar: ("name",)}
 
 
 def _selector_name(selector: str) -> str | None:
@@ -463,8 +471,8 @@ def audit_source(source: str, *, selector: str | None = None, repair: bool = Fal
                                      f"selector #{selector} needs {expected!r}"))
     a = _Auditor()
     try:
-        nodes = a.run(tree, func)
-        exits = covenant.analyse(func, a.modules, a.from_names, nodes)
+        by_type = a.run(tree, func)
+        exits = covenant.analyse(func, a.modules, a.from_names, by_type)
     except RecursionError:
         return done("rejected", [make_finding("G001", "source nests too deeply to audit")])
     findings += a.findings
@@ -472,7 +480,7 @@ def audit_source(source: str, *, selector: str | None = None, repair: bool = Fal
         return done("rejected" if findings else "accepted", _dedupe(findings))
     if not repair or findings:
         cols: dict[int, int] = {}
-        for n in nodes:
+        for n in ast.walk(func):
             if isinstance(n, ast.stmt):
                 cols[n.lineno] = min(cols.get(n.lineno, 10**6), n.col_offset + 1)
         for ex in exits:

@@ -60,15 +60,28 @@ def _is_flag_target(t: ast.AST) -> bool:
             and isinstance(t.value, ast.Name) and t.value.id == "self")
 
 
+_SKIP_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "name", "asname",
+                          "module", "level", "kind", "conversion", "is_async",
+                          "type_comment", "value_str"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def flatten(root: ast.AST) -> list[ast.AST]:
-    """Every node under ``root`` (breadth first), computed once per audit."""
+    """Every node under ``root`` (breadth first, without ctx/operator singletons)."""
     out = [root]
     AST = ast.AST
+    fields_of = _CHILD_FIELDS
     for n in out:  # the list grows while it is walked
-        for name in n._fields:
+        t = type(n)
+        fields = fields_of.get(t)
+        if fields is None:
+            fields = fields_of[t] = tuple(f for f in t._fields if f not in _SKIP_FIELDS)
+        for name in fields:
             v = getattr(n, name, None)
             if type(v) is list:
-                out.extend(x for x in v if isinstance(x, AST))
+                for x in v:
+                    if isinstance(x, AST):
+                        out.append(x)
             elif isinstance(v, AST):
                 out.append(v)
     return out
@@ -81,6 +94,7 @@ def _span(node: ast.AST) -> tuple[int, int, int, int]:
 
 _CONTAINER_TYPES = frozenset({"list", "dict", "set", "bytearray"})
 _ASSIGNS = frozenset({ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete})
+_SITE_TYPES = (ast.Attribute, ast.Call, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)
 _BINDERS = (ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
             ast.comprehension, ast.withitem)
 
@@ -90,7 +104,7 @@ class _Analysis:
     func: ast.FunctionDef
     modules: dict[str, str]                 # local name -> module
     from_funcs: dict[str, tuple[str, str]]  # local name -> (module, function)
-    nodes: list[ast.AST] = field(default_factory=list)
+    by_type: dict[type, list[Any]] = field(default_factory=dict)
     aliases: set[str] = field(default_factory=set)
     exits: list[Exit] = field(default_factory=list)
     loops: list[list[Any]] = field(default_factory=list)
@@ -109,10 +123,7 @@ class _Analysis:
     def collect_aliases(self) -> None:
         """Names bound (anywhere) to values reached from self are aliases of slots."""
         pairs: list[tuple[ast.AST, ast.AST]] = []
-        binders = frozenset(_BINDERS)
-        for node in self.nodes:
-            if type(node) not in binders:
-                continue
+        for node in (n for t in _BINDERS for n in self.by_type.get(t, ())):
             if isinstance(node, ast.Assign):
                 pairs.extend((t, node.value) for t in node.targets)
             elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)):
@@ -135,7 +146,7 @@ class _Analysis:
 
     def collect_sites(self) -> None:
         """Positions of every mutation of self, found in one pass."""
-        for n in self.nodes:
+        for n in (n for t in _SITE_TYPES for n in self.by_type.get(t, ())):
             if self._mutates(n):
                 start, col, end, end_col = _span(n)
                 self.sites.append(((start, col), (end, end_col), start))
@@ -271,9 +282,13 @@ class _Analysis:
 
 def analyse(func: ast.FunctionDef, modules: dict[str, str],
             from_funcs: dict[str, tuple[str, str]],
-            nodes: list[ast.AST] | None = None) -> list[Exit]:
+            by_type: dict[type, list[Any]] | None = None) -> list[Exit]:
     """The exits at which ``func`` leaves with an unflagged mutation of self."""
-    a = _Analysis(func, modules, from_funcs, nodes if nodes is not None else flatten(func))
+    if by_type is None:
+        by_type = {}
+        for n in flatten(func):
+            by_type.setdefault(type(n), []).append(n)
+    a = _Analysis(func, modules, from_funcs, by_type)
     a.collect_aliases()
     a.collect_sites()
     end = a.block(func.body, 0)

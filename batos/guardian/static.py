@@ -17,7 +17,6 @@ from batos.guardian.report import make_finding
 from batos.guardian.rules import (DUNDER_RE, FORBIDDEN_ATTRS, FORBIDDEN_BUILTINS,
                                   ZODB_NAMES)
 
-_IDENT_FIELDS = ("id", "attr", "arg", "name", "asname", "module")
 _FORMAT_ATTRS = frozenset({"format", "format_map", "vformat"})
 _NAME_SINK_ATTRS = frozenset({"attrgetter", "methodcaller"})
 
