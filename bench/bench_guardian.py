@@ -52,6 +52,7 @@ def summarise(self, records, top=5):
         share = total / sum(amounts) if sum(amounts) else 0.0
         lines.append(f"{rank}. {name:<12} {total:>10.2f} ({share:.0%})")
     common = [w for w, _ in Counter(words).most_common(top)]
+    longest = max(common, key=len, default='')
     report = {
         'count': sum(counts.values()),
         'people': len(counts),
@@ -60,6 +61,8 @@ def summarise(self, records, top=5):
         'spread': round(spread, 2),
         'best': best,
         'words': common,
+        'longest': longest,
+        'lines': len(lines),
         'text': '\\n'.join(lines),
     }
     self.last_report = report
