@@ -153,9 +153,8 @@ def awaken_personas(image: Any) -> None:
         pllm.set_slot(selector_to_name(selector), primitive(selector, ref, doc))
     if not pllm.has_slot("persona"):
         pllm.set_slot("persona", "BRICK")
-    pllm.set_slot("reviewer", REVIEWER)
-    pllm.set_slot("contrapunto_turns", 2)
-    pllm.set_slot("ask_max_tokens", 192)
+    # optional tuning slots, read with defaults (kept off pLLM so that every object's
+    # mission brief stays short): reviewer, contrapunto_turns, ask_max_tokens
     registry = g.get("personas")
     if registry is None:
         registry = g["personas"] = PersistentMapping()
