@@ -157,6 +157,26 @@ def test_cycle_fail_helper_and_runaway(image: Any) -> None:
     image.abort()
 
 
+def test_an_unknown_next_state_fails_the_cycle(image: Any) -> None:
+    cycle = new_cycle(image, "test", "m")
+    with pytest.raises(BatosError, match="unknown PSM state 'DREAMING'"):
+        cycle.run({"DECOMPOSING": lambda c: "DREAMING"})
+    assert cycle.trace.states == ["IDLE", "DECOMPOSING", "FAILED"]
+    assert cycle.trace.verdict == "failed"
+    image.abort()
+
+
+def test_read_only_images_run_cycles_without_keeping_traces(tmp_path: Path) -> None:
+    path = tmp_path / "ro.fs"
+    batos.open_image(path).close()
+    with batos.open_image(path, read_only=True) as im:
+        cycle = new_cycle(im, "test", "look only")
+        assert im.execute(lambda: cycle.run({"SYNTHESIZING": lambda c: "COMPLETE"}),
+                          note="ro") is None
+        assert cycle.trace.id == 0 and cycle.trace.verdict == "complete"
+        assert traces.last_trace(im) is None
+
+
 def test_process_synthesis_outside_a_cycle(image: Any) -> None:
     ctx = Proto("not a cycle")
     ctx.set_slot("synthesis_state*", state_proto(image, "IDLE"))

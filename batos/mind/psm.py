@@ -181,18 +181,17 @@ class Cycle:
                     return self.result
                 try:
                     nxt = self.send_process()
+                    if nxt is None:
+                        nxt = "COMPLETE"
+                    if nxt == "FAILED" and self.error is None:
+                        self.error = CycleFailed(f"{self.trace.kind} cycle failed in {current}")
+                    self.transition(str(nxt))
                 except BaseException as exc:  # noqa: BLE001 - every failure is recorded
                     if current == "FAILED":
                         raise
                     self.error = exc
                     self.transition("FAILED", error=f"{type(exc).__name__}: {exc}",
                                     failed_in=current)
-                    continue
-                if nxt is None:
-                    nxt = "COMPLETE"
-                if nxt == "FAILED" and self.error is None:
-                    self.error = CycleFailed(f"{self.trace.kind} cycle failed in {current}")
-                self.transition(str(nxt))
             self.error = CycleFailed(f"{self.trace.kind} cycle ran more than {MAX_STEPS} steps")
             self.transition("FAILED", error=str(self.error))
             self._fail_now()

@@ -139,9 +139,10 @@ def traces_tree(image: Any, create: bool = True) -> Any:
 
 
 def store_trace(image: Any, trace: Trace) -> Trace:
-    """Give ``trace`` the next id and keep it; drop the oldest beyond MAX_TRACES."""
+    """Give ``trace`` the next id and keep it; drop the oldest beyond MAX_TRACES.
+    (A read-only image keeps nothing: the trace lives on in memory, with id 0.)"""
     tree = traces_tree(image)
-    if tree is None:
+    if tree is None or getattr(image, "read_only", False):
         return trace
     trace.id = (tree.maxKey() + 1) if len(tree) else 1
     tree[trace.id] = trace
