@@ -162,6 +162,12 @@ def test_nfkc_identifiers_are_checked_as_python_reads_them() -> None:
     assert audit("def m(self):\n    größe = 1\n    return größe\n").accepted
 
 
+def test_docstrings_may_mention_dunders() -> None:
+    s = 'def m(self):\n    """Like __init__, but later."""\n    return 1\n'
+    assert audit(s).accepted
+    assert not audit('def m(self):\n    x = "__init__"\n    return x\n').accepted
+
+
 def test_local_names_may_shadow_name_functions() -> None:
     assert audit("def m(self, getattr):\n    return getattr(1)\n").accepted
 

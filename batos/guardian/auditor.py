@@ -74,6 +74,11 @@ class _Auditor(ast.NodeVisitor):
                 bucket.append(n)
         calls = by_type.get(ast.Call, ())
         self.called = {id(n.func) for n in calls}
+        for holder in [tree, *by_type.get(ast.FunctionDef, ())]:  # docstrings are inert
+            first = holder.body[0] if holder.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                self.reported_strings.add(id(first.value))
         self.collect(by_type)
         self._finally_walk(func.body, False, False)
         for t, fields in _IDENT_FIELDS_BY_TYPE.items():
