@@ -193,6 +193,15 @@ def test_register_command_adds_a_real_command(image):
 
 def test_trace_and_persona_are_provided_by_their_subsystem(image):
     session, out = make(image)
-    assert find("trace") is not None and find("persona") is not None
-    run_command(session, ":log")
-    assert "no log entries yet" in out.getvalue()
+    assert not find("trace").builtin and not find("persona").builtin
+    assert run_command(session, ":persona")
+    assert "BRICK" in out.getvalue()
+    assert run_command(session, ":log")
+    assert "no generations logged yet" in out.getvalue()
+
+
+def test_undo_without_an_id_refuses_to_unmake_the_image(image):
+    session, out = make(image)
+    assert not run_command(session, ":undo")
+    assert "Prototypal Awakening" in out.getvalue()
+    assert "genesis" in image.globals

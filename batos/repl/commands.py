@@ -269,6 +269,9 @@ def _history(session: "ReplSession", arg: str) -> None:
     session.print(history_table(session.image.history(limit)))
 
 
+_UNDOABLE_ONLY_BY_ID = ("initial database creation", "Prototypal Awakening")
+
+
 @_builtin("undo", "undo a transaction (default: the latest)", ":undo [TXN]")
 def _undo(session: "ReplSession", arg: str) -> None:
     from batos.errors import BatosError
@@ -276,8 +279,11 @@ def _undo(session: "ReplSession", arg: str) -> None:
     txn = arg.strip()
     if not txn:
         rows = image.history(1)
-        if not rows:
-            raise BatosError("nothing to undo")
+        note = str(rows[0].get("note") or "") if rows else ""
+        if not rows or note in _UNDOABLE_ONLY_BY_ID or note.startswith("awakening"):
+            raise BatosError("nothing to undo" if not rows else
+                             f"the latest transaction is {note!r}; undoing it would unmake "
+                             "the image (name it explicitly: :undo TXN)")
         txn = str(rows[0].get("id") or rows[0].get("tid"))
     result = image.undo(txn)
     image.abort()  # see the undone state
@@ -323,4 +329,17 @@ _placeholder("trace", "no traces yet", ":trace [N]",
              "the last doesNotUnderstand_ cycles (states, prompts, audits)")
 _placeholder("persona", "no personas yet", ":persona [NAME]",
              "show or switch the persona that writes missing methods")
-_placeholder("log", "no log entries yet", ":log [N]", "recent model and guardian events")
+
+
+@_builtin("log", "recent generations by the model (prompt, verdict, timings)", ":log [N]")
+def _log(session: "ReplSession", arg: str) -> None:
+    try:
+        from batos.llm import genlog
+    except ImportError:
+        session.print("no log entries yet")
+        return
+    rows = genlog.entries(session.image, int(arg) if arg.isdigit() else 20)
+    if not rows:
+        session.print("no generations logged yet")
+    for ident, record in rows:
+        session.print(genlog.record_line(ident, record))
