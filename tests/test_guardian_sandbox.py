@@ -1,6 +1,7 @@
 """compile_method and check_storable."""
 from __future__ import annotations
 
+import collections
 import datetime
 import types
 from decimal import Decimal
@@ -90,6 +91,9 @@ def test_sandbox_builtins_cover_everyday_code() -> None:
     datetime.date(2024, 1, 1), datetime.timedelta(seconds=3),
     (1, "a"), [1, [2, [3]]], {"a": {"b": [1, 2]}}, {1, 2}, frozenset({"x"}),
     PersistentList([1]), PersistentMapping({"a": 1}),
+    collections.Counter("abca"), collections.OrderedDict(a=1), collections.deque([1, 2]),
+    collections.defaultdict(list, {"k": [1]}),
+    datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
 ])
 def test_plain_values_are_storable(value: object) -> None:
     check_storable(value)
@@ -121,6 +125,9 @@ def gen():  # noqa: D103
     (Plain(), "Plain"),
     (type("S", (str,), {})("x"), "S"),
     (object(), "object"),
+    (collections.defaultdict(lambda: 0), "default_factory"),
+    (collections.deque([Evil()]), "__reduce__"),
+    (collections.Counter({"k": Evil()}), "__reduce__"),
 ])
 def test_code_running_values_are_rejected(value: object, needle: str) -> None:
     with pytest.raises(StorageRejected) as info:

@@ -7,6 +7,7 @@ depth and size guards and never descends into persistent objects.
 """
 from __future__ import annotations
 
+import collections
 import datetime
 import io
 import types
@@ -22,9 +23,14 @@ from batos.errors import StorageRejected
 #: date/time types are C types whose pickles only call their own constructors.
 _ATOMS: frozenset[type] = frozenset({
     int, float, complex, bool, type(None), str, bytes, Fraction, Decimal,
-    datetime.date, datetime.datetime, datetime.time, datetime.timedelta,
+    datetime.date, datetime.datetime, datetime.time, datetime.timedelta, datetime.timezone,
 })
-_SEQUENCES: frozenset[type] = frozenset({tuple, list, set, frozenset})
+#: containers walked item by item; the collections types pickle as their own
+#: constructor applied to plain data
+_SEQUENCES: frozenset[type] = frozenset({tuple, list, set, frozenset, collections.deque})
+_MAPPINGS: frozenset[type] = frozenset({dict, collections.Counter, collections.OrderedDict,
+                                        collections.defaultdict})
+_SAFE_FACTORIES = (None, list, dict, set, int, float, str, tuple, frozenset)
 _REGISTERED: dict[type, bool] = {}
 
 MAX_DEPTH = 200
@@ -88,7 +94,7 @@ def check_storable(value: Any) -> None:
     stack: list[tuple[Any, int]] = [(value, 0)]
     seen: set[int] = set()
     count = 0
-    atoms, sequences = _ATOMS, _SEQUENCES
+    atoms, sequences, mappings = _ATOMS, _SEQUENCES, _MAPPINGS
     while stack:
         v, depth = stack.pop()
         t = type(v)
@@ -100,13 +106,18 @@ def check_storable(value: Any) -> None:
                                   "containers); store it in a persistent container")
         if depth > MAX_DEPTH:
             raise StorageRejected(f"value nested deeper than {MAX_DEPTH} levels")
-        if t in sequences or t is dict:
+        if t in sequences or t in mappings:
             if id(v) in seen:
                 continue
             seen.add(id(v))
-            items = v.items() if t is dict else v
-            for item in items:
-                if t is dict:
+            is_map = t in mappings
+            if t is collections.defaultdict and v.default_factory not in _SAFE_FACTORIES:
+                raise StorageRejected(
+                    f"a defaultdict whose default_factory is {v.default_factory!r} cannot "
+                    "be stored in the image: loading it would reference code",
+                    type="defaultdict")
+            for item in (v.items() if is_map else v):
+                if is_map:
                     k, x = item
                     if type(k) not in atoms:
                         stack.append((k, depth + 1))
