@@ -8,6 +8,7 @@ Printing never raises: odd values fall back to ``a <TypeName>``; cycles print ``
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -46,19 +47,26 @@ def default_print_string(proto: Any) -> str:
 
 
 def float_print_string(x: float) -> str:
-    """Shortest round-tripping digits, in Pharo's notation: ``0.1``, ``100.0``,
-    ``1.0e16``, ``1.5e-7``, ``Float infinity``, ``Float nan``."""
+    """Pharo's Float printString: the shortest round-tripping digits, in fixed notation
+    when 10^-4 <= |x| < 10^6 (``0.0001``, ``123456.7``), else scientific (``1.0e6``,
+    ``1.5e-7``); ``Float nan``, ``Float infinity``, ``Float infinity negated``."""
     if math.isnan(x):
         return "Float nan"
     if math.isinf(x):
-        return "Float infinity" if x > 0 else "Float negativeInfinity"
-    text = repr(x)
-    if "e" not in text:
-        return text
-    mantissa, _, exponent = text.partition("e")
-    if "." not in mantissa:
-        mantissa += ".0"
-    return f"{mantissa}e{int(exponent)}"
+        return "Float infinity" if x > 0 else "Float infinity negated"
+    if x == 0.0:
+        return "-0.0" if math.copysign(1.0, x) < 0 else "0.0"
+    sign = "-" if x < 0 else ""
+    _, digit_tuple, exponent = Decimal(repr(abs(x))).as_tuple()
+    digits = "".join(map(str, digit_tuple)).rstrip("0")
+    exponent = int(exponent) + len(digit_tuple) - len(digits)
+    point = len(digits) + exponent  # digits before the decimal point (Pharo's baseExpEstimate)
+    if -3 <= point <= 6:
+        if point <= 0:
+            return f"{sign}0.{'0' * -point}{digits}"
+        whole = digits[:point].ljust(point, "0")
+        return f"{sign}{whole}.{digits[point:] or '0'}"
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}e{point - 1}"
 
 
 def string_print_string(text: str) -> str:

@@ -8,7 +8,6 @@ so ``3 class == SmallInteger`` holds.
 from __future__ import annotations
 
 import re
-import unicodedata
 from fractions import Fraction
 from typing import Any, Callable
 
@@ -48,13 +47,13 @@ class Symbol(str):
 
 #: Pharo's ``Character constantNameFor:`` names, printed as ``Character space``.
 CHARACTER_NAMES: dict[int, str] = {
-    0: "null", 8: "backspace", 9: "tab", 10: "lf", 12: "newPage", 13: "cr",
-    27: "escape", 32: "space", 127: "delete",
+    0: "null", 1: "home", 3: "enter", 4: "end", 5: "insert", 8: "backspace", 9: "tab",
+    10: "lf", 11: "pageUp", 12: "newPage", 13: "cr", 27: "escape", 28: "arrowLeft",
+    29: "arrowRight", 30: "arrowUp", 31: "arrowDown", 32: "space", 127: "delete",
 }
 _NAMED_CHARACTERS = {name: code for code, name in CHARACTER_NAMES.items()}
-_NAMED_CHARACTERS.update({"nul": 0, "linefeed": 10, "newline": 10, "enter": 3, "arrowLeft": 28,
-                          "arrowRight": 29, "arrowUp": 30, "arrowDown": 31, "home": 1,
-                          "end": 4, "pageUp": 11, "pageDown": 12, "euro": 0x20AC})
+_NAMED_CHARACTERS.update({"nul": 0, "linefeed": 10, "newline": 10, "pageDown": 12,
+                          "euro": 0x20AC, "nbsp": 160})
 
 
 class Character:
@@ -122,12 +121,13 @@ class Character:
         return self.value >= _code(other)
 
     def print_string(self) -> str:
+        """``$a``; at or below space, Pharo's ``Character space`` / ``Character value: 7``."""
+        if self.value > 32:
+            return "$" + chr(self.value)
         name = CHARACTER_NAMES.get(self.value)
         if name is not None:
             return f"Character {name}"
-        if self.value < 32 or unicodedata.category(chr(self.value)) in ("Cc", "Cs"):
-            return f"(Character value: {self.value})"
-        return "$" + chr(self.value)
+        return f"Character value: {self.value}"
 
     def is_vowel(self) -> bool:
         return chr(self.value).lower() in "aeiou"
