@@ -97,6 +97,9 @@ def test_trace(app: typer.Typer, env: Path) -> None:
     assert "├── mission  Why model things?" in r.output and "result  three" in r.output
     data = json.loads(run(app, "trace", "1", "-i", env, "--json").output)
     assert data["id"] == 1 and data["steps"][-1]["state"] == "COMPLETE"
+    r = run(app, "trace", "last", "--timeline", "-i", env)
+    assert r.output.splitlines()[1].split() == ["state", "at", "took", "persona", "tokens",
+                                                "notes"]
     r = run(app, "trace", "list", "-i", env)
     assert r.output.splitlines()[1].split()[:4] == ["1", "ask", "BRICK", "complete"]
     r = run(app, "trace", "5", "-i", env, "--json")

@@ -12,7 +12,7 @@ import batos
 from batos.errors import BatosError
 from batos.mind.trace import (Trace, get_trace, last_trace, list_traces, plain, store_trace,
                               register_repl_commands)
-from batos.render.trace import render_trace_table
+from batos.render.trace import render_timeline, render_trace_table
 
 T0 = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 
@@ -102,6 +102,24 @@ def test_golden_tree_of_a_failed_cycle() -> None:
 
 def test_golden_table() -> None:
     assert render(render_trace_table([failed_trace(), dnu_trace()])) == GOLDEN_TABLE
+
+
+GOLDEN_TIMELINE = """\
+trace 12 · doesNotUnderstand_ · complete                                                       
+state            at   took  persona  tokens  notes                                             
+IDLE          0.000  0.002  BRICK                                                              
+DECOMPOSING   0.002  0.002                   slots 2; route BRICK 0.90 · ROBIN 0.04 · BABS 0.0…
+DELEGATING    0.004  0.006  BRICK            backend llama.cpp; adapters brick.gguf ×1         
+SYNTHESIZING  0.010  1.290           412→31  attempt 1; verdict installed                      
+COMPLETE      1.300  0.000                                                                     
+"""
+
+
+def test_golden_timeline() -> None:
+    assert render(render_timeline(dnu_trace())) == GOLDEN_TIMELINE
+    running = Trace("k", "m", started=T0)
+    running.add_step("IDLE", at=T0)
+    assert "IDLE   0.000" in render(render_timeline(running))   # no end yet: no duration
 
 
 def test_json_round_trip_is_plain_data() -> None:

@@ -117,6 +117,9 @@ def trace_cmd(which: Annotated[str, typer.Argument(
                   help="'last', a trace id, or 'list' for the recent ones")] = "last",
               limit: Annotated[int, typer.Option("--limit", "-n",
                                                  help="rows for 'list'")] = 20,
+              timeline: Annotated[bool, typer.Option(
+                  "--timeline", help="a table of steps with durations instead of a tree")
+              ] = False,
               image: ImageOpt = None, as_json: JsonOpt = False,
               read_only: ReadOnlyOpt = False) -> None:
     """Show a cognitive cycle's trace: states, personas, adapters, tokens, timings, verdict."""
@@ -133,6 +136,9 @@ def trace_cmd(which: Annotated[str, typer.Argument(
         trace = get_trace(im, which)
         if as_json:
             emit_json(trace.to_json())
+        elif timeline:
+            from batos.render.trace import render_timeline
+            console().print(render_timeline(trace))
         else:
             console().print(trace)
 

@@ -1,4 +1,4 @@
-"""Rich views of cognitive-cycle traces: a tree of states, and a table of recent traces.
+"""Rich views of cognitive-cycle traces: a tree of states, a timeline, a table of traces.
 
     trace 3 · ask · BRICK · complete · 1.234 s
     ├── IDLE  +0.000 s
@@ -124,6 +124,32 @@ def render_trace(trace: Any) -> RenderableType:
     return Group(*parts)
 
 
+def render_timeline(trace: Any) -> Table:
+    """One row per step: state, when it began, how long it took, persona, tokens, notes."""
+    data = trace.to_json() if hasattr(trace, "to_json") else dict(trace)
+    steps = data.get("steps", [])
+    total = data.get("seconds")
+    table = Table(box=None, pad_edge=False, show_edge=False,
+                  title=f"trace {data['id']} · {data['kind']} · {data['verdict']}",
+                  title_justify="left")
+    for col in ("state", "at", "took", "persona", "tokens", "notes"):
+        table.add_column(col, justify="right" if col in ("at", "took") else "left")
+    for i, step in enumerate(steps):
+        t = float(step.get("t", 0.0))
+        end = steps[i + 1]["t"] if i + 1 < len(steps) else total
+        took = "" if end is None else f"{max(float(end) - t, 0.0):.3f}"
+        info = step.get("info", {})
+        tokens = ""
+        if "completion_tokens" in info:
+            tokens = f"{info.get('prompt_tokens', 0)}→{info['completion_tokens']}"
+        notes = "; ".join(f"{k} {v}" for k, v in step_lines(info)
+                          if k not in ("tokens", "said"))
+        state = str(step.get("state", "?"))
+        table.add_row(Text(state, style=_STATE_STYLE.get(state, "")), f"{t:.3f}", took,
+                      str(info.get("persona", "")), tokens, _short(notes, 50))
+    return table
+
+
 def render_trace_table(traces: Iterable[Any]) -> Table:
     """One row per trace: id, kind, persona, verdict, states, seconds, mission."""
     table = Table(box=None, pad_edge=False, show_edge=False)
@@ -138,4 +164,4 @@ def render_trace_table(traces: Iterable[Any]) -> Table:
     return table
 
 
-__all__ = ["render_trace", "render_trace_table", "step_lines"]
+__all__ = ["render_trace", "render_timeline", "render_trace_table", "step_lines"]
