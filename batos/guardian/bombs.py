@@ -228,17 +228,35 @@ def _call_bomb(node: ast.Call) -> str | None:
     if name in _CONSUMERS and node.args:
         src = node.args[0]
         if isinstance(src, ast.Call):
-            inner = _call_name(src)
-            inner_args = [fold(a) for a in src.args]
-            if inner in _INFINITE:
-                return f"{name}() would consume an endless itertools.{inner}()"
-            if inner == "repeat" and len(src.args) == 1:
-                return f"{name}() would consume an endless itertools.repeat()"
+            if _endless(src):
+                return f"{name}() would consume an endless iterator ({_call_name(src)}()) in C"
             count = _items(src)
             limit = _PROD_ITEMS if name == "prod" else BOMB_ITEMS
             if count is not None and count > limit:
                 return f"{name}() would pull more than {limit:,} items in C"
     return None
+
+
+_WRAPPERS = frozenset({"map", "filter", "filterfalse", "enumerate", "starmap", "accumulate",
+                       "chain", "reversed", "iter", "compress", "dropwhile", "takewhile"})
+
+
+def _endless(node: ast.AST, depth: int = 0) -> bool:
+    """True for iterators that never stop: count(), cycle(), repeat(x), iter(f, sentinel),
+    and C wrappers (map, filter, chain ...) around one of them."""
+    if depth > 20 or not isinstance(node, ast.Call):
+        return False
+    name = _call_name(node)
+    if name in _INFINITE or name == "repeat" and len(node.args) == 1 and not node.keywords:
+        return True
+    if name == "iter" and isinstance(node.func, ast.Name) and len(node.args) == 2:
+        return True
+    if name == "zip" or name == "zip_longest":
+        parts = [_endless(a, depth + 1) for a in node.args]
+        return bool(parts) and (all(parts) if name == "zip" else any(parts) and all(parts))
+    if name in _WRAPPERS and name != "takewhile":
+        return any(_endless(a, depth + 1) for a in node.args)
+    return False
 
 
 def _items(node: ast.AST) -> float | None:
