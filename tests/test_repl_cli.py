@@ -110,3 +110,11 @@ def test_help_lists_the_options(env):
                             capture_output=True, text=True, env=env, timeout=60)
     for option in ("--image", "--read-only", "--no-color", "--vi", "--verbose", "--persona"):
         assert option in result.stdout
+
+
+def test_persona_option_keeps_stdout_for_values(tmp_path, env):
+    result = repl(tmp_path, env, "3 + 4\n", "--persona", "robin")
+    assert result.returncode == 0 and result.stdout == "7\n"
+    assert "ROBIN" in result.stderr
+    result = repl(tmp_path, env, "3 + 4\n", "--persona", "nobody")
+    assert result.returncode == 1 and "nobody" in result.stdout.lower() + result.stderr.lower()

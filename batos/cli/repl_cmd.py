@@ -29,7 +29,9 @@ def register(app: typer.Typer) -> None:
         """Talk to the image: each statement is one transaction.
 
         With stdin not a terminal, evaluates each statement and prints one line per
-        statement (its printString or ERROR: message); exit 1 if any failed.
+        statement (its printString or ERROR: message); exit 1 if any failed. A statement
+        may span lines while a bracket, string or comment is open; statements separated
+        by '.' on one line are one unit, printing the last value.
         """
         from batos.errors import UsageError
         if image_arg is not None and image is not None and image_arg != image:

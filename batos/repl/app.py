@@ -74,6 +74,7 @@ def build_prompt(session: ReplSession, *, history: "History | None" = None,
     from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
     from prompt_toolkit.enums import EditingMode
     from prompt_toolkit.lexers import PygmentsLexer
+    from prompt_toolkit.layout.processors import HighlightMatchingBracketProcessor
     from prompt_toolkit.output import ColorDepth
     from prompt_toolkit.styles import Style, merge_styles, style_from_pygments_cls
     from pygments.styles import get_style_by_name
@@ -90,6 +91,7 @@ def build_prompt(session: ReplSession, *, history: "History | None" = None,
         pygments_style = get_style_by_name("monokai")
     style = merge_styles([style_from_pygments_cls(pygments_style), Style.from_dict({
         "prompt": "ansigreen bold", "continuation": "ansibrightblack",
+        "matching-bracket.cursor": "bold underline", "matching-bracket.other": "bold underline",
         "bottom-toolbar": "noreverse bg:#303030 #b0b0b0"})])
 
     def continuation(width: int, line_number: int, is_soft_wrap: bool) -> Any:
@@ -115,6 +117,7 @@ def build_prompt(session: ReplSession, *, history: "History | None" = None,
         output=output,
         mouse_support=False,
         tempfile_suffix=".bst",
+        input_processors=[HighlightMatchingBracketProcessor(chars="[](){}")],
     )
 
 
@@ -148,8 +151,8 @@ def _banner(session: ReplSession) -> str:
     from batos import __version__
     image = session.image
     mode = " read-only" if image.read_only else ""
-    return (f"batos {__version__} — image {image.path}{mode}. Each statement is one "
-            "transaction. :help for commands, Tab completes, Ctrl-D quits.")
+    return (f"batos {__version__} · {image.path}{mode} · one transaction per statement · "
+            ":help · Tab completes · Ctrl-D quits")
 
 
 def run_repl(image_path: Path | None, *, read_only: bool = False, no_color: bool = False,
@@ -185,7 +188,11 @@ def run_repl(image_path: Path | None, *, read_only: bool = False, no_color: bool
             from batos.repl.commands import find
             command = find("persona")
             if command is not None and not command.builtin:  # the personas subsystem's own
-                session.handle(f":persona {persona}")
+                session.console = err if not interactive else out  # pipe: stdout stays clean
+                ok = session.handle(f":persona {persona}")
+                session.console = out
+                if not ok:
+                    return 1
         if not interactive:
             return run_batch(session, stdin)
         from batos.repl.completer import debug_log

@@ -199,7 +199,9 @@ def help_table(commands: Iterable[tuple[str, str, str]]) -> RenderableType:
     for key, what in (("Enter", "evaluate (continues while a bracket, string or comment is open)"),
                       ("Esc Enter", "evaluate now (Meta+Enter)"),
                       ("Tab", "complete globals, variables and the receiver's selectors"),
-                      ("Ctrl-C", "clear the line; interrupt (and roll back) a running statement"),
+                      ("Ctrl-C", "abandon the input; interrupt (and roll back) a running statement"),
+                      ("Ctrl-X Ctrl-E", "edit the input in $EDITOR (v in vi mode)"),
+                      ("Up / Down", "history (grey suggestions from history: Right arrow accepts)"),
                       ("Ctrl-D", "quit (on an empty line)")):
         keys.add_row(key, what)
     return Group(Text("Each statement runs as one transaction: it commits when it succeeds "
