@@ -139,7 +139,9 @@ _DROPPED = ("__build_class__", "_getattr_", "BaseException", "KeyboardInterrupt"
             "SystemExit", "GeneratorExit")
 
 
-def _build_builtins() -> dict[str, Any]:
+@lru_cache(maxsize=None)
+def sandbox_builtins() -> dict[str, Any]:
+    """The methods' builtins (built once, on first use: RestrictedPython loads lazily)."""
     from RestrictedPython import safe_builtins
     b: dict[str, Any] = dict(safe_builtins)
     for name in _DROPPED:
@@ -151,12 +153,9 @@ def _build_builtins() -> dict[str, Any]:
     return b
 
 
-SANDBOX_BUILTINS: dict[str, Any] = _build_builtins()
-
-
 def sandbox_namespace() -> dict[str, Any]:
     """A fresh globals dict for one method (its own copy of the builtins)."""
-    return {"__builtins__": dict(SANDBOX_BUILTINS), "__name__": "batos.method"}
+    return {"__builtins__": dict(sandbox_builtins()), "__name__": "batos.method"}
 
 
 def compile_method(source: str, *, filename: str = "<method>") -> types.FunctionType:
