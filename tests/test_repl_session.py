@@ -60,6 +60,15 @@ def test_error_rolls_back_the_whole_unit_and_shows_a_panel(image):
     assert session.failures == 1
 
 
+def test_error_restores_the_workspace(image):
+    session, _ = make(image)
+    session.handle("x := 1")
+    assert not session.handle("x := 2. y := 3. 1/0")
+    assert image.workspace == {"x": 1}
+    session.peek("z := 4")
+    assert image.workspace == {"x": 1}
+
+
 def test_debug_on_adds_the_python_traceback(image):
     session, out = make(image)
     run_command(session, ":debug on")

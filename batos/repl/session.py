@@ -86,10 +86,16 @@ class ReplSession:
                 value = image.evaluate(text, filename="<repl>")
                 return image.print_string(value)
 
+        saved = dict(image.workspace)   # a failed unit leaves the workspace as it was too
         try:
-            with _sigint_raises():
-                shown = image.execute(action, note=text[:200],
-                                      timeout=timeout_setting(self.config))
+            try:
+                with _sigint_raises():
+                    shown = image.execute(action, note=text[:200],
+                                          timeout=timeout_setting(self.config))
+            except BaseException:
+                image.workspace.clear()
+                image.workspace.update(saved)
+                raise
         except KeyboardInterrupt:
             self._rolled_back()
             if not self.interactive:
@@ -106,8 +112,9 @@ class ReplSession:
         return True
 
     def peek(self, source: str, use: Callable[[Any], Any] | None = None) -> Any:
-        """Evaluate ``source`` and roll back (for :inspect, :source, :audit): ``use`` is
-        called with the value inside the same transaction and its result returned."""
+        """Evaluate ``source`` and roll back, workspace included (for :inspect, :source,
+        :audit): ``use`` is called with the value inside the same transaction and its
+        result returned."""
         image = self.image
 
         def action() -> Any:
@@ -115,9 +122,14 @@ class ReplSession:
                 value = image.evaluate(source, filename="<repl>")
                 return use(value) if use is not None else value
 
-        with _sigint_raises():
-            return image.execute(action, note=f"peek {source[:190]}", save=False,
-                                 timeout=timeout_setting(self.config))
+        saved = dict(image.workspace)
+        try:
+            with _sigint_raises():
+                return image.execute(action, note=f"peek {source[:190]}", save=False,
+                                     timeout=timeout_setting(self.config))
+        finally:
+            image.workspace.clear()
+            image.workspace.update(saved)
 
     def _rolled_back(self) -> None:
         try:
