@@ -168,3 +168,31 @@ def test_cycles_and_depth_guard() -> None:
         cur = nxt
     with pytest.raises(StorageRejected, match="nested deeper"):
         check_storable(deep)
+
+
+# -- property: plain data nests freely, one bad leaf anywhere is found ------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_atoms = st.one_of(st.integers(), st.floats(allow_nan=False), st.text(max_size=5),
+                   st.binary(max_size=5), st.booleans(), st.none(),
+                   st.fractions(), st.decimals(allow_nan=False))
+_hashable = st.one_of(st.integers(), st.text(max_size=5), st.booleans())
+_plain = st.recursive(_atoms, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.tuples(inner, inner),
+    st.dictionaries(_hashable, inner, max_size=4), st.frozensets(_hashable, max_size=3)),
+    max_leaves=20)
+
+
+@given(_plain)
+@settings(max_examples=150, deadline=None)
+def test_any_plain_value_is_storable(value: object) -> None:
+    check_storable(value)
+
+
+@given(_plain, st.integers(0, 3))
+@settings(max_examples=150, deadline=None)
+def test_a_bad_leaf_anywhere_is_rejected(value: object, where: int) -> None:
+    bad = [Evil(), print, Plain(), gen()][where]
+    with pytest.raises(StorageRejected):
+        check_storable([value, {"k": (1, [bad])}])

@@ -41,8 +41,9 @@ def _root(expr: ast.AST) -> tuple[ast.AST, int]:
         if isinstance(expr, (ast.Attribute, ast.Subscript)):
             expr, hops = expr.value, hops + 1
         elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
-            if expr.func.attr == "copy":
-                return expr, hops
+            base = expr.func.value
+            if expr.func.attr == "copy" or isinstance(base, ast.Name) and base.id == "self":
+                return expr, hops  # a copy, or what a helper method returns: not a slot
             expr, hops = expr.func.value, hops + 1
         else:
             return expr, hops
