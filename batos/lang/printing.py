@@ -74,7 +74,7 @@ def string_print_string(text: str) -> str:
 
 
 def article(name: str) -> str:
-    return ("an " if name[:1] in "AEIOU" else "a ") + name
+    return ("an " if name[:1].lower() in "aeiou" else "a ") + name
 
 
 # --- the printer ---------------------------------------------------------------------------------

@@ -26,9 +26,12 @@ def st_equal(a: Any, b: Any) -> bool:
     ta, tb = type(a), type(b)
     if ta is bool or tb is bool or a is None or b is None:
         return False
-    if _species(ta) != _species(tb):
+    species = _species(ta)
+    if species != _species(tb):
         return False
     try:
+        if species == "Array" and ta is not tb:
+            return list(a) == list(b)
         return bool(a == b)
     except Exception:
         return False
