@@ -209,6 +209,14 @@ def test_completes_the_protocol_of_literals(completer):
     assert "cr" in complete(comp, "Transcript show: 'a'; c")
 
 
+def test_completes_the_next_keyword_of_a_message(completer):
+    comp, image = completer
+    image.workspace["d"] = {}
+    assert complete(comp, "d at: 1 pu") == ["at:put:"]
+    texts = [c.text for c in comp.get_completions(Document("3 between: 1 an"), CompleteEvent())]
+    assert texts == ["and: "]
+
+
 def test_never_runs_code_to_find_a_receiver(completer):
     comp, image = completer
     assert complete(comp, "(Image at: #x put: 3) fact") == []

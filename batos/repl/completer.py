@@ -207,6 +207,28 @@ def resolve_receiver(session: "ReplSession", before: str) -> Any:
     return _primary(session, tokens, len(tokens) - 1)
 
 
+def _keyword_message(tokens: list[tuple[Any, str]]) -> tuple[int, list[str]] | None:
+    """Index of the receiver's last token and the keyword parts typed so far, when the
+    tokens end inside a keyword message (``dict at: 1``); None otherwise."""
+    depth, parts, first = 0, [], None
+    for i in range(len(tokens) - 1, -1, -1):
+        token, value = tokens[i]
+        if value in (")", "]", "}"):
+            depth += 1
+        elif value in ("(", "[", "{", "#("):
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and value in (".", ";", ":=", "^"):
+            break
+        elif depth == 0 and token in Token.Name.Function:
+            parts.insert(0, value)
+            first = i
+    if first is None or first == 0:
+        return None
+    return first - 1, parts
+
+
 def _cascade_receiver(session: "ReplSession", tokens: list[tuple[Any, str]]) -> Any:
     """For ``Transcript show: 'a'; cr``: the first primary of the cascaded expression
     when the message before ``;`` was sent straight to it."""
@@ -324,11 +346,30 @@ class BSTCompleter(Completer):
         head = before[: len(before) - len(word)]
         if head and head[-1] in "#$":
             return
+        tokens = _significant(head)
+        if tokens and _operand_end(*tokens[-1]):
+            yield from self._keyword_continuations(tokens, word)
         receiver = resolve_receiver(self.session, head)
         if receiver is not _NOTHING:
             yield from _matching(word, selectors_of(receiver), keyword=True)
-        elif not head.strip() or not _operand_end(*(_significant(head) or [(None, "")])[-1]):
+        elif not tokens or not _operand_end(*tokens[-1]):
             yield from _matching(word, self._names(document.text), keyword=False)
+
+    def _keyword_continuations(self, tokens: list[tuple[Any, str]],
+                               word: str) -> Iterator[Completion]:
+        """For ``dict at: 1 pu``: the next keyword of the message being written (``put:``)."""
+        found = _keyword_message(tokens)
+        if found is None:
+            return
+        end, parts = found
+        receiver = _primary(self.session, tokens, end)
+        if receiver is _NOTHING:
+            return
+        typed = "".join(parts)
+        for selector, meta in selectors_of(receiver):
+            if selector.startswith(typed + word) and selector.count(":") > len(parts):
+                nxt = selector[len(typed):].split(":", 1)[0] + ":"
+                yield Completion(nxt + " ", -len(word), display=selector, display_meta=meta)
 
     def _names(self, text: str) -> list[tuple[str, str]]:
         image = self.session.image
