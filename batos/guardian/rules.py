@@ -115,7 +115,7 @@ MUTATING_FUNCS: dict[str, frozenset[str]] = {
                            "ixor", "isub"}),
 }
 
-DUNDER_RE = re.compile(r"__\w+__")
+DUNDER_RE = re.compile(r"__[A-Za-z0-9]\w*__")
 FIELD_ATTR_RE = re.compile(r"\.([^.\[\]!:]*)")
 
 SEVERITY_ERROR = "error"

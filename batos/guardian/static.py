@@ -238,14 +238,18 @@ def _str_items(node: ast.AST, depth: int) -> list[str] | None:
 
 
 def _suspicious(text: str) -> str | None:
+    """The forbidden name a folded string spells, if it looks like a name (not prose)."""
     t = norm(text)
-    for word in t.replace(".", " ").replace("'", " ").split():
-        if word in FORBIDDEN_BUILTINS or bad_name(word):
+    m = DUNDER_RE.search(t)
+    if m:
+        return m.group()
+    token = t.strip()
+    if token == "__" or not token or any(c.isspace() for c in token):
+        return None
+    for word in token.replace("'", ".").replace('"', ".").replace("(", ".").split("."):
+        if word in FORBIDDEN_BUILTINS or word in ("os", "sys", "subprocess", "builtins",
+                                                  "importlib") or bad_name(word):
             return word
-    if DUNDER_RE.search(t) or "__" in t:
-        return t
-    if any(w in t.lower() for w in ("import", "subprocess", "os.system", "builtins")):
-        return t
     return None
 
 
