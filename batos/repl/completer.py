@@ -347,11 +347,14 @@ class BSTCompleter(Completer):
         if head and head[-1] in "#$":
             return
         tokens = _significant(head)
+        continuations = []
         if tokens and _operand_end(*tokens[-1]):
-            yield from self._keyword_continuations(tokens, word)
+            continuations = list(self._keyword_continuations(tokens, word))
+            yield from continuations
         receiver = resolve_receiver(self.session, head)
         if receiver is not _NOTHING:
-            yield from _matching(word, selectors_of(receiver), keyword=True)
+            yield from _matching(word, selectors_of(receiver), keyword=True,
+                                 fuzzy=not continuations)
         elif not tokens or not _operand_end(*tokens[-1]):
             yield from _matching(word, self._names(document.text), keyword=False)
 
@@ -409,13 +412,13 @@ def _temporaries(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _matching(word: str, candidates: list[tuple[str, str]], *,
-              keyword: bool) -> Iterator[Completion]:
-    """Candidates starting with ``word`` (or, when none does, containing it)."""
+def _matching(word: str, candidates: list[tuple[str, str]], *, keyword: bool,
+              fuzzy: bool = True) -> Iterator[Completion]:
+    """Candidates starting with ``word`` (or, when none does and ``fuzzy``, containing it)."""
     seen: set[str] = set()
     lower = word.lower()
     ranked = [c for c in candidates if c[0].startswith(word)]
-    if not ranked and len(word) >= 2:
+    if fuzzy and not ranked and len(word) >= 2:
         ranked += [c for c in candidates if lower in c[0].lower() and not c[0].startswith(word)]
     for selector, meta in ranked:
         if selector in seen or selector == word:
