@@ -129,7 +129,12 @@ class InlineMixin:
                   f"({''.join(a + ', ' for a in args)}))", node)
 
     def receiver_atom(self: Any, node: n.Send) -> str:
+        """The receiver as a Python name (literals are copied: ``3 is True`` warns)."""
         atom = self.expr(node.receiver)
+        if not atom.text.isidentifier():
+            t = self.temp()
+            self.emit(f"{t} = {atom.text}")
+            return t
         return atom.text
 
     # -- the forms ----------------------------------------------------------------------------

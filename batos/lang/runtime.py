@@ -83,8 +83,7 @@ def _positioned_class(cls: type) -> type:
     if combined is None:
         combined = type(cls.__name__, (BSTRuntimeError, cls),
                         {"__module__": cls.__module__, "exit_code": getattr(cls, "exit_code", 1),
-                         "__qualname__": cls.__qualname__, "__str__": BatosError.__str__,
-                         "__init__": BSTRuntimeError.__init__})
+                         "__qualname__": cls.__qualname__, "__str__": BatosError.__str__})
         _POSITIONED[cls] = combined
     return combined
 
@@ -112,8 +111,9 @@ def wrap_error(exc: BaseException) -> BaseException:
         cls = _positioned_class(type(exc))
         new = cls.__new__(cls, *exc.args)
         new.__dict__.update(exc.__dict__)
-        BSTRuntimeError.__init__(new, exc.message, cause=exc, **pos)
-        new.details = getattr(exc, "details", {})
+        new.cause = exc
+        for key, value in pos.items():
+            setattr(new, key, value)
         return new
     if isinstance(exc, RecursionError):
         message = "recursion too deep (maximum recursion depth exceeded)"

@@ -1,0 +1,193 @@
+"""``batos eval``, ``batos send``, ``batos run`` and ``batos inspect``: one transaction each.
+
+Kept light on purpose: nothing heavier than the image and the language is imported
+on the ``eval``/``send`` path (rich only for ``inspect`` and the ``--dry-run`` report).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from batos.cli.common import (ImageOpt, JsonOpt, NoSaveOpt, PersonaOpt, ReadOnlyOpt, emit_json,
+                              handle_errors, open_cli_image)
+
+
+def _open(image: Optional[Path], read_only: bool, persona: Optional[str]) -> Any:
+    im = open_cli_image(image, read_only=read_only)
+    if persona:
+        im.options["persona"] = persona.upper()
+    return im
+
+
+def _evaluate(im: Any, source: str, *, note: str, save: bool, filename: str) -> Any:
+    """Evaluate ``source`` as one transaction; answer (value, printString)."""
+    holder: dict[str, Any] = {}
+
+    def action() -> Any:
+        value = im.evaluate(source, workspace={}, filename=filename)
+        holder["print"] = im.print_string(value)  # print inside: the objects are still live
+        return value
+
+    value = im.execute(action, note=note, save=save)
+    return value, holder["print"]
+
+
+def _value_json(value: Any, printed: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"ok": True, "printString": printed}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        data["value"] = value
+    return data
+
+
+def send_source(receiver: str, message: list[str]) -> str:
+    """``batos send counter at: 3 put: 4`` → ``counter at: 3 put: 4``.
+
+    Arguments are joined as typed; one that the shell unquoted (``greet: Hello world``)
+    is re-quoted as a BST string when it contains spaces, so the expression stays
+    one message.
+    """
+    parts = [receiver]
+    for i, word in enumerate(message):
+        after_keyword = i > 0 and message[i - 1].endswith(":")
+        if after_keyword and (" " in word or "\n" in word) and not _looks_quoted(word):
+            word = "'" + word.replace("'", "''") + "'"
+        parts.append(word)
+    return " ".join(parts)
+
+
+def _looks_quoted(word: str) -> bool:
+    w = word.strip()
+    return (w.startswith("'") and w.endswith("'")) or w.startswith(("(", "[", "{", "#("))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``eval``, ``send``, ``run`` and ``inspect`` to the batos app."""
+
+    @app.command("eval")
+    @handle_errors
+    def eval_cmd(
+        expression: Annotated[str, typer.Argument(help="BST source, e.g. '3 + 4'")],
+        image: ImageOpt = None, as_json: JsonOpt = False, no_save: NoSaveOpt = False,
+        read_only: ReadOnlyOpt = False, persona: PersonaOpt = None,
+    ) -> None:
+        """Evaluate an expression (one transaction) and print its printString."""
+        with _open(image, read_only, persona) as im:
+            value, printed = _evaluate(im, expression, note=f"eval {expression}",
+                                       save=not no_save, filename="<eval>")
+        if as_json:
+            emit_json(_value_json(value, printed))
+        else:
+            sys.stdout.write(printed + "\n")
+
+    @app.command("send", context_settings={"allow_interspersed_args": False,
+                                           "ignore_unknown_options": True})
+    @handle_errors
+    def send_cmd(
+        receiver: Annotated[str, typer.Argument(help="a global or workspace name")],
+        message: Annotated[Optional[list[str]], typer.Argument(
+            help="the message, e.g. `display_yourself` or `at: 3 put: 4`")] = None,
+        image: ImageOpt = None, as_json: JsonOpt = False, no_save: NoSaveOpt = False,
+        read_only: ReadOnlyOpt = False, persona: PersonaOpt = None,
+    ) -> None:
+        """Send a message (joined into one expression) and print the result."""
+        from batos.errors import UsageError
+        if not message:
+            raise UsageError("send needs a message: batos send RECEIVER MESSAGE...")
+        source = send_source(receiver, list(message))
+        with _open(image, read_only, persona) as im:
+            value, printed = _evaluate(im, source, note=f"send {source}", save=not no_save,
+                                       filename="<send>")
+        if as_json:
+            emit_json(_value_json(value, printed))
+        else:
+            sys.stdout.write(printed + "\n")
+
+    @app.command("run")
+    @handle_errors
+    def run_cmd(
+        script: Annotated[Path, typer.Argument(help="a .bst migration script")],
+        image: ImageOpt = None, as_json: JsonOpt = False, no_save: NoSaveOpt = False,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="run, roll back, and print what would have changed")] = False,
+        persona: PersonaOpt = None,
+    ) -> None:
+        """Run a script as ONE transaction: any error rolls the whole script back."""
+        from batos.errors import UsageError
+        try:
+            source = script.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {script}: {exc}") from None
+        with _open(image, False, persona) as im:
+            report = run_script(im, source, filename=str(script), dry_run=dry_run,
+                                save=not (no_save or dry_run))
+        if as_json:
+            emit_json({"ok": True, "printString": report["print"], "dry_run": dry_run,
+                       "changes": report["changes"], "saved": report["saved"]})
+            return
+        if dry_run:
+            sys.stdout.write(format_changes(report["changes"]))
+
+    @app.command("inspect")
+    @handle_errors
+    def inspect_cmd(
+        target: Annotated[str, typer.Argument(help="a global name or a BST expression")],
+        image: ImageOpt = None, as_json: JsonOpt = False,
+        read_only: ReadOnlyOpt = False,
+    ) -> None:
+        """Render the slot inspector of an object (nothing is saved)."""
+        from batos.cli.common import console
+        from batos.render.inspector import Inspector, inspect_data
+        with _open(image, read_only, None) as im:
+            def action() -> Any:
+                value = im.evaluate(target, workspace={}, filename="<inspect>")
+                if as_json:
+                    return inspect_data(value)
+                console().print(Inspector(value))
+                return None
+            data = im.execute(action, note=f"inspect {target}", save=False)
+        if as_json:
+            emit_json(data)
+
+
+def run_script(im: Any, source: str, *, filename: str, dry_run: bool = False,
+               save: bool = True) -> dict[str, Any]:
+    """Run ``source`` as one transaction (Transcript goes to stdout as it runs).
+
+    Answers ``print`` (the last value's printString), ``changes`` (for dry runs) and
+    ``saved``.
+    """
+    holder: dict[str, Any] = {"changes": []}
+
+    def action() -> Any:
+        value = im.evaluate(source, workspace={}, filename=filename)
+        holder["print"] = im.print_string(value)
+        if dry_run:
+            holder["changes"] = im.changes()
+        return value
+
+    try:
+        im.execute(action, note=f"run {Path(filename).name}", save=save)
+    finally:
+        from batos.lang.transcript import transcript
+        transcript().flush()
+    holder["saved"] = save
+    return holder
+
+
+def format_changes(changes: list[dict[str, Any]]) -> str:
+    """The ``--dry-run`` report: per object, the slots added, changed and removed."""
+    if not changes:
+        return "dry run: no changes (nothing was saved)\n"
+    lines = [f"dry run: {len(changes)} object(s) would change (nothing was saved)"]
+    for entry in changes:
+        status = " (new)" if entry.get("new") else ""
+        lines.append(f"  {entry['object']}{status}")
+        for kind, mark in (("added", "+"), ("changed", "~"), ("removed", "-")):
+            for slot in entry.get(kind, []):
+                lines.append(f"    {mark} {slot['slot']}: {slot['value']}"
+                             if "value" in slot else f"    {mark} {slot['slot']}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,112 @@
+"""The slot inspector: a rich table of an object's slots, own and inherited.
+
+Columns: slot, kind (data / method / parent), a value preview and the object that
+defines it. The receiver's own methods follow the table with their source. Values
+that are not prototypes show their class and printString.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+_PREVIEW = 48
+
+
+def _short(text: str, width: int = _PREVIEW) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _print(value: Any) -> str:
+    from batos.lang.printing import print_string
+    try:
+        return print_string(value)
+    except Exception as exc:  # the inspector must show broken objects too
+        return f"<unprintable: {type(exc).__name__}>"
+
+
+def _method_preview(method: Any) -> str:
+    body = [line.strip() for line in method.source.splitlines()[1:] if line.strip()]
+    if method.language == "primitive":
+        doc = method.provenance.get("doc", "") if method.provenance else ""
+        return f"primitive{': ' + doc if doc else ''}"
+    return f"{method.language}: {' '.join(body) if method.language == 'bst' else method.source.splitlines()[0]}"
+
+
+def _owner_name(owner: Any) -> str:
+    return owner._display()
+
+
+def _class_name(value: Any) -> str:
+    try:
+        from batos.lang.primitives import send
+        return _print(send(value, "class", ()))
+    except Exception:
+        return type(value).__name__
+
+
+def slot_rows(obj: Any) -> list[dict[str, Any]]:
+    """One dict per visible slot: slot, kind, value (preview), defined_on, inherited."""
+    rows = []
+    for info in obj.slots(inherited=True):
+        if info.kind == "method":
+            value = _method_preview(info.value)
+        else:
+            value = _print(info.value)
+        rows.append({"slot": info.name, "kind": info.kind, "value": value,
+                     "defined_on": _owner_name(info.owner), "inherited": info.inherited})
+    return rows
+
+
+def inspect_data(value: Any) -> dict[str, Any]:
+    """The inspector's content as JSON-ready data."""
+    from batos.image.proto import Proto
+    data: dict[str, Any] = {"printString": _print(value)}
+    if isinstance(value, Proto):
+        data["slots"] = slot_rows(value)
+        data["methods"] = [{"selector": m.selector, "language": m.language, "source": m.source}
+                           for m in _own_methods(value)]
+    else:
+        data["class"] = _class_name(value)
+    return data
+
+
+def _own_methods(obj: Any) -> list[Any]:
+    from batos.image.method import Method
+    return [v for v in obj.own_slots().values()
+            if isinstance(v, Method) and v.language != "primitive"]
+
+
+class Inspector:
+    """``console.print(Inspector(obj))`` renders the slot table (Proto.__rich__ uses it)."""
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        from batos.image.proto import Proto
+        obj = self.obj
+        title = _short(_print(obj), 60)
+        if not isinstance(obj, Proto):
+            table = Table(title=title, show_header=True, header_style="bold")
+            table.add_column("class")
+            table.add_column("printString", overflow="fold")
+            table.add_row(_class_name(obj), _print(obj))
+            return table
+        table = Table(title=title, show_header=True, header_style="bold")
+        table.add_column("slot", no_wrap=True)
+        table.add_column("kind", no_wrap=True)
+        table.add_column("value", overflow="ellipsis", no_wrap=True, max_width=_PREVIEW)
+        table.add_column("defined on", no_wrap=True)
+        for row in slot_rows(obj):
+            style = "dim" if row["inherited"] else ""
+            table.add_row(row["slot"], row["kind"], _short(row["value"]), row["defined_on"],
+                          style=style)
+        parts: list[Any] = [table]
+        for method in _own_methods(obj):
+            parts.append(Text(f"#{method.selector} ({method.language})", style="bold"))
+            parts.append(Text(method.source.expandtabs(4)))
+        return Group(*parts)
