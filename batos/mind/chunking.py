@@ -26,7 +26,7 @@ _WORD = re.compile(r"(?u)\w+")
 TARGET = 650
 MAX_SIZE = 800
 OVERLAP = 150
-SUMMARY_SENTENCES = 80  # a summary is drawn from the opening sentences of a long text
+SUMMARY_SENTENCES = 48  # a summary is drawn from the opening sentences of a long text
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ A :class:`Catalog` (one persistent object in the image) keeps
 * ``lexicon`` — a zope.index :class:`Lexicon` (Splitter, CaseNormalizer, StopWordRemover);
 * ``text_index`` — a :class:`~batos.mind.textindex.CatalogIndex` (Okapi BM25) over every
   chunk and every document summary, each under an int *index id*;
-* ``fractals`` — OOBTree: document id → :class:`ContextFractal` (title, summary, chunks);
-* ``owners`` — IOBTree: first index id of a document → document id;
+* ``fractals`` — OOBTree: document id → the document's first index id;
+* ``owners`` — IOBTree: first index id → :class:`ContextFractal` (title, summary, chunks);
 * ``summary_ids`` — the index ids that are document summaries.
 
 A document's chunks have consecutive index ids starting at its ``first_id``; a
@@ -14,10 +14,11 @@ document of several chunks has an indexed summary right after them. Queries are
 natural language: a chunk matches ANY word of the query and ranks by BM25, so a
 missing word lowers a score but never hides a chunk.
 
-ContextFractals are immutable values stored inside the ``fractals`` BTree's buckets
-(about 30 documents per database record) rather than one record per document or per
+ContextFractals are immutable values stored inside the ``owners`` BTree's buckets
+(about 60 documents per database record) rather than one record per document or per
 chunk: a commit of ten thousand chunks writes hundreds of records, not tens of
-thousands. Re-indexing a document replaces its fractal.
+thousands, and fetching a hit loads one bucket. Re-indexing a document replaces its
+fractal.
 """
 from __future__ import annotations
 
@@ -189,10 +190,10 @@ class Catalog(Persistent):
 
     def fractal(self, doc_id: str) -> ContextFractal:
         """The :class:`ContextFractal` of ``doc_id`` (CatalogError if unknown)."""
-        found = self.fractals.get(str(doc_id))
-        if found is None:
+        first = self.fractals.get(str(doc_id))
+        if first is None:
             raise CatalogError(f"no document {doc_id!r} in the catalog")
-        return found
+        return self.owners[first]
 
     # -- indexing ------------------------------------------------------------------------
     def add(self, doc_id: str, text: str, metadata: dict[str, Any] | None = None) -> ContextFractal:
@@ -208,8 +209,8 @@ class Catalog(Persistent):
         :func:`batos.mind.catalog.atomic`). ``progress(1)`` is called per document.
         """
         pending: list[tuple[int, str]] = []
-        made: dict[str, ContextFractal] = {}
-        owners: dict[int, str] = {}
+        owners: dict[int, ContextFractal] = {}
+        firsts: dict[str, int] = {}
         new_summaries: list[int] = []
         next_id = self.next_id
         n_chunks = 0
@@ -218,7 +219,7 @@ class Catalog(Persistent):
         fractals = self.fractals
         for doc_id, text, metadata in docs:
             doc_id = _check_doc(doc_id, text)
-            if doc_id in made:
+            if doc_id in firsts:
                 raise CatalogError(f"document {doc_id!r} given twice in one batch")
             if doc_id in fractals:
                 self.remove(doc_id)
@@ -231,6 +232,8 @@ class Catalog(Persistent):
                 pending.append((next_id, span.text))
                 next_id += 1
             summary = None
+            if not rows:
+                next_id += 1  # an empty document still owns an id (it indexes nothing)
             if len(rows) > 1:  # a one-chunk document is its own summary
                 summary = summarize(text, stopwords=stop, sents=sents)
                 pending.append((next_id, summary))
@@ -238,35 +241,34 @@ class Catalog(Persistent):
                 next_id += 1
             meta = dict(metadata) if metadata else None
             title = str(meta["title"]) if meta and meta.get("title") else None
-            made[doc_id] = ContextFractal(doc_id, rows, first, summary, meta, len(text), title)
-            if rows:
-                owners[first] = doc_id
+            owners[first] = ContextFractal(doc_id, rows, first, summary, meta, len(text), title)
+            firsts[doc_id] = first
             n_chunks += len(rows)
             if progress is not None:
                 progress(1)
         if next_id >= 2**31:
             raise CatalogError("the catalog ran out of 32-bit index ids; rebuild it")
-        fractals.update(made)
+        fractals.update(firsts)
         self.owners.update(owners)
         if new_summaries:
             self.summary_ids.update(new_summaries)
         self.next_id = next_id
         self.chunk_count.change(n_chunks)
         index_postings(self.text_index, pending)
-        return list(made.values())
+        return list(owners.values())
 
     def remove(self, doc_id: str) -> int:
         """Unindex a document and its chunks; answers the number of chunks removed."""
-        fractal = self.fractals.get(str(doc_id))
-        if fractal is None:
+        first = self.fractals.get(str(doc_id))
+        if first is None:
             return 0
+        fractal = self.owners[first]
         index = self.text_index
         for cid in fractal.index_ids():
             index.unindex_doc(cid)
         if fractal.summary_id is not None:
             self.summary_ids.remove(fractal.summary_id)
-        if fractal.rows:
-            del self.owners[fractal.first_id]
+        del self.owners[first]
         del self.fractals[fractal.doc_id]
         self.chunk_count.change(-len(fractal.rows))
         return len(fractal.rows)
@@ -314,7 +316,7 @@ class Catalog(Persistent):
             first = self.owners.maxKey(cid)
         except ValueError:
             raise KeyError(cid) from None
-        fractal = self.fractals[self.owners[first]]
+        fractal = self.owners[first]
         if cid - first >= len(fractal.index_ids()):
             raise KeyError(cid)
         return fractal.chunk(cid - first)
@@ -325,7 +327,7 @@ class Catalog(Persistent):
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every chunk and summary, by document."""
-        for fractal in self.fractals.values():
+        for fractal in self.owners.values():
             for i in range(len(fractal.index_ids())):
                 yield fractal.chunk(i)
 
