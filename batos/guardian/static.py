@@ -247,6 +247,8 @@ def _suspicious(text: str) -> str | None:
     if token == "__" or not token or any(c.isspace() for c in token):
         return None
     for word in token.replace("'", ".").replace('"', ".").replace("(", ".").split("."):
+        if not any(c.isalnum() for c in word):
+            continue  # '_' * 40 is decoration, not a name
         if word in FORBIDDEN_BUILTINS or word in ("os", "sys", "subprocess", "builtins",
                                                   "importlib") or bad_name(word):
             return word
