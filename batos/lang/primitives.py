@@ -84,11 +84,11 @@ def _chains() -> dict[type, list[dict[str, Fn]]]:
     if _CHAINS is None:
         from batos.lang.block import Block
         from batos.lang.collections import Association, Interval, OrderedCollection, SortedCollection
-        from batos.lang.protocol import (blocks, booleans, exceptions, hashed, numbers, objects,
-                                         ordered, sequences, strings)
+        from batos.lang.protocol import (blocks, booleans, exceptions, hashed, numbers, numeric,
+                                         objects, ordered, sequenceable, sequences, strings)
         from batos.lang.values import Character, Point, Symbol
         obj, mag = objects.OBJECT, objects.MAGNITUDE
-        seq, coll = sequences.SEQUENCEABLE, sequences.COLLECTION
+        seq, coll = sequenceable.SEQUENCEABLE, sequences.COLLECTION
         array = [ordered.ARRAY, ordered.MUTABLE, seq, coll, obj]
         growable = [ordered.ORDERED, ordered.MUTABLE, seq, coll, obj]
         dictionary = [hashed.DICTIONARY, coll, obj]
@@ -96,9 +96,9 @@ def _chains() -> dict[type, list[dict[str, Fn]]]:
             object: [obj],
             bool: [booleans.BOOLEAN, obj],
             type(None): [booleans.NIL, obj],
-            int: [numbers.INTEGER, numbers.NUMBER, mag, obj],
-            float: [numbers.FLOAT, numbers.NUMBER, mag, obj],
-            Fraction: [numbers.FRACTION, numbers.NUMBER, mag, obj],
+            int: [numeric.INTEGER, numbers.NUMBER, mag, obj],
+            float: [numeric.FLOAT, numbers.NUMBER, mag, obj],
+            Fraction: [numeric.FRACTION, numbers.NUMBER, mag, obj],
             Character: [strings.CHARACTER, mag, obj],
             str: [strings.STRING, seq, coll, obj],
             Symbol: [strings.SYMBOL, strings.STRING, seq, coll, obj],
@@ -112,7 +112,7 @@ def _chains() -> dict[type, list[dict[str, Fn]]]:
             set: [hashed.SET, coll, obj],
             frozenset: [hashed.SET, coll, obj],
             Association: [hashed.ASSOCIATION, mag, obj],
-            Point: [numbers.POINT, obj],
+            Point: [numeric.POINT, obj],
             Block: [blocks.BLOCK, obj],
             BaseException: [exceptions.EXCEPTION, obj],
         }

@@ -9,6 +9,7 @@ from persistent.mapping import PersistentMapping
 
 from batos.errors import BatosError
 from batos.lang.block import call_block, cull_block
+from batos.lang.collections import Interval, OrderedCollection
 from batos.lang.protocol import Table, prim
 from batos.lang.values import SMALL_INTEGER_MAX, SMALL_INTEGER_MIN, Character, Symbol, class_of
 
@@ -24,6 +25,8 @@ def st_equal(a: Any, b: Any) -> bool:
     if a is b:
         return True
     ta, tb = type(a), type(b)
+    if ta is tb and ta in _ATOMIC:
+        return a == b
     if ta is bool or tb is bool or a is None or b is None:
         return False
     species = _species(ta)
@@ -37,8 +40,10 @@ def st_equal(a: Any, b: Any) -> bool:
         return False
 
 
+_ATOMIC = frozenset({int, str, float, Symbol, Character})
+
+
 def _species(t: type) -> str:
-    from batos.lang.collections import Interval, OrderedCollection
     if t is list or t is PersistentList or t is Interval:
         return "Array"
     if issubclass(t, OrderedCollection):
