@@ -670,3 +670,38 @@ def test_collections_stored_in_slots_persist_and_mutate_in_place(image):
         assert ps(kept.array) == "#(9 2)"
         assert ps(kept.table) == "a Dictionary('a'->1 'b'->#(1) )"
         assert isinstance(kept.table["b"], PersistentList)  # stored values persist too
+
+
+def test_value_types_store_in_slots_and_reload(image):
+    obj = image.globals["genesis"].clone()
+    image.globals["values"] = obj
+    obj.set_slot("sym", Symbol("at:put:"))
+    obj.set_slot("char", Character("z"))
+    obj.set_slot("frac", Fraction(2, 3))
+    obj.set_slot("assoc", Association(Symbol("k"), [1, 2]))
+    obj.set_slot("interval", Interval(1, 9, 2))
+    obj.set_slot("point", Point(1, 2))
+    obj.set_slot("sorted", send([3, 1, 2], "asSortedCollection:", (b(lambda x, y: x >= y),)))
+    obj.set_slot("big", 2 ** 100)
+    image.commit("values")
+    path = image.path
+    image.close()
+    import batos
+    with batos.open_image(path) as again:
+        kept = again.globals["values"]
+        assert type(kept.sym) is Symbol and ps(kept.sym) == "#at:put:"
+        assert kept.char == Character("z") and ps(kept.char) == "$z"
+        assert ps(kept.frac) == "(2/3)"
+        assert ps(kept.assoc) == "#k->#(1 2)"
+        assert ps(kept.interval) == "(1 to: 9 by: 2)" and send(kept.interval, "sum", ()) == 25
+        assert ps(kept.point) == "(1@2)"
+        # the sort block is code: it is not stored, and the order reverts to <=
+        assert ps(kept.sorted) == "a SortedCollection(1 2 3)"
+        send(kept.sorted, "add:", (0,))
+        assert list(kept.sorted) == [0, 1, 2, 3]
+        assert ps(kept.big) == str(2 ** 100)
+
+
+def test_float_intervals_count_like_pharo():
+    assert send(send(0, "to:by:", (1, 0.1)), "size", ()) == 11
+    assert send(send(1, "to:by:", (2, 0.5)), "asArray", ()) == [1, 1.5, 2.0]

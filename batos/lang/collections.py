@@ -52,6 +52,14 @@ class SortedCollection(OrderedCollection):
             self.data.append(item)
         self.resort()
 
+    def __setstate__(self, state: Any) -> None:
+        """Loaded from the image without its (unstorable) sort block: sort by ``<=``."""
+        super().__setstate__(state)
+        try:
+            self.data[:] = merge_sort(list(self.data), self.precedes)
+        except Exception:  # incomparable elements keep their stored order
+            pass
+
     @property
     def sort_block(self) -> Callable[[Any, Any], Any] | None:
         return getattr(self, "_v_sort_block", None)
@@ -158,7 +166,11 @@ class Interval:
             object.__setattr__(self, name, value)
 
     def __len__(self) -> int:
-        count = math.floor(Fraction(self.stop - self.start) / Fraction(self.step)) + 1
+        span, step = self.stop - self.start, self.step
+        if isinstance(span, float) or isinstance(step, float):
+            count = math.floor(span / step) + 1   # float arithmetic, like Pharo
+        else:
+            count = math.floor(Fraction(span) / Fraction(step)) + 1
         return max(0, count)
 
     def __iter__(self) -> Iterator[Any]:

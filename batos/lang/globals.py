@@ -74,10 +74,6 @@ _define("Set", {
     "withAll:": lambda cls, values: _set(_items(values)),
     **_with(lambda items: _set(items)),
 })
-_define("Bag", {
-    "new": lambda cls: OrderedCollection(),
-    "withAll:": lambda cls, values: OrderedCollection(_items(values)),
-})
 _define("Interval", {
     "from:to:": lambda cls, a, b: Interval(a, b, 1),
     "from:to:by:": lambda cls, a, b, step: Interval(a, b, step),
@@ -234,7 +230,7 @@ NAMESPACE_PROTOCOL: dict[str, Any] = {
 
 #: class objects exposed as globals
 CLASS_NAMES = ("Object", "Array", "OrderedCollection", "SortedCollection", "Dictionary", "Set",
-               "Bag", "Interval", "Association", "Point", "String", "Symbol", "Character",
+               "Interval", "Association", "Point", "String", "Symbol", "Character",
                "Number", "Integer", "SmallInteger", "LargePositiveInteger",
                "LargeNegativeInteger", "Float", "Fraction", "Boolean", "True", "False",
                "UndefinedObject", "BlockClosure", "Collection", "SequenceableCollection",

@@ -115,7 +115,7 @@ def _display(value: Any, active: set[int]) -> str:
     if isinstance(value, Proto):
         return _proto_string(value, "displayString")
     if t is list or t is PersistentList:
-        return _guarded(value, active, lambda: _array(value, active, _display, literal=False))
+        return _guarded(value, active, lambda: _array(value, active, _display))
     if _is_collection(value):
         return _print_composite(value, active, _display)
     return _print(value, active)
@@ -186,7 +186,7 @@ def _named(name: str, items: Any, active: set[int], each: Any) -> str:
     return f"{article(name)}({' '.join(_elements(items, active, each))})"
 
 
-def _array(value: Any, active: set[int], each: Any, literal: bool = True) -> str:
+def _array(value: Any, active: set[int], each: Any) -> str:
     """``#(1 $a 'x' #y #(2 3) true nil)`` when every element is a literal, else
     ``an Array((1/2) an OrderedCollection())`` like Pharo."""
     body = " ".join(_elements(value, active, each))

@@ -232,7 +232,7 @@ HIERARCHY: dict[str, str | None] = {
     "Symbol": "String", "ByteSymbol": "Symbol", "WideSymbol": "Symbol",
     "OrderedCollection": "SequenceableCollection", "SortedCollection": "OrderedCollection",
     "Interval": "SequenceableCollection", "HashedCollection": "Collection",
-    "Dictionary": "HashedCollection", "Set": "HashedCollection", "Bag": "Collection",
+    "Dictionary": "HashedCollection", "Set": "HashedCollection",
     "LookupKey": "Magnitude", "Association": "LookupKey", "BlockClosure": "Object",
     "Exception": "Object", "Error": "Exception", "ZeroDivide": "ArithmeticError",
     "ArithmeticError": "Error", "MessageNotUnderstood": "Error",

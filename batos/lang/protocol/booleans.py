@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from batos.errors import BatosError
-from batos.lang.block import call_block, cull_block
+from batos.lang.block import call_block
 from batos.lang.protocol import Table, prim
 
 BOOLEAN: Table = {}
@@ -125,21 +125,6 @@ def _nil_if_nil_if_not(self: None, nil_block: Any, not_nil: Any) -> Any:
 @prim(NIL, "ifNotNil:ifNil:")
 def _nil_if_not_if_nil(self: None, not_nil: Any, nil_block: Any) -> Any:
     return call_block(nil_block)
-
-
-@prim(NIL, "isEmpty")
-def _nil_empty(self: None) -> bool:
-    return True
-
-
-@prim(NIL, "notEmpty")
-def _nil_not_empty(self: None) -> bool:
-    return False
-
-
-@prim(NIL, "ifEmpty:")
-def _nil_if_empty(self: None, block: Any) -> Any:
-    return cull_block(block, self)
 
 
 __all__ = ["BOOLEAN", "NIL"]

@@ -369,11 +369,6 @@ def as_set(self: Any) -> set[Any]:
                          "Dictionaries)") from None
 
 
-@prim(COLLECTION, "asBag")
-def as_bag(self: Any) -> OrderedCollection:
-    return OrderedCollection(list(elements(self)))
-
-
 @prim(COLLECTION, "asSortedCollection")
 def as_sorted_collection(self: Any) -> SortedCollection:
     return SortedCollection(list(elements(self)))
