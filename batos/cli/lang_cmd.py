@@ -83,8 +83,7 @@ def register(app: typer.Typer) -> None:
         else:
             sys.stdout.write(printed + "\n")
 
-    @app.command("send", context_settings={"allow_interspersed_args": False,
-                                           "ignore_unknown_options": True})
+    @app.command("send", context_settings={"ignore_unknown_options": True})
     @handle_errors
     def send_cmd(
         receiver: Annotated[str, typer.Argument(help="a global or workspace name")],
@@ -188,6 +187,10 @@ def format_changes(changes: list[dict[str, Any]]) -> str:
         lines.append(f"  {entry['object']}{status}")
         for kind, mark in (("added", "+"), ("changed", "~"), ("removed", "-")):
             for slot in entry.get(kind, []):
-                lines.append(f"    {mark} {slot['slot']}: {slot['value']}"
-                             if "value" in slot else f"    {mark} {slot['slot']}")
+                text = f"    {mark} {slot['slot']}"
+                if "value" in slot:
+                    text += f": {slot['value']}"
+                if "was" in slot:
+                    text += f" (was {slot['was']})"
+                lines.append(text)
     return "\n".join(lines) + "\n"

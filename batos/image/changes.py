@@ -21,7 +21,10 @@ _PREVIEW = 60
 
 def preview(value: Any) -> str:
     """A one-line, shortened printString."""
+    from batos.image.method import Method
     from batos.lang.printing import print_string
+    if isinstance(value, Method):
+        return f"method #{value.selector} ({value.language})"
     try:
         text = print_string(value)
     except Exception:  # a preview must never fail the report
@@ -101,7 +104,12 @@ def _with_new_objects(image: "Image", registered: list[Any]) -> list[Any]:
     from batos.image.proto import Proto
     out = list(registered)
     seen = {id(o) for o in out}
-    stack: list[Any] = list(registered) + list(image.root["globals"].values())
+    stack: list[Any] = list(registered)
+    for value in image.root["globals"].values():
+        stack.append(value)
+        if getattr(value, "_p_oid", 0) is None and id(value) not in seen:
+            seen.add(id(value))
+            out.append(value)
     while stack:
         obj = stack.pop()
         if isinstance(obj, Proto):

@@ -135,6 +135,8 @@ class Parser:
                 self.spans.append((start, self._end()))
             if self.at("period"):
                 self.advance()
+            elif isinstance(stmts[-1], n.MethodDef) and not self.at("eof"):
+                continue  # `receiver >> pattern [ ... ]` ends at its ']'
             elif self.at("eof") and opener is not None:
                 self.fail(f"unterminated {_OPENERS[closer]}: missing {_closer_text(closer)}",
                           opener)

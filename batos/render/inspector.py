@@ -33,7 +33,7 @@ def _method_preview(method: Any) -> str:
 
 
 def _owner_name(owner: Any) -> str:
-    return owner._display()
+    return owner.__dict__.get("_name") or owner._display()
 
 
 def _class_name(value: Any) -> str:
@@ -97,10 +97,10 @@ class Inspector:
             table.add_row(_class_name(obj), _print(obj))
             return table
         table = Table(title=title, show_header=True, header_style="bold")
-        table.add_column("slot", no_wrap=True)
-        table.add_column("kind", no_wrap=True)
+        table.add_column("slot", no_wrap=True, overflow="ellipsis", max_width=24)
+        table.add_column("kind", no_wrap=True, min_width=6)
         table.add_column("value", overflow="ellipsis", no_wrap=True, max_width=_PREVIEW)
-        table.add_column("defined on", no_wrap=True)
+        table.add_column("defined on", no_wrap=True, overflow="ellipsis", min_width=10)
         for row in slot_rows(obj):
             style = "dim" if row["inherited"] else ""
             table.add_row(row["slot"], row["kind"], _short(row["value"]), row["defined_on"],
