@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from batos.repl.config import ReplConfig, config_path, load_config
+from batos.repl.config import config_path, load_config
 from batos.repl.session import ReplSession, run_batch
 from batos.repl.statements import is_complete
 
@@ -94,7 +94,7 @@ def build_prompt(session: ReplSession, *, history: "History | None" = None,
         "matching-bracket.cursor": "bold underline", "matching-bracket.other": "bold underline",
         "bottom-toolbar": "noreverse bg:#303030 #b0b0b0"})])
 
-    def continuation(width: int, line_number: int, is_soft_wrap: bool) -> Any:
+    def continuation(width: int, line_number: int, is_soft_wrap: int) -> Any:
         return [("class:continuation", CONTINUATION.rjust(width))]
 
     return PromptSession(

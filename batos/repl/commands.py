@@ -157,16 +157,15 @@ def _method_of(session: "ReplSession", expr: str, selector: str) -> tuple[str, A
             raise BatosError(f"{preview(value)} is not a prototype; its protocol is built in "
                              "and has no stored source")
         found = value.lookup(selector_to_name(selector))
-        method = found[1] if found else None
-        if method is None or not hasattr(method, "source"):
+        if found is None or not hasattr(found[1], "source"):
             names = [name_to_selector(i.name, i.name.count("_") if i.name.endswith("_") else 0)
                      for i in value.slots() if i.kind == "method"]
             close = difflib.get_close_matches(selector, names, n=3)
             hint = f" (did you mean {', '.join('#' + c for c in close)}?)" if close else ""
             raise BatosError(f"{value._display()} has no method #{selector}{hint}")
-        # read everything needed while the transaction is still open
-        method.source  # noqa: B018 - unghost
-        return found[0]._display(), method
+        owner, method = found
+        method.source  # noqa: B018 - read it while the transaction is still open
+        return owner._display(), method
 
     return session.peek(expr, find_method)
 

@@ -147,17 +147,17 @@ def _primary(session: "ReplSession", tokens: list[tuple[Any, str]], end: int) ->
     next word (not itself the result of a message); ``_NOTHING`` when unknown."""
     token, value = tokens[end]
     start = end
+    sample: Any = None
     if value in ("]", "}", ")"):
         start = _matching_open(tokens, end)
         if start < 0:
             return _NOTHING
-        opener = tokens[start][1]
-        sample = {"[": _block_sample, "{": list, "#(": list}.get(opener)
+        sample = {"[": _block_sample, "{": list, "#(": list}.get(tokens[start][1])
         if sample is None:
             return _NOTHING            # (expression): only running it would tell
     if start > 0 and _operand_end(*tokens[start - 1]):
         return _NOTHING                # a message result, e.g. `3 factorial fa`
-    if value in ("]", "}", ")"):
+    if sample is not None:
         return sample()
     if token in Token.Name and token not in Token.Name.Function:
         return resolve_name(session, value)
@@ -210,7 +210,8 @@ def resolve_receiver(session: "ReplSession", before: str) -> Any:
 def _keyword_message(tokens: list[tuple[Any, str]]) -> tuple[int, list[str]] | None:
     """Index of the receiver's last token and the keyword parts typed so far, when the
     tokens end inside a keyword message (``dict at: 1``); None otherwise."""
-    depth, parts, first = 0, [], None
+    depth, first = 0, None
+    parts: list[str] = []
     for i in range(len(tokens) - 1, -1, -1):
         token, value = tokens[i]
         if value in (")", "]", "}"):
@@ -347,7 +348,7 @@ class BSTCompleter(Completer):
         if head and head[-1] in "#$":
             return
         tokens = _significant(head)
-        continuations = []
+        continuations: list[Completion] = []
         if tokens and _operand_end(*tokens[-1]):
             continuations = list(self._keyword_continuations(tokens, word))
             yield from continuations
@@ -387,11 +388,10 @@ class BSTCompleter(Completer):
         from batos.repl.commands import commands, find
         text = before.lstrip()[1:]
         if " " not in text:
-            for command in commands():
-                for name in (command.name,):
-                    if name.startswith(text):
-                        yield Completion(name, -len(text), display=":" + name,
-                                         display_meta=command.help[:40])
+            for each in commands():
+                if each.name.startswith(text):
+                    yield Completion(each.name, -len(text), display=":" + each.name,
+                                     display_meta=each.help[:40])
             return
         name, _, rest = text.partition(" ")
         command = find(name)

@@ -94,7 +94,7 @@ def load_config(path: Path | None = None) -> ReplConfig:
             want = " or ".join(t.__name__ for t in types)
             config.warnings.append(f"{path}: {key} must be {want}, not {value!r}; ignored")
             continue
-        setattr(config, key, float(max(value, 0)) if key == "timeout" else value)
+        setattr(config, key, max(float(value), 0.0) if key == "timeout" else value)  # type: ignore[arg-type]
     return config
 
 
