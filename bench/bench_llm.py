@@ -52,6 +52,8 @@ INTENTS = ["Receiver slots: items = [3, 1, 2]. Message: sorted_items. Return the
            "Receiver slots: name = 'Ada'. Message: greeting. Return 'Hello, Ada!'.",
            "Receiver slots: count = 0. Message: reset. Set count to 0 and return self.",
            "Receiver slots: items = [1, 2, 3]. Message: average. Return the mean of the items."]
+LONG_ASK = ("Write a Python class Stack with the methods push, pop, peek, size, is_empty and "
+            "clear, each with a docstring and type hints.")
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -154,8 +156,7 @@ def bench_prefix(model: Path, lora: Path, rounds: int) -> None:
 def bench_speed(model: Path, max_tokens: int, rounds: int) -> None:
     import llama_cpp
     be = LlamaCppBackend(model, shared=False)
-    prompt = be.format_chat([{"role": "system", "content": SYSTEM},
-                             {"role": "user", "content": INTENTS[3]}])
+    prompt = be.format_chat([{"role": "user", "content": LONG_ASK}])
     be.generate(prompt, max_tokens=4)
     raw_llm = llama_cpp.Llama(model_path=str(model), n_ctx=be.engine.n_ctx,
                               n_threads=be.engine.n_threads,
@@ -196,9 +197,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, help="a GGUF model instead of the default one")
     ap.add_argument("--tiny-only", action="store_true", help="only the tiny random model")
+    ap.add_argument("--skip-tiny", action="store_true", help="skip the tiny random model")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        run(write_tiny_model(Path(tmp) / "tiny-llama.gguf"), big=False)
+    if not args.skip_tiny:
+        with tempfile.TemporaryDirectory() as tmp:
+            run(write_tiny_model(Path(tmp) / "tiny-llama.gguf"), big=False)
     if args.tiny_only:
         return
     if args.model:

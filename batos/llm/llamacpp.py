@@ -74,6 +74,14 @@ def _quiet_log(level: int, text: bytes, user_data: Any) -> None:
         sys.stderr.write(text.decode("utf-8", "replace"))
 
 
+def _cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _lcp(a: Sequence[int], b: Sequence[int]) -> int:
     n = min(len(a), len(b))
     i = 0
@@ -93,7 +101,7 @@ class Engine:
                  warm_size: int | None = None, saved_states: int | None = None) -> None:
         self.path = path
         self.n_ctx_requested = n_ctx
-        self.n_threads = n_threads or _env_int("BATOS_LLM_THREADS", os.cpu_count() or 1, 1)
+        self.n_threads = n_threads or _env_int("BATOS_LLM_THREADS", _cores(), 1)
         self.n_batch = n_batch
         self.warm_size = warm_size if warm_size is not None else _env_int("BATOS_LORA_WARM", 4, 1)
         self.max_saved = (saved_states if saved_states is not None
