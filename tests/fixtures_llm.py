@@ -14,7 +14,6 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 __all__ = ["tiny_model", "tiny_lora", "tiny_lora_b", "tiny_lora_pair", "llm_cache_home",
@@ -47,6 +46,7 @@ def write_tiny_model(path: Path, seed: int = 1234, name: str = "tiny-llama",
                      chat_template: str | None = _CHATML) -> Path:
     """Write the tiny random llama GGUF model to ``path`` (``chat_template`` None: none)."""
     import gguf
+    import numpy as np
 
     rng = np.random.default_rng(seed)
     tokens, scores, types = _vocab()
@@ -77,7 +77,7 @@ def write_tiny_model(path: Path, seed: int = 1234, name: str = "tiny-llama",
     if chat_template is not None:
         w.add_chat_template(chat_template)
 
-    def rand(*shape: int, std: float = 0.3) -> np.ndarray:
+    def rand(*shape: int, std: float = 0.3) -> "np.ndarray":
         return (rng.standard_normal(shape) * std).astype(np.float32)
 
     embd = rand(n_vocab, e, std=1.0)
@@ -112,6 +112,7 @@ def write_tiny_lora(path: Path, seed: int = 7, rank: int = 4, alpha: float = 8.0
                     f16: bool = False, arch: str = "llama") -> Path:
     """Write a tiny random LoRA adapter for the tiny model to ``path``."""
     import gguf
+    import numpy as np
 
     rng = np.random.default_rng(seed)
     e, L, hkv, ff = (TINY[k] for k in ("n_embd", "n_layer", "n_head_kv", "n_ff"))
@@ -141,6 +142,7 @@ def write_random_lora(model: Path, dest: Path, rank: int = 8,
                       seed: int = 0) -> Path:
     """A random F16 LoRA GGUF whose shapes fit any ``model`` (read from its header)."""
     import gguf
+    import numpy as np
 
     from batos.llm.models import model_arch_and_dims, tensor_shapes
     arch, _ = model_arch_and_dims(model)
