@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from batos.errors import MethodDefinitionError
 from batos.guardian import audit, compile_method
 
 _spec = importlib.util.spec_from_file_location(
@@ -55,12 +56,31 @@ def test_benign_compiles_in_the_sandbox(name: str, what: str, source: str) -> No
 # -- defence in depth: code that skipped the audit still cannot escape ------------------
 
 def _run(source: str, *args: object) -> object:
-    fn = compile_method(source)
-    return fn(_Obj(), *args)
+    """Compile straight into the sandbox namespace, skipping audit *and* compile floor,
+    to show the run-time layers (builtins, proxies, guarded import) on their own."""
+    from batos.guardian.sandbox import sandbox_namespace
+    ns = sandbox_namespace()
+    exec(compile(source, "<unchecked>", "exec"), ns)  # noqa: S102
+    return ns["escape"](_Obj(), *args)
 
 
 class _Obj:
     name = "obj"
+
+
+@pytest.mark.parametrize("body", [
+    "return ().__class__.__bases__[0].__subclasses__()",
+    "return self.helper.__globals__",
+    "return (x for x in []).gi_frame",
+    "return self._p_jar",
+    "return __builtins__",
+    "return eval",
+    "class X:\n        pass",
+    "match self:\n        case list(gi_frame=f):\n            return f",
+])
+def test_compile_floor_holds_without_the_audit(body: str) -> None:
+    with pytest.raises(MethodDefinitionError):
+        compile_method(f"def escape(self):\n    {body}\n")
 
 
 @pytest.mark.parametrize("body,error", [

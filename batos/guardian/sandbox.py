@@ -161,10 +161,11 @@ def sandbox_namespace() -> dict[str, Any]:
 def compile_method(source: str, *, filename: str = "<method>") -> types.FunctionType:
     """Compile the single top-level def of ``source`` in the sandbox namespace.
 
-    Raises MethodDefinitionError on syntax or shape errors (no full audit here:
-    callers run :func:`batos.guardian.audit` first).
+    Raises MethodDefinitionError on syntax or shape errors and on the runtime floor
+    (dunder/private/frame attributes, forbidden builtins, classes), which holds even
+    where the audit was skipped; the full audit is :func:`batos.guardian.audit`.
     """
-    from batos.guardian.static import shape_findings
+    from batos.guardian.static import floor_findings, shape_findings
     try:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as exc:
@@ -173,7 +174,7 @@ def compile_method(source: str, *, filename: str = "<method>") -> types.Function
             line=exc.lineno or 0, column=exc.offset or 0) from None
     except ValueError as exc:  # null bytes
         raise MethodDefinitionError(f"{filename}: {exc}") from None
-    problems = shape_findings(tree)
+    problems = shape_findings(tree) or floor_findings(tree)
     if problems:
         f = problems[0]
         raise MethodDefinitionError(f"{filename}:{f['line']}:{f['col']}: {f['message']}",

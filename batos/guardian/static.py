@@ -92,6 +92,30 @@ def shape_findings(tree: ast.Module) -> list[dict[str, Any]]:
     return out
 
 
+def floor_findings(tree: ast.Module) -> list[dict[str, Any]]:
+    """The runtime floor ``compile_method`` enforces even when the audit was skipped:
+    no dunder or private names, no frame/code attributes, no classes, no
+    forbidden builtins (attribute syntax is not guarded at run time)."""
+    out: list[dict[str, Any]] = []
+    for n in ast.walk(tree):
+        t = type(n)
+        if t is ast.Attribute:
+            if n.attr == "_p_changed" and isinstance(n.value, ast.Name) \
+                    and n.value.id == "self":
+                continue
+            why = bad_name(n.attr)
+            if why:
+                out.append(_finding("G206" if not n.attr.startswith("_") else "G204",
+                                    n, why))
+        elif t is ast.Name and (n.id.startswith("__") or n.id in FORBIDDEN_BUILTINS):
+            out.append(_finding("G201", n, f"use of {n.id} is forbidden"))
+        elif t is ast.ClassDef:
+            out.append(_finding("G105", n, "class definitions are forbidden"))
+        elif t is ast.MatchClass and any(bad_name(a) for a in n.kwd_attrs):
+            out.append(_finding("G206", n, "class pattern reads a forbidden attribute"))
+    return out
+
+
 def norm(text: str) -> str:
     """NFKC-normalise ``text`` as Python does for identifiers."""
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
