@@ -154,3 +154,11 @@ def test_history_recalls_previous_input(session):
         prompt = build_prompt(session, history=history, input=inp, output=DummyOutput(),
                               color=False)
         assert prompt.prompt() == "genesis description"
+
+
+def test_enter_in_the_completion_menu_takes_the_completion_without_submitting(session, image):
+    image.globals["counter"] = image.globals["genesis"].clone()
+    image.globals["counter"].set_slot("count", 0)
+    image.commit("counter")
+    # Tab inserts the common part and opens the menu, Tab selects "count", Enter keeps it
+    assert prompt_once(session, "counter cou\t\t\r + 1\r") == "counter count + 1"

@@ -209,6 +209,24 @@ def test_completes_the_protocol_of_literals(completer):
     assert "cr" in complete(comp, "Transcript show: 'a'; c")
 
 
+def test_completion_loads_no_method_objects(tmp_path):
+    from batos.image.image import open_image
+    from batos.repl.session import ReplSession
+    with open_image(tmp_path / "ghosts.fs") as image:
+        counter = image.globals["genesis"].clone()
+        counter.define("increment", "def increment(self):\n    return 1\n")
+        image.globals["counter"] = counter
+        image.commit("counter")
+    with open_image(tmp_path / "ghosts.fs") as image:
+        comp = BSTCompleter(ReplSession(image, Console(file=io.StringIO())))
+        assert complete(comp, "counter incr") == ["increment"]
+        counter = image.globals["counter"]
+        method = counter.__dict__["_slots"]["increment"]
+        assert method._p_status == "ghost"               # listed without being loaded
+        traits = image.globals["traits"]
+        assert traits.__dict__["_slots"]["clone"]._p_status == "ghost"
+
+
 def test_completes_the_next_keyword_of_a_message(completer):
     comp, image = completer
     image.workspace["d"] = {}
