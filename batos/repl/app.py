@@ -170,8 +170,8 @@ def run_repl(image_path: Path | None, *, read_only: bool = False, no_color: bool
     err = make_console(stderr=True, no_color=no_color)
     if verbose:
         where = config_path()
-        err.print(f"config: {'loaded ' + str(where) if config.source else f'no file at {where}; defaults'}",
-                  markup=False, highlight=False)
+        said = f"loaded {where}" if config.source else f"no file at {where}; defaults"
+        err.print(f"config: {said}", markup=False, highlight=False)
     for warning in config.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
 
@@ -199,14 +199,14 @@ def run_repl(image_path: Path | None, *, read_only: bool = False, no_color: bool
         from batos.repl.history import make_history
         debug_log()
         history, described = make_history(config.history_file)
-        if verbose:
+        if verbose or "in memory" in described:
             err.print(described, markup=False, highlight=False)
         prompt = build_prompt(session, history=history, color=color)
         out.print(_banner(session), markup=False, highlight=False, style="dim")
         interact(session, prompt)
         problem = getattr(history, "problem", None)
-        if problem and verbose:
-            err.print(problem, markup=False, highlight=False)
+        if problem:
+            err.print(f"history: {problem}", markup=False, highlight=False)
         return 0
     finally:
         image.close()
