@@ -75,6 +75,7 @@ class _Obj:
     "return self._p_jar",
     "return __builtins__",
     "return eval",
+    "return '{0.__class__}'.format(self)",
     "class X:\n        pass",
     "match self:\n        case list(gi_frame=f):\n            return f",
 ])

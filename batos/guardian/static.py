@@ -94,12 +94,20 @@ def shape_findings(tree: ast.Module) -> list[dict[str, Any]]:
 
 def floor_findings(tree: ast.Module) -> list[dict[str, Any]]:
     """The runtime floor ``compile_method`` enforces even when the audit was skipped:
-    no dunder or private names, no frame/code attributes, no classes, no
-    forbidden builtins (attribute syntax is not guarded at run time)."""
+    no dunder or private names (strings included, docstrings excepted), no
+    frame/code attributes, no classes, no forbidden builtins (attribute syntax
+    and str.format are not guarded at run time)."""
     out: list[dict[str, Any]] = []
+    docstrings = {id(h.body[0].value) for h in ast.walk(tree)
+                  if isinstance(h, (ast.Module, ast.FunctionDef)) and h.body
+                  and isinstance(h.body[0], ast.Expr)}
     for n in ast.walk(tree):
         t = type(n)
-        if t is ast.Attribute:
+        if t is ast.Constant and isinstance(n.value, str) and id(n) not in docstrings \
+                and DUNDER_RE.search(norm(n.value)):
+            out.append(_finding("G205", n, "dunder name inside a string "
+                                "(str.format could reach it)"))
+        elif t is ast.Attribute:
             if n.attr == "_p_changed" and isinstance(n.value, ast.Name) \
                     and n.value.id == "self":
                 continue
