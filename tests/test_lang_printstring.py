@@ -148,3 +148,13 @@ def test_an_override_answering_a_non_string_is_printed(image):
     odd = image.globals["genesis"].clone()
     odd.define("printString", "def printString(self):\n    return 42\n")
     assert print_string(odd) == "42"
+
+
+def test_print_on_override_is_used_and_cannot_recurse(image):
+    obj = image.globals["genesis"].clone()
+    obj.define("printOn:", "def printOn_(self, stream):\n"
+                           "    from_self = self.send('printString')\n"
+                           "    stream.put_all('<' + from_self + '>')\n", audit=False)
+    # printOn: asking for its own printString gets the plain default, not a loop
+    assert print_string(obj) == "<a Proto>"
+    assert default_print_string(obj) == "<a Proto>"

@@ -705,3 +705,29 @@ def test_value_types_store_in_slots_and_reload(image):
 def test_float_intervals_count_like_pharo():
     assert send(send(0, "to:by:", (1, 0.1)), "size", ()) == 11
     assert send(send(1, "to:by:", (2, 0.5)), "asArray", ()) == [1, 1.5, 2.0]
+
+
+def test_write_and_read_streams():
+    from batos.lang.protocol.streams import ReadStream, WriteStream
+    ws = send(G["WriteStream"], "on:", ("",))
+    assert isinstance(ws, WriteStream)
+    send(ws, "nextPutAll:", ("n = ",))
+    send(ws, "print:", ("q",))
+    send(ws, "space", ())
+    assert send(ws, "<<", (42,)) is ws
+    send(ws, "nextPut:", (Character("!"),))
+    assert send(ws, "contents", ()) == "n = 'q' 42!"
+    with pytest.raises(BatosError, match="String"):
+        send(ws, "nextPutAll:", (3,))
+    arr = send(G["Array"], "streamContents:", (b(lambda s: send(s, "nextPut:", (1,))),))
+    assert arr == [1]
+    rs = send("ab cd", "readStream", ())
+    assert isinstance(rs, ReadStream)
+    assert send(rs, "peek", ()) == Character("a")
+    assert send(rs, "upTo:", (Character(" "),)) == "ab"
+    assert send(rs, "next", ()) == Character("c")
+    assert send(rs, "upToEnd", ()) == "d"
+    assert send(rs, "atEnd", ()) is True and send(rs, "next", ()) is None
+    seen = []
+    send(send([1, 2], "readStream", ()), "do:", (b(lambda x: seen.append(x)),))
+    assert seen == [1, 2]

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from batos.errors import BatosError
+import batos.lang.protocol.streams  # noqa: F401  (stream class sides)
 from batos.lang.collections import Association, Interval, OrderedCollection, SortedCollection
 from batos.lang.transcript import TRANSCRIPT
 from batos.lang.values import (SMALL_INTEGER_MAX, SMALL_INTEGER_MIN, Character, Point, StClass,
@@ -236,7 +237,8 @@ CLASS_NAMES = ("Object", "Array", "OrderedCollection", "SortedCollection", "Dict
                "UndefinedObject", "BlockClosure", "Collection", "SequenceableCollection",
                "Magnitude", "Exception", "Error", "ZeroDivide", "MessageNotUnderstood",
                "SubscriptOutOfBounds", "NotFound", "KeyNotFound", "ArithmeticError",
-               "DomainError", "AssertionFailure", "ArgumentsCountMismatch")
+               "DomainError", "AssertionFailure", "ArgumentsCountMismatch", "WriteStream",
+               "ReadStream")
 
 
 def builtin_globals(image: "Image | None" = None) -> dict[str, Any]:

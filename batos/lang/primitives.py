@@ -116,7 +116,10 @@ def _chains() -> dict[type, list[dict[str, Fn]]]:
             Block: [blocks.BLOCK, obj],
             BaseException: [exceptions.EXCEPTION, obj],
         }
+        from batos.lang.protocol import streams
         for t, chain in exceptions.extra_chains(obj).items():
+            _CHAINS[t] = chain
+        for t, chain in streams.extra_chains(obj).items():
             _CHAINS[t] = chain
         from batos.lang.globals import NAMESPACE_PROTOCOL, SmalltalkNamespace
         from batos.lang.transcript import TRANSCRIPT_PROTOCOL, TranscriptObject

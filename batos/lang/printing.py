@@ -8,6 +8,7 @@ Printing never raises: odd values fall back to ``a <TypeName>``; cycles print ``
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -39,11 +40,31 @@ def display_string(value: Any) -> str:
 
 
 def default_print_string(proto: Any) -> str:
-    """``a Proto(name)``: the traits primitive (never sends anything, never recurses)."""
+    """The traits primitive: a prototype's own (non-primitive) ``printOn:`` if it has one,
+    like Pharo's Object>>printString, else ``a Proto(name)``. Never recurses: a
+    ``printOn:`` that asks for its own printString gets ``a Proto(name)``."""
+    key = id(proto)
+    if key not in _PRINTING_ON.get():
+        try:
+            method = proto.method("printOn:")
+            if method is not None and getattr(method, "language", "primitive") != "primitive":
+                from batos.lang.protocol.streams import WriteStream
+                stream = WriteStream("")
+                token = _PRINTING_ON.set(_PRINTING_ON.get() | {key})
+                try:
+                    proto.send("printOn:", stream)
+                finally:
+                    _PRINTING_ON.reset(token)
+                return stream.contents()
+        except Exception:
+            pass
     try:
         return proto._display()
     except Exception:
         return "a Proto"
+
+
+_PRINTING_ON: ContextVar[frozenset[int]] = ContextVar("batos_printing_on", default=frozenset())
 
 
 def float_print_string(x: float) -> str:

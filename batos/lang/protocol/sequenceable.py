@@ -253,4 +253,16 @@ def keys(self: Any) -> Interval:
     return Interval(1, len(self))
 
 
+@prim(SEQUENCEABLE, "readStream")
+def read_stream(self: Any) -> Any:
+    from batos.lang.protocol.streams import ReadStream
+    return ReadStream(self)
+
+
+@prim(SEQUENCEABLE, "writeStream")
+def write_stream(self: Any) -> Any:
+    from batos.lang.protocol.streams import WriteStream
+    return WriteStream("" if isinstance(self, str) else [])
+
+
 __all__ = ["SEQUENCEABLE", "copy_from_to", "concat"]
