@@ -1,11 +1,18 @@
 """Sandboxed execution: restricted builtins, module proxies, guarded import.
 
 Methods are compiled with plain ``compile`` after the static audit (so a call
-costs what a Python call costs) and executed in a namespace whose builtins are
-RestrictedPython's ``safe_builtins`` minus class building and the exception
-roots, plus guarded ``getattr``/``setattr``/``type``/``__import__``.  The
-allowed modules are reached only through read-only proxies that expose their
-documented public names, so ``statistics.sys`` or ``re.enum`` do not exist.
+costs what a Python call costs; RestrictedPython's per-access guards would
+cost several times that).  That is defensible because every name and
+attribute a method spells is visible in its AST: the audit rejects them, and
+``compile_method`` re-checks a floor of those rules (dunder/private/frame
+attributes, dunder strings, forbidden builtins, classes) even when the audit
+was skipped.  What the AST cannot show is covered at run time: the namespace's
+builtins are RestrictedPython's ``safe_builtins`` minus class building and the
+exception roots, plus guarded ``getattr``/``hasattr``/``setattr``/``delattr``/
+``type``/``__import__``; the allowed modules are reached only through
+read-only proxies that expose their documented public names, so
+``statistics.sys`` or ``re.enum`` do not exist, and ``operator.attrgetter``/
+``methodcaller`` refuse private names.
 """
 from __future__ import annotations
 
