@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from batos.repl.config import config_path, load_config
-from batos.repl.session import ReplSession, run_batch
+from batos.repl.session import INTERRUPTED, ReplSession, run_batch
 from batos.repl.statements import is_complete
 
 if TYPE_CHECKING:
@@ -142,9 +142,9 @@ def interact(session: ReplSession, prompt: "PromptSession[str]") -> None:
             break
         try:
             session.handle(text)
-        except KeyboardInterrupt:  # between evaluation and printing
+        except KeyboardInterrupt:  # outside the statement proper (e.g. while printing)
             session.image.abort()
-            session.print("interrupted")
+            session.print(INTERRUPTED)
 
 
 def _banner(session: ReplSession) -> str:
