@@ -158,3 +158,11 @@ def test_print_on_override_is_used_and_cannot_recurse(image):
     # printOn: asking for its own printString gets the plain default, not a loop
     assert print_string(obj) == "<a Proto>"
     assert default_print_string(obj) == "<a Proto>"
+
+
+def test_tuples_from_python_methods_print_and_behave_as_arrays():
+    from batos.lang.primitives import send
+    assert print_string((1, "a")) == "#(1 'a')"
+    assert send((1, 2), "collect:", (Block(lambda x: x + 1, 1),)) == [2, 3]
+    assert send((1, 2), "=", ([1, 2],)) is True
+    assert print_string(send((1, 2), "class", ())) == "Array"

@@ -103,6 +103,7 @@ def _chains() -> dict[type, list[dict[str, Fn]]]:
             str: [strings.STRING, seq, coll, obj],
             Symbol: [strings.SYMBOL, strings.STRING, seq, coll, obj],
             list: array,
+            tuple: [ordered.ARRAY, seq, coll, obj],
             PersistentList: array,
             OrderedCollection: growable,
             SortedCollection: [ordered.SORTED] + growable,

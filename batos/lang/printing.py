@@ -135,7 +135,7 @@ def _display(value: Any, active: set[int]) -> str:
     from batos.image.proto import Proto
     if isinstance(value, Proto):
         return _proto_string(value, "displayString")
-    if t is list or t is PersistentList:
+    if t is list or t is PersistentList or t is tuple:
         return _guarded(value, active, lambda: _array(value, active, _display))
     if _is_collection(value):
         return _print_composite(value, active, _display)
@@ -144,7 +144,7 @@ def _display(value: Any, active: set[int]) -> str:
 
 def _is_collection(value: Any) -> bool:
     from batos.lang.collections import Interval, OrderedCollection
-    return isinstance(value, (list, PersistentList, dict, PersistentMapping, set, frozenset,
+    return isinstance(value, (list, tuple, PersistentList, dict, PersistentMapping, set, frozenset,
                               OrderedCollection, Interval))
 
 
@@ -155,7 +155,7 @@ def _print_composite(value: Any, active: set[int], each: Any) -> str:
     if isinstance(value, OrderedCollection):
         return _guarded(value, active,
                         lambda: _named(class_name_of(value), value.data, active, each))
-    if t is list or t is PersistentList:
+    if t is list or t is PersistentList or t is tuple:
         return _guarded(value, active, lambda: _array(value, active, each))
     if t is dict or t is PersistentMapping:
         return _guarded(value, active, lambda: _dictionary(value, active, each))
@@ -220,7 +220,7 @@ def _is_literal(value: Any, seen: set[int]) -> bool:
     t = type(value)
     if t in (int, float, str, Symbol, Character, bool) or value is None:
         return True
-    if t is list or t is PersistentList:
+    if t is list or t is PersistentList or t is tuple:
         if id(value) in seen:
             return False
         seen.add(id(value))

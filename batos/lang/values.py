@@ -278,7 +278,7 @@ def class_name_of(value: Any) -> str:
         return "Fraction"
     if t is Character:
         return "Character"
-    if t is list or t is PersistentList:
+    if t is list or t is PersistentList or t is tuple:
         return "Array"
     if t is dict or t is PersistentMapping:
         return "Dictionary"

@@ -44,7 +44,7 @@ _ATOMIC = frozenset({int, str, float, Symbol, Character})
 
 
 def _species(t: type) -> str:
-    if t is list or t is PersistentList or t is Interval:
+    if t is list or t is PersistentList or t is Interval or t is tuple:
         return "Array"
     if issubclass(t, OrderedCollection):
         return "OrderedCollection"

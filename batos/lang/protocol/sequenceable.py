@@ -9,6 +9,7 @@ from batos.lang.block import call_block
 from batos.lang.collections import Interval, OrderedCollection, SortedCollection, index_error
 from batos.lang.protocol import Table, prim
 from batos.lang.protocol.objects import st_equal
+from batos.lang.values import Character
 from batos.lang.protocol.sequences import (_empty_error, at, elements, index,
                                            species, to_list)
 
@@ -180,6 +181,9 @@ def with_do(self: Any, other: Any, block: Any) -> Any:
 def concat(self: Any, other: Any) -> Any:
     if isinstance(self, str):
         if not isinstance(other, str):
+            items = to_list(other) if isinstance(other, (list, tuple)) else None
+            if items is not None and all(type(c) is Character for c in items):
+                return str(self) + "".join(chr(c.value) for c in items)
             from batos.lang.printing import print_string
             raise BatosError(f"cannot append {print_string(other)} to a String; "
                              "send it printString or displayString first")
