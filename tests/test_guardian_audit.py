@@ -399,3 +399,19 @@ def test_corpus_prefixes_never_crash() -> None:
     for i in range(0, len(lines), 7):
         for j in (i + 3, i + 9):
             audit("".join(lines[i:j]))
+
+
+def test_repair_inside_a_loop_inserts_each_flag_once() -> None:
+    s = src("""
+        def m(self, xs):
+            for x in xs:
+                self.items.append(x)
+                if x:
+                    return x
+    """)
+    r = audit(s, repair=True)
+    assert r.verdict == "repaired"
+    assert r.source.count("self._p_changed = True") == 2
+    assert [f["message"].split(" (")[0] for f in r.findings] == [
+        "self._p_changed = True added before the return at line 5",
+        "self._p_changed = True added at the end"]

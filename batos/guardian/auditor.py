@@ -502,9 +502,11 @@ def audit_source(source: str, *, selector: str | None = None, repair: bool = Fal
     again = audit_source(fixed, selector=selector, version=version)
     if not again.accepted:
         return again
-    warnings = [make_finding("G302", f"self._p_changed = True added (self changed at line "
-                             f"{ex.mutation_line})", ex.mutation_line, 1,
-                             severity=SEVERITY_WARNING) for ex in exits]
+    warnings = [make_finding(
+        "G302", "self._p_changed = True added " + (
+            f"before the return at line {ex.node.lineno}" if ex.kind == "return"
+            else "at the end") + f" (self changed at line {ex.mutation_line})",
+        ex.mutation_line, 1, severity=SEVERITY_WARNING) for ex in exits]
     return done("repaired", warnings, fixed)
 
 

@@ -1,6 +1,6 @@
 """The Persistence Covenant: a method that changes self must flag it afterwards.
 
-``covenant_violations`` runs a small flow analysis over the method body: the
+``analyse`` runs a small flow analysis over the method body: the
 state is the line of the latest unflagged mutation of self (0 when clean);
 ``self._p_changed = True`` clears it, every ``return`` and the fall-off end
 must be clean.  ``repair`` inserts the flag where the analysis needs it.
@@ -295,7 +295,12 @@ def analyse(func: ast.FunctionDef, modules: dict[str, str],
     end = a.block(func.body, 0)
     if end:
         a.exits.append(Exit("end", func.body[-1], end))
-    return a.exits
+    unique: dict[int, Exit] = {}  # loop bodies are analysed twice
+    for ex in a.exits:
+        seen = unique.get(id(ex.node))
+        if seen is None or ex.mutation_line > seen.mutation_line:
+            unique[id(ex.node)] = ex
+    return list(unique.values())
 
 
 FLAG = "self._p_changed = True"
