@@ -731,3 +731,16 @@ def test_write_and_read_streams():
     seen = []
     send(send([1, 2], "readStream", ()), "do:", (b(lambda x: seen.append(x)),))
     assert seen == [1, 2]
+
+
+def test_selectors_for_a_prototype_loaded_as_a_ghost(image):
+    from batos.lang.primitives import object_selectors
+    obj = image.globals["genesis"].clone()
+    obj.set_slot("size", 3)
+    image.globals["ghosty"] = obj
+    image.commit("ghost")
+    image.connection.cacheMinimize()  # every prototype becomes a ghost
+    ghost = image.globals["ghosty"]
+    sels = selectors_for(ghost)
+    assert {"size", "size:", "clone", "printString"} <= set(sels)
+    assert "->" in object_selectors() and object_selectors() == sorted(object_selectors())

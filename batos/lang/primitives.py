@@ -66,6 +66,7 @@ def _proto_selectors(proto: Proto) -> list[str]:
     from batos.image.method import Method
     out: list[str] = []
     try:
+        _activate(proto, set())
         rows = proto.slots(inherited=True)
     except Exception:
         return out
@@ -75,6 +76,21 @@ def _proto_selectors(proto: Proto) -> list[str]:
         elif row.kind == "data":
             out.extend((row.name, row.name + ":"))
     return out
+
+
+def _activate(proto: Proto, seen: set[int]) -> None:
+    """Load a prototype and its ancestors (slot listings read their tables directly)."""
+    if id(proto) in seen:
+        return
+    seen.add(id(proto))
+    proto._p_activate()
+    for parent in proto.parents():
+        _activate(parent, seen)
+
+
+def object_selectors() -> list[str]:
+    """Selectors every value understands (Pharo's Object protocol), sorted."""
+    return sorted(_object_table())
 
 
 # --- building the per-type tables ------------------------------------------------------------
@@ -191,4 +207,4 @@ def perform(receiver: Any, selector: Any, *args: Any) -> Any:
     return send(receiver, str(selector), args)
 
 
-__all__ = ["send", "responds_to", "selectors_for", "perform"]
+__all__ = ["send", "responds_to", "selectors_for", "object_selectors", "perform"]
