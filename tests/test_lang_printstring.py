@@ -166,3 +166,13 @@ def test_tuples_from_python_methods_print_and_behave_as_arrays():
     assert send((1, 2), "collect:", (Block(lambda x: x + 1, 1),)) == [2, 3]
     assert send((1, 2), "=", ([1, 2],)) is True
     assert print_string(send((1, 2), "class", ())) == "Array"
+
+
+def test_ghost_prototypes_print_their_names(image):
+    image.commit("awake")
+    image.connection.cacheMinimize()
+    genesis = image.globals["genesis"]
+    assert genesis._p_status == "ghost"
+    assert default_print_string(genesis) == "a Proto(genesis)"
+    image.connection.cacheMinimize()
+    assert print_string(image.globals["traits"]) == "a Proto(traits)"

@@ -44,6 +44,10 @@ def default_print_string(proto: Any) -> str:
     like Pharo's Object>>printString, else ``a Proto(name)``. Never recurses: a
     ``printOn:`` that asks for its own printString gets ``a Proto(name)``."""
     key = id(proto)
+    try:
+        proto._p_activate()  # a ghost's name is not loaded yet
+    except Exception:
+        pass
     if key not in _PRINTING_ON.get():
         try:
             method = proto.method("printOn:")
