@@ -192,6 +192,17 @@ def test_ask_with_the_fake_backend(image: Any) -> None:
     assert trace.info == {"seed": 4, "turns": 2}
 
 
+def test_turn_labels_echoed_by_the_model_are_dropped(image: Any) -> None:
+    from batos.mind.contrapunto import clean_turn
+    assert clean_turn("  ROBIN: **BRICK:** build on it", P.NAMES) == "build on it"
+    assert clean_turn("Robin said hi", P.NAMES) == "Robin said hi"
+    fake = FakeBackend(["BRICK: one", "robin: two", "BRICK: the answer"])
+    image.options["backend"] = fake
+    assert image.globals["genesis"].send("ask:", "Hm?") == "the answer"
+    assert "Dialogue:\nBRICK: one\n\nROBIN: two\n\nSynthesis:" in fake.prompts[-1]
+    image.abort()
+
+
 def test_ask_joiners_on_question_cues_and_failure(image: Any) -> None:
     fake = FakeBackend(["b", "a", "r", "s"])
     image.options["backend"] = fake

@@ -38,6 +38,20 @@ def transcript(turns: list[dict[str, Any]]) -> str:
     return "\n\n".join(f"{t['persona']}: {t['text']}" for t in turns)
 
 
+def clean_turn(text: str, names: Any) -> str:
+    """A turn's text without the ``NAME:`` label models like to echo from the transcript."""
+    text = text.strip()
+    changed = True
+    while changed:
+        changed = False
+        for name in names:
+            for label in (f"{name}:", f"**{name}:**", f"**{name}**:"):
+                if text.upper().startswith(label.upper()):
+                    text = text[len(label):].lstrip()
+                    changed = True
+    return text
+
+
 def turn_prompt(question: str, turns: list[dict[str, Any]]) -> str:
     """The user message of the next turn: the question and every previous turn."""
     if not turns:
@@ -93,7 +107,7 @@ def run_ask(image: Any, receiver: Proto, question: str, *, seed: int | None = No
         c.note(persona=name, turn=len(ctx["turns"]) + 1)
         done = generate_as(image, proto, turn_prompt(question, ctx["turns"]), system=system,
                            max_tokens=max_tokens, seed=turn_seed)
-        text = done.text.strip()
+        text = clean_turn(done.text, reg)
         ctx["turns"].append({"persona": name, "text": text})
         c.note(text=text[:400])
         for joiner in JOINERS:
@@ -112,7 +126,7 @@ def run_ask(image: Any, receiver: Proto, question: str, *, seed: int | None = No
         c.note(persona=persona_name(lead))
         done = generate_as(image, lead, user, system=system, max_tokens=max_tokens,
                            seed=None if seed is None else seed + 1000)
-        text = done.text.strip()
+        text = clean_turn(done.text, reg)
         if not text:
             return c.fail(BatosError("the synthesis came back empty"))
         c.result = text
@@ -131,4 +145,4 @@ def ask(self: Proto, question: Any) -> str:
     return run_ask(image, self, str(question))
 
 
-__all__ = ["ask", "run_ask", "turn_prompt", "transcript"]
+__all__ = ["ask", "run_ask", "turn_prompt", "transcript", "clean_turn"]

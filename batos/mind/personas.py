@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from batos.errors import BatosError
-from batos.image.method import primitive
+from batos.image.method import Method, primitive
 from batos.image.proto import Proto, selector_to_name
 
 NAMES = ("BRICK", "ROBIN", "BABS", "ALFRED")
@@ -171,8 +171,8 @@ def awaken_personas(image: Any) -> None:
 def make_persona(pllm: Proto, name: str, codex: Mapping[str, Any]) -> Proto:
     """A persona: a clone of ``pllm`` delegating to it, with ``codex`` in its slots."""
     proto = pllm.clone()
-    for key in [k for k in proto.slot_names() if k.endswith("*") or
-                type(proto.get_slot(k)).__name__ == "Method"]:
+    for key in [k for k in proto.slot_names()
+                if k.endswith("*") or isinstance(proto.get_slot(k), Method)]:
         proto.remove_slot(key)  # behaviour is inherited, not copied
     proto.__dict__["_name"] = name
     proto.set_slot("pLLM*", pllm)
