@@ -744,3 +744,8 @@ def test_selectors_for_a_prototype_loaded_as_a_ghost(image):
     sels = selectors_for(ghost)
     assert {"size", "size:", "clone", "printString"} <= set(sels)
     assert "->" in object_selectors() and object_selectors() == sorted(object_selectors())
+
+
+def test_time_measures_blocks():
+    assert send(G["Time"], "millisecondsToRun:", (b(lambda: None),)) >= 0
+    assert isinstance(send(G["Time"], "millisecondClockValue", ()), int)

@@ -143,6 +143,23 @@ _define("SmallInteger", {
 _define("Object", {"new": lambda cls: _no_new(cls)})
 
 
+def _milliseconds_to_run(cls: StClass, block: Any) -> int:
+    import time
+    from batos.lang.block import call_block
+    start = time.perf_counter()
+    call_block(block)
+    return round((time.perf_counter() - start) * 1000)
+
+
+def _millisecond_clock(cls: StClass) -> int:
+    import time
+    return int(time.monotonic() * 1000)
+
+
+_define("Time", {"millisecondsToRun:": _milliseconds_to_run,
+                 "millisecondClockValue": _millisecond_clock})
+
+
 def _no_new(cls: StClass) -> Any:
     raise BatosError("Object new is not available in batos: make objects by cloning a "
                      "prototype (genesis clone)")
@@ -238,7 +255,7 @@ CLASS_NAMES = ("Object", "Array", "OrderedCollection", "SortedCollection", "Dict
                "Magnitude", "Exception", "Error", "ZeroDivide", "MessageNotUnderstood",
                "SubscriptOutOfBounds", "NotFound", "KeyNotFound", "ArithmeticError",
                "DomainError", "AssertionFailure", "ArgumentsCountMismatch", "WriteStream",
-               "ReadStream")
+               "ReadStream", "Time")
 
 
 def builtin_globals(image: "Image | None" = None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 Python exceptions get Smalltalk class names (``ZeroDivisionError`` → ZeroDivide,
 ``MessageNotUnderstood`` → MessageNotUnderstood, anything else catchable → Error).
 Runtime limits, interrupts and the compiler's non-local return are never caught.
+Python exceptions cannot be resumed, so ``resume:`` behaves like ``return:``.
 """
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ class SmalltalkError(BatosError):
     def __init__(self, message: str = "", class_name: str = "Error") -> None:
         super().__init__(message)
         self.st_class_name = class_name
-        self.signalled = False
 
 
 #: Python errors BST code may catch with ``on: Error do:`` (besides BatosError).
@@ -69,9 +69,7 @@ def exception_class_name(exc: BaseException) -> str:
 
 def signal_error(class_name: str, message: str) -> Any:
     """Raise a BST exception of class ``class_name``."""
-    exc = SmalltalkError(message, class_name)
-    exc.signalled = True
-    raise exc
+    raise SmalltalkError(message, class_name)
 
 
 def message_text(exc: BaseException) -> str:
