@@ -248,3 +248,17 @@ def test_ask_with_the_tiny_model(image: Any, tiny_model: Path, tiny_lora: Path,
     assert steps[0]["backend"] == "llama.cpp"
     assert image.execute(ask, note="ask again") == first    # greedy + seeded: reproducible
     assert backend.engine.stats["adapter_switches"] >= 2     # hot set per turn, no reload
+
+
+def test_in_bst(image: Any) -> None:
+    """The issue's own examples, as BST source."""
+    fake = FakeBackend(["b1", "babs", "r1", "The synthesis.", "deconstructed", "wondered"])
+    image.options["backend"] = fake
+    run = lambda src: image.execute(lambda: image.evaluate(src), note=src)  # noqa: E731
+    assert run("genesis ask: 'How should I model a library?'") == "The synthesis."
+    assert run("BRICK facet: #deconstruct with: 'a library'") == "deconstructed"
+    assert _system_and_user(fake.prompts[-1])[0] == image.globals["BRICK"].pillars["deconstruct"]
+    assert run("ROBIN wonder: 'a library'") == "wondered"
+    mini = run("MINI := BRICK clone. MINI system_prompt: 'You are MINI.'. MINI")
+    assert isinstance(mini, Proto) and mini.system_prompt == "You are MINI."
+    assert mini.get_slot("pLLM*") is image.globals["pLLM"]
