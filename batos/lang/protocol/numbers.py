@@ -193,12 +193,39 @@ def raised_to(self: Any, exponent: Any) -> Any:
     if self < 0:
         raise BatosError(f"{self} raisedTo: {exponent} is not a real number "
                          "(negative base, fractional exponent)")
-    if self == 0 and exponent < 0:
-        raise zero_divide(self)
-    try:
-        return float(self) ** float(exponent)
+    if self == 0:
+        if exponent < 0:
+            raise zero_divide(self)
+        return 0 if type(self) is not float else 0.0
+    if exponent == 0:
+        return 1 if type(self) is not float else 1.0
+    if type(exponent) is Fraction and type(self) is not float:
+        exact = _exact_root(raised_to(self, exponent.numerator), exponent.denominator)
+        if exact is not None:
+            return exact
+    try:  # Pharo: (aNumber * self ln) exp
+        return math.exp(float(exponent) * math.log(self))
     except OverflowError:
         return math.inf
+
+
+def _exact_root(value: Any, n: int) -> Any:
+    """The exact ``n``-th root of a non-negative Integer or Fraction, else None
+    (``4 raisedTo: 1/2`` is 2, like Pharo's raisedToFraction:)."""
+    if value < 0 or n > 4096:
+        return None
+    parts = []
+    for part in (Fraction(value).numerator, Fraction(value).denominator):
+        root = round(part ** (1.0 / n)) if part.bit_length() < 1000 else None
+        if root is None:
+            return None
+        for candidate in (root - 1, root, root + 1):
+            if candidate >= 0 and candidate ** n == part:
+                parts.append(candidate)
+                break
+        else:
+            return None
+    return normalize(Fraction(parts[0], parts[1]))
 
 
 @prim(NUMBER, "raisedToInteger:")
