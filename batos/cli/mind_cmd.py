@@ -43,7 +43,8 @@ def persona_show_cmd(name: Annotated[str, typer.Argument(help="BRICK, ROBIN, BAB
         shown = persona_name(proto)
         if as_json:
             row = persona_row(shown, proto)
-            row["pillars"] = dict(proto.lookup("pillars")[1] or {})
+            found = proto.lookup("pillars")
+            row["pillars"] = dict(found[1] or {}) if found else {}
             emit_json(row)
         else:
             console().print(render_persona(shown, proto))

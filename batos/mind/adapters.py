@@ -118,9 +118,9 @@ def audit(path: str | os.PathLike[str], model: str | None = None) -> Any:
         return report
     from batos.llm.models import model_arch_and_dims, tensor_shapes
     arch, dims = model_arch_and_dims(model)
-    dims = dict(dims)
-    dims["tensors"] = tensor_shapes(model)
-    return audit_adapter(path, base_arch=arch, base_dims=dims)
+    base: dict[str, Any] = dict(dims)
+    base["tensors"] = tensor_shapes(model)
+    return audit_adapter(path, base_arch=arch, base_dims=base)
 
 
 def add_adapter(image: Any, persona_name: str, path: str | os.PathLike[str], *,

@@ -218,8 +218,8 @@ class Cycle:
             return f"trace {kept.id}: {data['kind']} failed: {data['error']}"[:200]
 
         try:
-            exc.followup = followup  # type: ignore[union-attr]
-            exc.trace = trace  # type: ignore[union-attr]
+            exc.followup = followup  # type: ignore[attr-defined]
+            exc.trace = trace  # type: ignore[attr-defined]
         except AttributeError:
             wrapped = CycleFailed(str(exc))
             wrapped.followup = followup  # type: ignore[attr-defined]
