@@ -206,7 +206,7 @@ class Context:
 
 
 def unknown_name(name: str, candidates: list[str], verb: str = "unknown name") -> NameNotFound:
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.7)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     return NameNotFound(f"{verb} {name!r}{hint}")
 
