@@ -262,3 +262,12 @@ def test_in_bst(image: Any) -> None:
     mini = run("MINI := BRICK clone. MINI system_prompt: 'You are MINI.'. MINI")
     assert isinstance(mini, Proto) and mini.system_prompt == "You are MINI."
     assert mini.get_slot("pLLM*") is image.globals["pLLM"]
+
+
+def test_ask_honours_dnu_use_backend(image: Any) -> None:
+    dnu = pytest.importorskip("batos.llm.dnu")
+    fake = FakeBackend(["x", "y", "from the block"])
+    with dnu.use_backend(fake):
+        assert image.globals["genesis"].send("ask:", "Why?") == "from the block"
+    assert len(fake.prompts) == 3
+    image.abort()
