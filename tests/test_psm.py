@@ -133,6 +133,21 @@ def test_failure_dooms_the_transaction_and_keeps_the_trace(image: Any) -> None:
     assert image.history(1)[0]["note"].startswith(f"trace {kept.id}: test failed")
 
 
+def test_nested_cycles_record_both_traces(image: Any) -> None:
+    def outer_delegate(c: Any) -> str:
+        inner = new_cycle(image, "inner", "nested")
+        inner.run({"DELEGATING": lambda c2: c2.fail("inner broke")})
+        return "SYNTHESIZING"
+
+    with pytest.raises(CycleFailed, match="inner broke") as info:
+        image.execute(lambda: new_cycle(image, "outer", "top").run(
+            {"DELEGATING": outer_delegate}), note="nested")
+    assert info.value.trace.kind == "inner"
+    kept = traces.list_traces(image, 2)
+    assert [(t.kind, t.verdict) for t in kept] == [("outer", "failed"), ("inner", "failed")]
+    assert kept[0].steps[-1]["info"]["failed_in"] == "DELEGATING"
+
+
 def test_failed_state_dooms(image: Any) -> None:
     import transaction.interfaces
     cycle = new_cycle(image, "test", "m")

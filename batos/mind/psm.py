@@ -211,24 +211,28 @@ class Cycle:
         self.trace.finish("failed", error=f"{type(exc).__name__}: {exc}", at=self._now())
         data = self.trace.to_json()
         trace = self.trace
+        previous = getattr(exc, "followup", None)  # an inner cycle's record comes first
 
         def followup(image: Any) -> str:
+            if callable(previous):
+                previous(image)
             kept = store_trace(image, Trace.from_json(data))
             trace.id = kept.id  # the caller's view of the trace gets the id it was kept under
             return f"trace {kept.id}: {data['kind']} failed: {data['error']}"[:200]
 
         try:
+            self.image.tm.get().doom()
+        except Exception:  # noqa: BLE001 - a transaction that is already over cannot be doomed
+            pass
+        try:
             exc.followup = followup  # type: ignore[attr-defined]
-            exc.trace = trace  # type: ignore[attr-defined]
+            if getattr(exc, "trace", None) is None:
+                exc.trace = trace  # type: ignore[attr-defined]
         except AttributeError:
             wrapped = CycleFailed(str(exc))
             wrapped.followup = followup  # type: ignore[attr-defined]
             wrapped.trace = trace  # type: ignore[attr-defined]
             raise wrapped from exc
-        try:
-            self.image.tm.get().doom()
-        except Exception:  # noqa: BLE001 - a transaction that is already over cannot be doomed
-            pass
         raise exc
 
 
