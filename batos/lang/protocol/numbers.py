@@ -191,8 +191,15 @@ def raised_to(self: Any, exponent: Any) -> Any:
         except OverflowError:
             return math.inf if self > 0 or exponent % 2 == 0 else -math.inf
     if self < 0:
-        raise BatosError(f"{self} raisedTo: {exponent} is not a real number "
-                         "(negative base, fractional exponent)")
+        if type(exponent) is Fraction and exponent.denominator % 2 == 1:
+            # odd roots of negative numbers are real (Pharo's raisedToFraction:)
+            if type(self) is not float:
+                root = _exact_root(-self, exponent.denominator)
+                if root is not None:
+                    return raised_to(-root, exponent.numerator)
+            return -math.exp(float(exponent) * math.log(-self))
+        raise BatosError(f"{print_number(self)} raisedTo: {print_number(exponent)}: negative "
+                         "numbers can't be raised to float powers or even roots")
     if self == 0:
         if exponent < 0:
             raise zero_divide(self)
@@ -200,13 +207,18 @@ def raised_to(self: Any, exponent: Any) -> Any:
     if exponent == 0:
         return 1 if type(self) is not float else 1.0
     if type(exponent) is Fraction and type(self) is not float:
-        exact = _exact_root(raised_to(self, exponent.numerator), exponent.denominator)
-        if exact is not None:
-            return exact
+        root = _exact_root(self, exponent.denominator)
+        if root is not None:
+            return raised_to(root, exponent.numerator)
     try:  # Pharo: (aNumber * self ln) exp
         return math.exp(float(exponent) * math.log(self))
     except OverflowError:
         return math.inf
+
+
+def print_number(value: Any) -> str:
+    from batos.lang.printing import print_string
+    return print_string(value)
 
 
 def _exact_root(value: Any, n: int) -> Any:

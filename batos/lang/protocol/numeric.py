@@ -150,6 +150,27 @@ def _bit_invert(self: int) -> int:
     return ~self
 
 
+@prim(INTEGER, "take:")
+def take(self: int, k: Any) -> int:
+    """Binomial coefficient: ``6 take: 3`` → 20 (0 outside Pascal's triangle)."""
+    k = _int(k, "take:")
+    return math.comb(self, k) if 0 <= k <= self else 0
+
+
+@prim(INTEGER, "primeFactors")
+def prime_factors(self: int) -> list[int]:
+    """``12 primeFactors`` → ``#(2 2 3)``."""
+    n, out, p = abs(self), [], 2
+    while n > 1 and p * p <= n:
+        while n % p == 0:
+            out.append(p)
+            n //= p
+        p += 1 if p == 2 else 2
+    if n > 1:
+        out.append(n)
+    return out
+
+
 # --- Float and Fraction ------------------------------------------------------------------------------
 
 @prim(FLOAT, "isFloat")
