@@ -30,7 +30,7 @@ from batos.lang.values import Character, Point, Symbol, st_class
     ([1, 2, 3], "#(1 2 3)"), ([], "#()"),
     ([1, Character("a"), "x", Symbol("y"), [2, 3], True, None], "#(1 $a 'x' #y #(2 3) true nil)"),
     ([Fraction(1, 2), 3], "an Array((1/2) 3)"), ([OrderedCollection()], "an Array(an OrderedCollection())"),
-    ([1.5, -2], "#(1.5 -2)"), (PersistentList([1, "a"]), "#(1 'a')"),
+    ([1.5, -2], "#(1.5 -2)"), ([math.nan], "an Array(Float nan)"), (PersistentList([1, "a"]), "#(1 'a')"),
     (OrderedCollection([1, 2]), "an OrderedCollection(1 2)"), (OrderedCollection(), "an OrderedCollection()"),
     (OrderedCollection(["a", Symbol("b")]), "an OrderedCollection('a' #b)"),
     (SortedCollection([3, 1, 2]), "a SortedCollection(1 2 3)"),

@@ -222,8 +222,10 @@ def _array(value: Any, active: set[int], each: Any) -> str:
 
 def _is_literal(value: Any, seen: set[int]) -> bool:
     t = type(value)
-    if t in (int, float, str, Symbol, Character, bool) or value is None:
+    if t in (int, str, Symbol, Character, bool) or value is None:
         return True
+    if t is float:
+        return math.isfinite(value)  # Float nan/infinity have no literal form
     if t is list or t is PersistentList or t is tuple:
         if id(value) in seen:
             return False
