@@ -749,3 +749,13 @@ def test_selectors_for_a_prototype_loaded_as_a_ghost(image):
 def test_time_measures_blocks():
     assert send(G["Time"], "millisecondsToRun:", (b(lambda: None),)) >= 0
     assert isinstance(send(G["Time"], "millisecondClockValue", ()), int)
+
+
+def test_sorted_copies_and_set_species():
+    assert send("cba", "sorted", ()) == "abc"
+    assert send({3, 1, 2}, "sorted", ()) == [1, 2, 3]
+    assert send({3, 1, 2}, "sorted:", (b(lambda x, y: x >= y),)) == [3, 2, 1]
+    assert type(send(OrderedCollection([2, 1]), "sorted", ())) is OrderedCollection
+    assert send({"b": 2, "a": 1}, "sorted", ()) == [1, 2]
+    with pytest.raises(BatosError, match="hashable"):
+        send({1, 2}, "collect:", (b(lambda x: [x]),))

@@ -50,7 +50,11 @@ def species(coll: Any, items: list[Any], *, collecting: bool = False) -> Any:
     if isinstance(coll, OrderedCollection):
         return OrderedCollection(items)
     if isinstance(coll, (set, frozenset)):
-        return set(items)
+        try:
+            return set(items)
+        except TypeError:
+            raise BatosError("a Set can only hold hashable elements (not Arrays or "
+                             "Dictionaries)") from None
     return items
 
 
@@ -381,12 +385,20 @@ def as_sorted_collection_by(self: Any, block: Any) -> SortedCollection:
 
 @prim(COLLECTION, "sorted", "asSortedArray")
 def sorted_(self: Any) -> Any:
-    return species(self, sort_items(list(elements(self))), collecting=True)
+    """A sorted copy: the same species for sequences (``'cba' sorted`` → ``'abc'``),
+    an Array for unordered collections."""
+    return _sorted_like(self, sort_items(list(elements(self))))
 
 
 @prim(COLLECTION, "sorted:")
 def sorted_by(self: Any, block: Any) -> Any:
-    return species(self, sort_items(list(elements(self)), block), collecting=True)
+    return _sorted_like(self, sort_items(list(elements(self)), block))
+
+
+def _sorted_like(coll: Any, items: list[Any]) -> Any:
+    if isinstance(coll, (str, OrderedCollection)) and type(coll) is not SortedCollection:
+        return species(coll, items)
+    return items
 
 
 __all__ = ["COLLECTION", "elements", "species", "to_list", "index", "at", "sort_items",
