@@ -176,3 +176,12 @@ def test_ghost_prototypes_print_their_names(image):
     assert default_print_string(genesis) == "a Proto(genesis)"
     image.connection.cacheMinimize()
     assert print_string(image.globals["traits"]) == "a Proto(traits)"
+
+
+def test_messages_and_methods_print_readably(image):
+    from batos.image.message import Message
+    assert print_string(Message(None, "at:put:", [1, "x"])) == "at: 1 put: 'x'"
+    assert print_string(Message(None, "+", [3])) == "+ 3"
+    assert print_string(Message(None, "size", [])) == "size"
+    method = image.globals["traits"].method("clone")
+    assert print_string(method) == "a Method(#clone, primitive)"

@@ -181,9 +181,21 @@ def _print_composite(value: Any, active: set[int], each: Any) -> str:
         return str(hook(value))
     from batos.image.message import Message
     if t is Message:
-        args = " ".join(_print(a, active) for a in value.arguments)
-        return f"{Symbol(value.selector).print_string()}{(' ' + args) if args else ''}"
+        return message_string(value.selector, [_print(a, active) for a in value.arguments])
+    from batos.image.method import Method
+    if t is Method:
+        return f"a Method({Symbol(value.selector).print_string()}, {value.language})"
     return _fallback(value)
+
+
+def message_string(selector: str, args: list[str]) -> str:
+    """A message as it is written: ``foo``, ``+ 3``, ``at: 1 put: 2``."""
+    if not args:
+        return selector
+    keywords = [part + ":" for part in selector.split(":")[:-1]]
+    if len(keywords) != len(args):  # a binary selector
+        return f"{selector} {' '.join(args)}"
+    return " ".join(f"{k} {a}" for k, a in zip(keywords, args))
 
 
 def _guarded(value: Any, active: set[int], render: Any) -> str:
@@ -291,4 +303,5 @@ def _fallback(value: Any) -> str:
 
 
 __all__ = ["print_string", "display_string", "default_print_string", "float_print_string",
+           "message_string",
            "string_print_string", "article", "MAX_ELEMENTS"]
