@@ -202,17 +202,20 @@ FTS_SEARCH = ("SELECT doc, idx, level, text, bm25(chunks) FROM chunks WHERE chun
               "ORDER BY bm25(chunks) LIMIT ?")
 
 
+_now = time.perf_counter  # --clock cpu: time.process_time (steadier on a shared machine)
+
+
 def fts5_ingest(path: Path, units: list[tuple[str, int, str, str]]) -> float:
     """Seconds to create an FTS5 table over ``units`` and commit."""
     if path.exists():
         path.unlink()
-    t0 = time.perf_counter()
+    t0 = _now()
     db = sqlite3.connect(path)
     db.execute("CREATE VIRTUAL TABLE chunks USING fts5(doc UNINDEXED, idx UNINDEXED, "
                "level UNINDEXED, text)")
     db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", units)
     db.commit()
-    elapsed = time.perf_counter() - t0
+    elapsed = _now() - t0
     db.close()
     return elapsed
 
@@ -231,11 +234,11 @@ def catalog_ingest(path: Path, docs: list[tuple[str, str]]) -> tuple[float, floa
     with batos.open_image(path) as image:
         cat = catalog_of(image)
         gc.collect()
-        t0 = time.perf_counter()
+        t0 = _now()
         cat.add_many([(name, text, None) for name, text in docs])
-        t1 = time.perf_counter()
+        t1 = _now()
         image.commit(f"ingest {len(docs)} docstrings")
-        t2 = time.perf_counter()
+        t2 = _now()
     return t2 - t0, t2 - t1
 
 
@@ -243,10 +246,10 @@ def _per_query(fn, queries: list[str], rounds: int) -> float:
     """Mean seconds per query over ``rounds`` passes (best pass)."""
     best = float("inf")
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0 = _now()
         for q in queries:
             fn(q)
-        best = min(best, (time.perf_counter() - t0) / len(queries))
+        best = min(best, (_now() - t0) / len(queries))
     return best
 
 
@@ -261,43 +264,54 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="ingest runs (best is kept)")
     parser.add_argument("--rounds", type=int, default=20, help="warm query passes")
     parser.add_argument("--show", action="store_true", help="print each query's top docs")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall clock, or this process's CPU time (both engines run "
+                             "in-process; CPU time ignores other processes' load)")
     args = parser.parse_args()
+    global _now
+    _now = time.process_time if args.clock == "cpu" else time.perf_counter
 
     import batos
     from batos.mind.catalog import catalog_of
     from batos.mind.chunking import chunk_text
 
-    t0 = time.perf_counter()
+    t0 = _now()
     docs = stdlib_docstrings(args.limit)
-    corpus_s = time.perf_counter() - t0
+    corpus_s = _now() - t0
     queries = [q for q, _ in QUERIES]
     tmp = Path(tempfile.mkdtemp(prefix="bench_catalog_"))
     image_path, fts_path = tmp / "catalog.fs", tmp / "fts5.db"
 
-    cat_runs = [catalog_ingest(image_path, docs) for _ in range(args.repeat)]
+    cat_runs, fts_runs = [], []
+    units: list[tuple[str, int, str, str]] = []
+    for _ in range(args.repeat):  # interleaved, best of each
+        cat_runs.append(catalog_ingest(image_path, docs))
+        if not units:
+            with batos.open_image(image_path, read_only=True) as image:
+                cat = catalog_of(image)
+                units = [(c.doc_id, c.index, c.level, c.text) for c in cat.iter_chunks()]
+                n_chunks, n_summaries = cat.size(), len(cat.summary_ids)
+        fts_runs.append(fts5_ingest(fts_path, units))
     cat_s, commit_s = min(cat_runs)
-    with batos.open_image(image_path, read_only=True) as image:
-        cat = catalog_of(image)
-        units = [(c.doc_id, c.index, c.level, c.text) for c in cat.iter_chunks()]
-        n_chunks, n_summaries = cat.size(), len(cat.summary_ids)
-    fts_s = min(fts5_ingest(fts_path, units) for _ in range(args.repeat))
-    t0 = time.perf_counter()
+    fts_s = min(fts_runs)
+    gc.collect()
+    t0 = _now()
     for _, text in docs:
         chunk_text(text)
-    chunk_s = time.perf_counter() - t0
+    chunk_s = _now() - t0
     chars = sum(len(t) for _, t in docs)
 
     # first query after (re)opening: the same query, several reopenings, median
     first_cat, first_fts = [], []
-    for q in queries[:9]:
+    for q in queries:
         with batos.open_image(image_path, read_only=True) as image:
-            t0 = time.perf_counter()
+            t0 = _now()
             catalog_of(image).search(q, 5)
-            first_cat.append(time.perf_counter() - t0)
+            first_cat.append(_now() - t0)
         db = sqlite3.connect(fts_path)
-        t0 = time.perf_counter()
+        t0 = _now()
         fts5_search(db, q)
-        first_fts.append(time.perf_counter() - t0)
+        first_fts.append(_now() - t0)
         db.close()
 
     with batos.open_image(image_path, read_only=True) as image:
@@ -306,14 +320,18 @@ def main() -> None:
         for q in queries:  # warm both
             cat.search(q, 5)
             fts5_search(db, q)
-        warm_cat = _per_query(lambda q: cat.search(q, 5), queries, args.rounds)
-        warm_fts = _per_query(lambda q: fts5_search(db, q), queries, args.rounds)
+        warm_cat = warm_fts = float("inf")
+        for _ in range(args.rounds):  # interleaved passes, best of each
+            warm_cat = min(warm_cat, _per_query(lambda q: cat.search(q, 5), queries, 1))
+            warm_fts = min(warm_fts, _per_query(lambda q: fts5_search(db, q), queries, 1))
         cat_docs = [[h["doc"] for h in cat.search(q, 5)] for q in queries]
         fts_docs = [[r[0] for r in fts5_search(db, q)] for q in queries]
         db.close()
     rec_cat, rec_fts = _recall(cat_docs), _recall(fts_docs)
 
     med_cat, med_fts = statistics.median(first_cat), statistics.median(first_fts)
+    print(f"clock: {args.clock}; ingest best of {args.repeat}, warm queries best of "
+          f"{args.rounds} passes")
     print(f"corpus: {len(docs)} stdlib docstrings ({chars / 1e6:.1f} M chars, read in "
           f"{corpus_s:.1f} s) -> {n_chunks} chunks + {n_summaries} summaries indexed")
     print(f"ingest      catalog {cat_s:.3f} s (commit {commit_s:.3f} s, image "

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
+from itertools import chain
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -22,11 +24,18 @@ _BOUNDARY = re.compile(
     r"|\n(?=[ \t]*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s))"  # heading or list item on the next line
 )
 _WORD = re.compile(r"(?u)\w+")
+_LONG_WORD = re.compile(r"(?u)\w\w+")
+
+try:
+    from collections import _count_elements  # type: ignore[attr-defined]  # C helper
+except ImportError:  # pragma: no cover
+    def _count_elements(mapping: dict, iterable: Iterable) -> None:
+        mapping.update(Counter(iterable))
 
 TARGET = 650
 MAX_SIZE = 800
 OVERLAP = 150
-SUMMARY_SENTENCES = 48  # a summary is drawn from the opening sentences of a long text
+SUMMARY_SENTENCES = 32  # a summary is drawn from the opening sentences of a long text
 
 
 @dataclass(frozen=True)
@@ -132,10 +141,12 @@ def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
     sentences), in document order; with ``lead_only``, just the leading sentences."""
     if len(text) <= max_chars and "\n\n" not in text:
         return " ".join(text.split())
-    sents = [s for s in (sentences(text) if sents is None else sents) if _WORD.search(s.text)]
+    every = sentences(text) if sents is None else sents
+    limit = SUMMARY_SENTENCES * 2
+    sents = [s for s in every[:limit] if _WORD.search(s.text)]
     if not sents:
         return text.strip()[:max_chars]
-    if len(" ".join(s.text for s in sents)) <= max_chars:
+    if len(every) <= limit and sum(len(s.text) + 1 for s in sents) <= max_chars + 1:
         return " ".join(s.text for s in sents)
     if lead_only:
         out = sents[0].text
@@ -146,27 +157,28 @@ def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
         return out if len(out) <= max_chars else out[: max_chars - 1].rstrip() + "…"
     sents = sents[:SUMMARY_SENTENCES]
     stop = set(stopwords)
-    findall = _WORD.findall
-    bags = [[w for w in findall(s.text.lower()) if len(w) > 1 and w not in stop] for s in sents]
+    bags = [_LONG_WORD.findall(s.text.lower()) for s in sents]  # words of 2+ characters
     tf: dict[str, int] = {}
     df: dict[str, int] = {}
-    for bag in bags:
-        for w in bag:
-            tf[w] = tf.get(w, 0) + 1
-        for w in set(bag):
-            df[w] = df.get(w, 0) + 1
+    _count_elements(tf, chain.from_iterable(bags))
+    for w in stop:
+        tf.pop(w, None)
+    uniques = [set(bag) for bag in bags]
+    for uniq in uniques:
+        uniq.difference_update(stop)
+    _count_elements(df, chain.from_iterable(uniques))
     n = len(sents)
     # damped term frequency times inverse sentence frequency: repeated boilerplate
     # does not outweigh the words that make a document distinctive
-    weight = {w: math.log(1.0 + tf[w]) * math.log(1.0 + n / df[w]) for w in tf}
+    log = math.log
+    weight = {w: log(1.0 + f) * log(1.0 + n / df[w]) for w, f in tf.items()}
     scores = []
     seen: set[str] = set()
-    for idx, bag in enumerate(bags):
+    for idx, uniq in enumerate(uniques):
         key = sents[idx].text
         if key in seen:  # a repeated sentence is chosen at most once
             continue
         seen.add(key)
-        uniq = set(bag)
         score = sum(weight[w] for w in uniq) / math.sqrt(len(uniq) + 1)
         if idx == 0:
             score = math.inf  # the opening sentence says what the document is

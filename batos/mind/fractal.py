@@ -22,6 +22,7 @@ fractal.
 """
 from __future__ import annotations
 
+import gc
 import heapq
 from operator import itemgetter
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -78,10 +79,17 @@ class Chunk:
         return f"<Chunk {self.doc_id}#{self.index} {self.level} {len(self.text)} chars>"
 
 
-def _load_fractal(doc_id: str, rows: tuple, first_id: int, summary: str | None,
-                  metadata: dict[str, Any] | None, size: int, title: str | None
-                  ) -> "ContextFractal":
-    return ContextFractal(doc_id, rows, first_id, summary, metadata, size, title)
+def _load_fractal(doc_id: str, first_id: int, rows: Any, size: int | None = None,
+                  summary: str | None = None, metadata: dict[str, Any] | None = None,
+                  title: str | None = None) -> "ContextFractal":
+    """Rebuild a pickled ContextFractal. ``rows`` is a flat tuple ``(text, start, end,
+    ...)``, or just the text of a one-chunk document that spans all of it."""
+    if isinstance(rows, str):
+        size = len(rows) if size is None else size
+        rows = ((rows, 0, len(rows)),)
+    else:
+        rows = tuple(zip(rows[0::3], rows[1::3], rows[2::3]))
+    return ContextFractal(doc_id, rows, first_id, summary, metadata, size or 0, title)
 
 
 class ContextFractal:
@@ -106,8 +114,20 @@ class ContextFractal:
         self._title = title
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _load_fractal, (self.doc_id, self.rows, self.first_id, self._summary,
-                               self._metadata, self.size, self._title)
+        # compact: most documents are one chunk with nothing else to say (fewer
+        # objects to pickle makes big commits faster)
+        rows = self.rows
+        if len(rows) == 1 and rows[0][1] == 0 and rows[0][2] == len(rows[0][0]):
+            packed: Any = rows[0][0]
+            size = None if self.size == len(packed) else self.size
+        else:
+            packed = tuple(x for row in rows for x in row)
+            size = self.size
+        args = [self.doc_id, self.first_id, packed, size, self._summary, self._metadata,
+                self._title]
+        while len(args) > 3 and args[-1] is None:
+            args.pop()
+        return _load_fractal, tuple(args)
 
     @property
     def title(self) -> str:
@@ -208,6 +228,18 @@ class Catalog(Persistent):
         Not atomic by itself: run it inside a transaction or a savepoint (see
         :func:`batos.mind.catalog.atomic`). ``progress(1)`` is called per document.
         """
+        # a bulk load allocates many small objects that all live on: the cyclic
+        # collector's passes over them would find nothing to free
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            return self._add_many(docs, progress)
+        finally:
+            if gc_was_on:
+                gc.enable()
+
+    def _add_many(self, docs: Iterable[tuple[str, str, dict[str, Any] | None]],
+                  progress: Callable[[int], None] | None) -> list[ContextFractal]:
         pending: list[tuple[int, str]] = []
         owners: dict[int, ContextFractal] = {}
         firsts: dict[str, int] = {}

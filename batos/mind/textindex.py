@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from array import array
 import re
+from itertools import repeat
 
 try:
     from collections import _count_elements  # type: ignore[attr-defined]  # C helper
@@ -303,12 +304,15 @@ def index_postings(index: CatalogIndex, docs: Sequence[tuple[int, str]]) -> None
     stop = StopWordRemover.dict
     findall, findall_ascii, lower = Splitter.rx.findall, _ASCII_WORD.findall, str.lower
     docwords_tree = index._docwords
-    postings: dict[Any, dict[int, int]] = {}
-    doc_terms: list[tuple[int, dict[Any, int]]] = []
+    # one flat posting list for the whole batch: (term, doc, count) in three columns
+    terms: list[Any] = []
+    doc_col: list[int] = []
+    freq_col: list[int] = []
+    spans: list[tuple[int, int, int]] = []
     docweight: dict[int, int] = {}
     total = 0
     for docid, text in docs:
-        if docid in docwords_tree:
+        if docid in docwords_tree or docid in docweight:
             raise CatalogError(f"index doc id {docid} is already indexed")
         if standard:
             # on ASCII text, lower-casing first and an ASCII \w split give the same words
@@ -321,27 +325,37 @@ def index_postings(index: CatalogIndex, docs: Sequence[tuple[int, str]]) -> None
         if standard:
             for word in [w for w in counts if w in stop]:
                 n -= counts.pop(word)
-        for term, f in counts.items():
-            p = postings.get(term)
-            if p is None:
-                postings[term] = {docid: f}
-            else:
-                p[docid] = f
+        start = len(terms)
+        terms.extend(counts)
+        freq_col.extend(counts.values())
+        doc_col.extend(repeat(docid, len(counts)))
+        spans.append((docid, start, len(terms)))
         docweight[docid] = n
-        doc_terms.append((docid, counts))
         total += n
-    if standard:
-        wid_of = _word_ids(lexicon, postings)
-        postings = {wid_of[w]: p for w, p in postings.items()}
-        get = wid_of.__getitem__
-        docwords = {d: array("i", map(get, c)).tobytes() for d, c in doc_terms}
+    if standard:  # word ids in order of first appearance, as the lexicon gives them
+        get = _word_ids(lexicon, dict.fromkeys(terms)).__getitem__
+        wids = list(map(get, terms))
     else:
-        docwords = {d: array("i", c).tobytes() for d, c in doc_terms}
-    _merge_postings(index, postings)
+        wids = terms
+    docwords = {d: array("i", wids[i:j]).tobytes() for d, i, j in spans}
+    _merge_postings(index, _group(wids, doc_col, freq_col))
     index._docweight.update(docweight)
     docwords_tree.update(docwords)
     index.documentCount.change(len(docweight))
     index._change_doc_len(total)
+
+
+def _group(wids: list[int], docs: list[int], freqs: list[int]) -> dict[int, dict[int, int]]:
+    """Word id → {doc: count} from three parallel columns."""
+    out: dict[int, dict[int, int]] = {}
+    get = out.get
+    for wid, doc, f in zip(wids, docs, freqs):
+        p = get(wid)
+        if p is None:
+            out[wid] = {doc: f}
+        else:
+            p[doc] = f
+    return out
 
 
 def _word_ids(lexicon: Lexicon, words: Iterable[str]) -> dict[str, int]:
