@@ -360,7 +360,7 @@ class Compiler(InlineMixin):
             result = Atom(current, target is not None and current == target)
         return result
 
-    # -- blocks -------------------------------------------------------------------------------------
+    # -- blocks --------------------------------------------------------------------------
     def block_function(self, node: n.Block) -> str:
         """Emit ``def _bN(params)`` for a real (non-inlined) block; return its name."""
         name = f"_b{next(self.blocks)}"

@@ -9,7 +9,6 @@ negative number unless the previous token ends an operand (``x-1`` is a subtract
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -22,16 +21,22 @@ _SINGLE = {".": "period", ";": "semicolon", "(": "lparen", ")": "rparen", "[": "
            "]": "rbracket", "{": "lbrace", "}": "rbrace", "^": "caret"}
 
 
-@dataclass(slots=True)
 class Token:
     """One token: ``kind``, its ``value`` (text, or the literal's value) and position."""
 
-    kind: str
-    value: Any
-    line: int
-    column: int
-    start: int
-    end: int
+    __slots__ = ("kind", "value", "line", "column", "start", "end")
+
+    def __init__(self, kind: str, value: Any, line: int, column: int, start: int,
+                 end: int) -> None:
+        self.kind = kind
+        self.value = value
+        self.line = line
+        self.column = column
+        self.start = start
+        self.end = end
+
+    def __repr__(self) -> str:
+        return f"Token({self.kind!r}, {self.value!r}, {self.line}:{self.column})"
 
 
 class Lexer:

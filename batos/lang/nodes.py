@@ -1,4 +1,4 @@
-"""The BST abstract syntax tree: small dataclasses, each with its source position.
+"""The BST abstract syntax tree: small slotted classes, each with its source position.
 
 Every node carries ``line`` and ``column`` (1-based) and ``start``/``end`` character
 offsets into the source it was parsed from. For message sends the position is the
@@ -6,131 +6,184 @@ selector's (the first keyword part), which is where a runtime error's caret poin
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(eq=False)
 class Node:
     """Base of every node: position in the source."""
 
-    line: int
-    column: int
-    start: int
-    end: int
+    __slots__ = ('line', 'column', 'start', 'end')
+
+    def __init__(self, line: int, column: int, start: int, end: int) -> None:
+        self.line = line
+        self.column = column
+        self.start = start
+        self.end = end
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in _fields(type(self)))
+        return f"{type(self).__name__}({fields})"
 
 
-@dataclass(eq=False)
 class Literal(Node):
     """A number, string, symbol, character, ``true``/``false``/``nil``."""
 
-    value: Any
+    __slots__ = ('value',)
+
+    def __init__(self, line: int, column: int, start: int, end: int, value: Any) -> None:
+        Node.__init__(self, line, column, start, end)
+        self.value = value
 
 
-@dataclass(eq=False)
 class LiteralArray(Node):
     """``#(1 $a 'x' #y (2 3) true nil)``: items are plain values or nested tuples."""
 
-    items: tuple[Any, ...]
+    __slots__ = ('items',)
+
+    def __init__(self, line: int, column: int, start: int, end: int,
+                 items: tuple[Any, ...]) -> None:
+        Node.__init__(self, line, column, start, end)
+        self.items = items
 
 
-@dataclass(eq=False)
 class Variable(Node):
     """A name read: temporaries, arguments, slots, workspace and globals, ``self``."""
 
-    name: str
+    __slots__ = ('name',)
+
+    def __init__(self, line: int, column: int, start: int, end: int, name: str) -> None:
+        Node.__init__(self, line, column, start, end)
+        self.name = name
 
 
-@dataclass(eq=False)
 class Assign(Node):
     """``name := value``."""
 
-    name: str
-    value: Node
+    __slots__ = ('name', 'value')
+
+    def __init__(self, line: int, column: int, start: int, end: int,
+                 name: str, value: Node) -> None:
+        Node.__init__(self, line, column, start, end)
+        self.name = name
+        self.value = value
 
 
-@dataclass(eq=False)
 class Send(Node):
     """``receiver selector args`` (unary, binary or keyword)."""
 
-    receiver: Node
-    selector: str
-    args: list[Node]
+    __slots__ = ('receiver', 'selector', 'args')
+
+    def __init__(self, line: int, column: int, start: int, end: int,
+                 receiver: Node, selector: str, args: list[Node]) -> None:
+        Node.__init__(self, line, column, start, end)
+        self.receiver = receiver
+        self.selector = selector
+        self.args = args
 
 
-@dataclass(eq=False)
 class Message:
     """One message of a cascade (its receiver is the cascade's receiver)."""
 
-    selector: str
-    args: list[Node]
-    line: int
-    column: int
-    then: list["Message"] = field(default_factory=list)  # chained sends on its result
+    __slots__ = ('selector', 'args', 'line', 'column', 'then')
+
+    def __init__(self, selector: str, args: list[Node], line: int, column: int, 
+                 then: list["Message"] | None = None) -> None:
+        self.selector = selector
+        self.args = args
+        self.line = line
+        self.column = column
+        self.then = then if then is not None else []  # chained sends on its result
 
 
-@dataclass(eq=False)
 class Cascade(Node):
     """``receiver m1; m2; m3``: every message goes to the same receiver."""
 
-    receiver: Node
-    messages: list[Message]
+    __slots__ = ('receiver', 'messages')
+
+    def __init__(self, line: int, column: int, start: int, end: int,
+                 receiver: Node, messages: list[Message]) -> None:
+        Node.__init__(self, line, column, start, end)
+        self.receiver = receiver
+        self.messages = messages
 
 
-@dataclass(eq=False)
 class Block(Node):
     """``[:a :b | | t | statements]``."""
 
-    params: list[str]
-    temps: list[str]
-    body: list[Node]
+    __slots__ = ('params', 'temps', 'body')
+
+    def __init__(self, line: int, column: int, start: int, end: int,
+                 params: list[str], temps: list[str], body: list[Node]) -> None:
+        Node.__init__(self, line, column, start, end)
+        self.params = params
+        self.temps = temps
+        self.body = body
 
 
-@dataclass(eq=False)
 class Return(Node):
     """``^ value``: returns from the enclosing method (non-local from inside a block)."""
 
-    value: Node
+    __slots__ = ('value',)
+
+    def __init__(self, line: int, column: int, start: int, end: int, value: Node) -> None:
+        Node.__init__(self, line, column, start, end)
+        self.value = value
 
 
-@dataclass(eq=False)
 class BraceArray(Node):
     """``{a. b + 1}``: an Array of the statements' values."""
 
-    items: list[Node]
+    __slots__ = ('items',)
+
+    def __init__(self, line: int, column: int, start: int, end: int, items: list[Node]) -> None:
+        Node.__init__(self, line, column, start, end)
+        self.items = items
 
 
-@dataclass(eq=False)
 class MethodDef(Node):
     """``receiver >> pattern [ body ]``: define a BST method on a prototype.
 
     ``source`` is the stored Pharo-style method source (pattern, newline, body).
     """
 
-    receiver: Node
-    selector: str
-    params: list[str]
-    temps: list[str]
-    body: list[Node]
-    source: str
+    __slots__ = ('receiver', 'selector', 'params', 'temps', 'body', 'source')
+
+    def __init__(self, line: int, column: int, start: int, end: int,
+                 receiver: Node, selector: str, params: list[str], temps: list[str],
+                 body: list[Node], source: str) -> None:
+        Node.__init__(self, line, column, start, end)
+        self.receiver = receiver
+        self.selector = selector
+        self.params = params
+        self.temps = temps
+        self.body = body
+        self.source = source
 
 
-@dataclass(eq=False)
 class Sequence(Node):
     """A statement sequence with its declared temporaries (a script or REPL input)."""
 
-    temps: list[str]
-    statements: list[Node]
+    __slots__ = ('temps', 'statements')
+
+    def __init__(self, line: int, column: int, start: int, end: int,
+                 temps: list[str], statements: list[Node]) -> None:
+        Node.__init__(self, line, column, start, end)
+        self.temps = temps
+        self.statements = statements
 
 
-@dataclass(eq=False)
 class MethodNode(Node):
     """A whole stored method: ``selector`` with ``params``, temporaries and body."""
 
-    selector: str
-    params: list[str]
-    temps: list[str]
-    body: list[Node]
+    __slots__ = ('selector', 'params', 'temps', 'body')
+
+    def __init__(self, line: int, column: int, start: int, end: int,
+                 selector: str, params: list[str], temps: list[str], body: list[Node]) -> None:
+        Node.__init__(self, line, column, start, end)
+        self.selector = selector
+        self.params = params
+        self.temps = temps
+        self.body = body
 
 
 def children(node: Node) -> list[Node]:
@@ -158,3 +211,10 @@ def children(node: Node) -> list[Node]:
     if isinstance(node, Sequence):
         return list(node.statements)
     return []
+
+
+def _fields(cls: type) -> list[str]:
+    names: list[str] = []
+    for klass in reversed(cls.__mro__):
+        names.extend(getattr(klass, "__slots__", ()))
+    return names

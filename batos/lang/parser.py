@@ -89,14 +89,16 @@ class Parser:
             return tok.value, []
         if tok.kind == "binary":
             self.advance()
-            return tok.value, [self.expect("ident", "an argument name after the binary selector").value]
+            arg = self.expect("ident", "an argument name after the binary selector")
+            return tok.value, [arg.value]
         if tok.kind == "keyword":
             parts, params = [], []
             while self.at("keyword"):
                 parts.append(self.advance().value)
                 params.append(self.expect("ident", "an argument name after the keyword").value)
             return "".join(parts), params
-        self.fail(f"expected a message pattern (selector and argument names), found {describe(tok)}")
+        self.fail("expected a message pattern (selector and argument names), "
+                  f"found {describe(tok)}")
 
     def parse_temps(self) -> list[str]:
         names: list[str] = []

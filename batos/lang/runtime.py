@@ -94,7 +94,7 @@ def wrap_error(exc: BaseException) -> BaseException:
     Source errors that already have a position, runtime limits, interrupts and
     non-local returns come back unchanged.
     """
-    if isinstance(exc, (LimitExceeded, Interrupted, NonLocalReturn)) or not isinstance(exc, Exception):
+    if isinstance(exc, (LimitExceeded, Interrupted)) or not isinstance(exc, Exception):
         return exc
     if isinstance(exc, SourceError) and exc.line:
         return exc

@@ -29,7 +29,8 @@ def _method_preview(method: Any) -> str:
     if method.language == "primitive":
         doc = method.provenance.get("doc", "") if method.provenance else ""
         return f"primitive{': ' + doc if doc else ''}"
-    return f"{method.language}: {' '.join(body) if method.language == 'bst' else method.source.splitlines()[0]}"
+    text = " ".join(body) if method.language == "bst" else method.source.splitlines()[0]
+    return f"{method.language}: {text}"
 
 
 def _owner_name(owner: Any) -> str:
