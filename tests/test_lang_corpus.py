@@ -53,3 +53,44 @@ def test_printstring(image, capsys, number: int, expression: str, expected: str)
         assert print_string(value) == expected, f"line {number}: {expression}"
     finally:
         image.abort()
+
+
+# --- printString round trip: printing a literal value and evaluating the text gives it back
+
+def _literals():
+    from fractions import Fraction
+
+    from hypothesis import strategies as st
+
+    from batos.lang.values import Character, Symbol
+    scalar = st.one_of(
+        st.integers(min_value=-(2 ** 80), max_value=2 ** 80),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=8),
+        st.from_regex(r"[a-z][A-Za-z0-9]{0,6}(:[a-z][A-Za-z0-9]{0,3}:)?", fullmatch=True).map(Symbol),
+        st.characters(min_codepoint=33, max_codepoint=0x2FFF).map(Character),
+        st.booleans(), st.none(),
+    )
+    fraction = st.fractions(max_denominator=1000).filter(lambda f: f.denominator != 1).map(Fraction)
+    # literal arrays hold literals only (an Array holding a Fraction prints as ``an Array(...)``)
+    arrays = st.recursive(scalar, lambda inner: st.lists(inner, max_size=4), max_leaves=12)
+    return st.one_of(arrays, fraction)
+
+
+def test_printstring_round_trips_through_the_compiler(image):
+    from hypothesis import HealthCheck, given, settings
+
+    from batos.lang import evaluate
+    from batos.lang.printing import print_string
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(_literals())
+    def round_trip(value):
+        text = print_string(value)
+        back = evaluate(image, text, workspace={})
+        assert print_string(back) == text
+        assert back == value
+    try:
+        round_trip()
+    finally:
+        image.abort()
