@@ -185,3 +185,31 @@ def test_messages_and_methods_print_readably(image):
     assert print_string(Message(None, "size", [])) == "size"
     method = image.globals["traits"].method("clone")
     assert print_string(method) == "a Method(#clone, primitive)"
+
+
+def test_printing_never_raises_on_arbitrary_nesting():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    atoms = st.one_of(st.integers(), st.floats(), st.text(max_size=5), st.booleans(), st.none(),
+                      st.fractions().map(Fraction), st.text(max_size=4).map(Symbol),
+                      st.integers(0, 0x10FFFF).filter(lambda c: not 0xD800 <= c <= 0xDFFF)
+                      .map(Character))
+    hashable = st.one_of(st.integers(), st.text(max_size=4), st.text(max_size=3).map(Symbol))
+
+    def extend(inner):
+        return st.one_of(
+            st.lists(inner, max_size=3),
+            st.lists(inner, max_size=3).map(OrderedCollection),
+            st.dictionaries(hashable, inner, max_size=3),
+            st.sets(hashable, max_size=3),
+            st.tuples(inner, inner).map(lambda kv: Association(*kv)),
+            st.tuples(inner, inner).map(lambda xy: Point(*xy)),
+            st.builds(Interval, st.integers(-5, 5), st.integers(-5, 5), st.sampled_from([1, 2, -1])),
+        )
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.recursive(atoms, extend, max_leaves=15))
+    def check(value):
+        assert isinstance(print_string(value), str)
+        assert isinstance(display_string(value), str)
+    check()
