@@ -759,3 +759,14 @@ def test_sorted_copies_and_set_species():
     assert send({"b": 2, "a": 1}, "sorted", ()) == [1, 2]
     with pytest.raises(BatosError, match="hashable"):
         send({1, 2}, "collect:", (b(lambda x: [x]),))
+
+
+def test_copy_of_a_prototype_is_a_clone_with_its_own_slots(image):
+    obj = image.globals["genesis"].clone()
+    obj.set_slot("count", 1)
+    twin = send(obj, "copy", ())
+    assert twin is not obj and twin.count == 1
+    twin.set_slot("count", 2)
+    assert obj.count == 1
+    deep = send(obj, "deepCopy", ())
+    assert deep is not obj and deep.count == 1

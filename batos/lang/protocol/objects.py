@@ -213,6 +213,9 @@ def _copy(self: Any) -> Any:
         return set(self)
     if isinstance(self, (int, float, str, Character)) or self is None:
         return self
+    from batos.image.proto import Proto
+    if isinstance(self, Proto):
+        return self.clone()  # a prototype's copy is its clone (own slot table)
     return copy.copy(self)
 
 
