@@ -770,3 +770,18 @@ def test_copy_of_a_prototype_is_a_clone_with_its_own_slots(image):
     assert obj.count == 1
     deep = send(obj, "deepCopy", ())
     assert deep is not obj and deep.count == 1
+
+
+def test_deep_copy_copies_containers_and_shares_prototypes(image):
+    genesis = image.globals["genesis"]
+    inner = [1, 2]
+    original = [inner, {"k": inner}, OrderedCollection([genesis]), Association(1, inner)]
+    original.append(original)
+    copied = send(original, "deepCopy", ())
+    assert copied is not original and copied[0] == inner and copied[0] is not inner
+    assert copied[1]["k"] is copied[0]  # shared structure stays shared
+    assert copied[2][0] is genesis      # prototypes are not copied
+    assert copied[3].value is copied[0]
+    assert copied[4] is copied          # cycles are kept
+    inner.append(3)
+    assert copied[0] == [1, 2]

@@ -224,7 +224,41 @@ def _deep_copy(self: Any) -> Any:
     from batos.image.proto import Proto
     if isinstance(self, Proto):
         return self.deep_clone()
-    return copy.deepcopy(self)
+    return deep_copy(self, {})
+
+
+def deep_copy(value: Any, memo: dict[int, Any]) -> Any:
+    """Containers are copied all the way down (cycles kept); prototypes, methods,
+    blocks, classes and other persistent objects inside are shared, not copied."""
+    from batos.lang.collections import Association, SortedCollection
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    t = type(value)
+    if t is list or t is PersistentList or t is tuple:
+        out: Any = []
+        memo[key] = out
+        out.extend(deep_copy(x, memo) for x in value)
+        return tuple(out) if t is tuple else out
+    if t is OrderedCollection or t is SortedCollection:
+        out = t() if t is OrderedCollection else SortedCollection([], value.sort_block)
+        memo[key] = out
+        out.data.extend(deep_copy(x, memo) for x in value.data)
+        return out
+    if t is dict or t is PersistentMapping:
+        out = {}
+        memo[key] = out
+        for k, v in value.items():
+            out[k] = deep_copy(v, memo)
+        return out
+    if t is set:
+        return set(value)
+    if t is Association:
+        out = Association(None, None)
+        memo[key] = out
+        out.key, out.value = deep_copy(value.key, memo), deep_copy(value.value, memo)
+        return out
+    return value  # immutable values and shared objects
 
 
 @prim(OBJECT, "in:")
