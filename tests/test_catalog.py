@@ -273,3 +273,59 @@ def test_genesis_ingest_and_display_yourself(tmp_path, monkeypatch):
     with batos.open_image(tmp_path / "empty" / "e.fs") as im:
         text = im.globals["genesis"].send("ingest_and_display_yourself")
         assert "no project README.md" in text
+
+
+def test_an_older_image_gains_the_catalog_and_a_users_catalog_is_kept(tmp_path):
+    path = tmp_path / "old.fs"
+    with batos.open_image(path) as im:  # make it look like an image from before the catalog
+        del im.root["globals"]["catalog"]
+        im.root["awakening"].remove("catalog")
+        im.commit("older")
+    with batos.open_image(path) as im:
+        assert "catalog" in im.root["awakening"]
+        assert im.globals["catalog"].send("index:text:", "a", "Upgraded images remember.") == 1
+        im.commit("use it")
+        del im.root["globals"]["catalog"]
+        im.globals["catalog"] = "my own catalog"  # a user's object of that name
+        im.root["awakening"].remove("catalog")
+        im.commit("user binds catalog")
+    with batos.open_image(path) as im:
+        assert im.globals["catalog"] == "my own catalog"
+        assert catalog_of(im) is None and grounding(im, "remember") == []
+
+
+def test_fractals_keep_everything_across_reopen(tmp_path):
+    path = tmp_path / "f.fs"
+    texts = {"one": "Just one chunk.", "padded": "   Padded one chunk.   ",
+             "long": LONG, "empty": ""}
+    with batos.open_image(path) as im:
+        cat = catalog_of(im)
+        seen = []
+        for doc, text in texts.items():
+            cat.add_many([(doc, text, {"title": f"T-{doc}", "n": 1})], progress=seen.append)
+        assert seen == [1, 1, 1, 1]
+        before = {d: cat.fractal(d).describe() for d in texts}
+        chunks = {d: [c.describe() for c in cat.zoom(d)] for d in texts}
+        im.commit("fractals")
+    with batos.open_image(path, read_only=True) as im:
+        cat = catalog_of(im)
+        assert {d: cat.fractal(d).describe() for d in texts} == before
+        assert {d: [c.describe() for c in cat.zoom(d)] for d in texts} == chunks
+        assert before["empty"]["chunks"] == 0 and cat.size() == 2 + before["long"]["chunks"]
+        assert [c.doc_id for c in cat.iter_chunks()].count("long") == before["long"]["chunks"] + 1
+        first = cat.fractal("padded").first_id
+        assert cat.chunk(first).text == "Padded one chunk."
+        with pytest.raises(KeyError):
+            cat.chunk(cat.next_id + 5)
+        with pytest.raises(KeyError):
+            cat.chunk(cat.fractal("empty").first_id)
+
+
+def test_arguments_must_be_strings(catalog):
+    with pytest.raises(BatosError):
+        catalog.send("index:text:", 42, "text")
+    with pytest.raises(BatosError):
+        catalog.send("search:k:", "text", "five")
+    from batos.lang.values import Symbol
+    assert catalog.send("index:text:", Symbol("sym"), "Symbols are strings.") == 1
+    assert catalog.send("documents") == ["sym"]

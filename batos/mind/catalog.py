@@ -60,6 +60,14 @@ MAX_FILE_BYTES = 4_000_000
 def awaken_catalog(image: "Image") -> None:
     """Create the ``catalog`` prototype and give ``genesis`` ingest_and_display_yourself."""
     g = image.root["globals"]
+    existing = g.get("catalog")
+    if existing is not None:
+        # an image that already binds `catalog`: refresh the methods of ours, and never
+        # replace an object of the user's
+        if isinstance(existing, Proto) and isinstance(existing.get_slot(SLOT, None), Catalog):
+            install_methods(existing)
+        _install_genesis_method(g)
+        return
     catalog = Proto("catalog")
     traits = g.get("traits")
     if traits is not None:
@@ -69,6 +77,10 @@ def awaken_catalog(image: "Image") -> None:
     catalog.set_slot(SLOT, Catalog())
     install_methods(catalog)
     g["catalog"] = catalog
+    _install_genesis_method(g)
+
+
+def _install_genesis_method(g: Any) -> None:
     genesis = g.get("genesis")
     if genesis is not None:
         genesis.set_slot("ingest_and_display_yourself",
@@ -135,12 +147,11 @@ def _index(receiver: Any, doc_id: Any, text: Any, metadata: Any = None) -> int:
 
 
 def _text(value: Any) -> str:
+    """A string argument (BST strings and symbols are ``str``; bytes are decoded)."""
     if isinstance(value, str):
-        return value
+        return str(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    if type(value).__name__ in ("Symbol", "BSTString") or hasattr(value, "__str__"):
-        return str(value)
     raise CatalogError(f"expected a string, not {type(value).__name__}")
 
 

@@ -312,8 +312,8 @@ class Catalog(Persistent):
             raise CatalogError(f"level is 'summary' or 'chunk', not {level!r}")
         index = self.text_index
         info = index._wordinfo
-        wids = {w for w in self.lexicon.termToWordIds(str(query)) if w}
-        wids = [w for w in wids if w in info]
+        distinct = {w for w in self.lexicon.termToWordIds(str(query)) if w}
+        wids = [w for w in distinct if w in info]
         if not wids:
             return {}
         found = index._search_wids(wids)
