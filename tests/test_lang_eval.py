@@ -110,6 +110,28 @@ def test_loop_variables_are_fresh_per_iteration(image: Any) -> None:
                      "bs collect: [:b | b value]") == "an OrderedCollection(10 20 30)"
 
 
+def test_arguments_are_read_only(image: Any) -> None:
+    for source, column in [("[:x | x := 3] value: 1", 7), ("1 to: 3 do: [:i | i := 5]", 19)]:
+        with pytest.raises(BSTSyntaxError, match="cannot assign to argument") as info:
+            image.evaluate(source)
+        assert (info.value.line, info.value.column) == (1, column)
+    with pytest.raises(BSTSyntaxError, match="argument 'n'"):
+        image.evaluate("genesis >> bad: n [ n := 1 ]")
+
+
+def test_exceptions_and_handlers(image: Any) -> None:
+    assert ps(image, "[1/0] on: ZeroDivide do: [:e | 5]") == "5"
+    image.evaluate("genesis >> z [ ^1/0 ]")
+    # errors leaving a BST method carry a position and keep their class
+    assert ps(image, "[genesis z] on: ZeroDivide do: [:e | e messageText]") == \
+        "'division by zero'"
+    assert ps(image, "[genesis frob] on: MessageNotUnderstood do: [:e | e message selector]") \
+        == "#frob"
+    assert ps(image, "| r | r := OrderedCollection new. "
+                     "[#(1 2 3) do: [:x | x = 2 ifTrue: [^r]. r add: x]] ensure: [r add: 0]. r") \
+        == "an OrderedCollection(1 0)"
+
+
 def test_non_local_return(image: Any) -> None:
     assert ps(image, "#(1 2 3 4) do: [:e | e > 2 ifTrue: [^e]]. 0") == "3"
     image.evaluate("genesis >> firstEven: coll [ coll do: [:x | x even ifTrue: [^x]]. ^nil ]")

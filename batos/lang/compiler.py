@@ -53,6 +53,15 @@ class Scope:
         self.parent = parent
         self.func = func
         self.vars: dict[str, str] = {}
+        self.params: set[str] = set()   # arguments: read-only, as in Smalltalk-80
+
+    def is_param(self, name: str) -> bool:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.vars:
+                return name in scope.params
+            scope = scope.parent
+        return False
 
     def resolve(self, name: str) -> tuple[str, PyFunc] | None:
         scope: Scope | None = self
@@ -179,6 +188,7 @@ class Compiler(InlineMixin):
         for p in node.params:
             py = self.fresh(p)
             self.scope.vars[p] = py
+            self.scope.params.add(p)
             params.append(py)
         self.emit(f"def _method(_self{''.join(', ' + p for p in params)}):")
         self.indent += 1
@@ -283,6 +293,10 @@ class Compiler(InlineMixin):
         return Atom(t)
 
     def assign(self, node: n.Assign, target: str | None) -> Atom:
+        if self.scope.is_param(node.name):
+            from batos.errors import BSTSyntaxError
+            raise BSTSyntaxError(f"cannot assign to argument '{node.name}'", source=self.source,
+                                 line=node.line, column=node.column, filename=self.filename)
         found = self.scope.resolve(node.name)
         if found is not None:
             py, func = found
@@ -371,6 +385,7 @@ class Compiler(InlineMixin):
         for p in node.params:
             py = self.fresh(p)
             scope.vars[p] = py
+            scope.params.add(p)
             params.append(py)
         self.emit(f"def {name}({', '.join(params)}):", node)
         self.indent += 1

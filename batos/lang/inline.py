@@ -98,6 +98,7 @@ class InlineMixin:
         outer = self.scope
         scope = Scope(outer, self.func)
         scope.vars.update(preset or {})
+        scope.params.update(block.params)
         for name, value in zip(block.params, binds):
             py = self.fresh(name)
             scope.vars[name] = py

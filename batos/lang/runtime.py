@@ -6,6 +6,7 @@ Compiled code calls the small functions here by the names in :data:`HELPERS`.
 from __future__ import annotations
 
 import difflib
+import threading
 import weakref
 from typing import Any, Iterable
 
@@ -211,14 +212,20 @@ def unknown_name(name: str, candidates: list[str], verb: str = "unknown name") -
     return NameNotFound(f"{verb} {name!r}{hint}")
 
 
-_STACK: list[Context] = []
+class _Stack(threading.local):
+    def __init__(self) -> None:
+        self.items: list[Context] = []
+
+
+_STACK = _Stack()
 
 
 def current_context(receiver: Any = None) -> Context:
     """The innermost running evaluation's context; for methods called from Python,
     one over the receiver's image (found through its ZODB connection)."""
-    if _STACK:
-        return _STACK[-1]
+    items = _STACK.items
+    if items:
+        return items[-1]
     image = None
     jar = getattr(receiver, "_p_jar", None)
     if jar is not None:
@@ -236,11 +243,11 @@ class _ImageView:
 
 
 def push_context(ctx: Context) -> None:
-    _STACK.append(ctx)
+    _STACK.items.append(ctx)
 
 
 def pop_context() -> None:
-    _STACK.pop()
+    _STACK.items.pop()
 
 
 # --- names inside methods ----------------------------------------------------------------------
