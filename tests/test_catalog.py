@@ -51,6 +51,7 @@ def test_index_search_unindex(image, catalog):
     assert catalog.send("unindex:", "boats") == 1
     assert catalog.send("search:", "river") == []
     assert catalog.send("documents") == ["apples"] and catalog.send("size") == 1
+    assert len(engine(catalog)) == 1
     assert catalog.send("unindex:", "boats") == 0
     index = engine(catalog).text_index
     assert index.documentCount() == 1
@@ -113,6 +114,7 @@ def test_metadata_and_replacing_a_document(catalog):
     assert catalog.send("search:", "zebras") == []
     assert [h["doc"] for h in catalog.send("search:", "giraffes")] == ["notes"]
     assert catalog.send("size") == 1 and cat.fractal("notes").title == "New words about giraffes."
+    assert len(cat) == 1
     with pytest.raises(BatosError):
         catalog.send("index:text:metadata:", "x", "text", 42)
     with pytest.raises(BatosError):
@@ -145,6 +147,7 @@ def test_indexing_is_atomic_a_failure_rolls_every_chunk_back(image, catalog, mon
     assert catalog.send("size") == 3
     assert cat.lexicon.get_wid("quokkaquokka") == 0
     assert cat.text_index.documentCount() == 3
+    assert len(cat) == 3 and cat.next_id == 4
     assert [h["doc"] for h in catalog.send("search:", "walruses")] == ["old"]
     assert catalog.send("search:", "savepoints delegation") == []
     assert [h["doc"] for h in catalog.send("search:", "puffins")] == ["other"]

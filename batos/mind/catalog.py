@@ -218,7 +218,7 @@ def grounding(image: Any, query: str, k: int = 3) -> list[dict[str, Any]]:
     text; ``[]`` when the image has no catalog, it is empty, or anything fails."""
     try:
         cat = catalog_of(image)
-        if cat is None or not len(cat) or k <= 0:
+        if cat is None or k <= 0 or not cat.size():
             return []
         text = f"{query} {query_words(query)}"
         return [hit_dict(chunk, score, preview=10_000) for chunk, score in cat.hits(text, k)]

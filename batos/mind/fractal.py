@@ -193,6 +193,7 @@ class Catalog(Persistent):
         self.owners = IOBTree()
         self.summary_ids = IFTreeSet()
         self.chunk_count = Length(0)
+        self.doc_count = Length(0)
         self.next_id = 1
         self.target, self.max_size, self.overlap = target, max_size, overlap
 
@@ -202,7 +203,8 @@ class Catalog(Persistent):
         return self.chunk_count()
 
     def __len__(self) -> int:
-        return len(self.fractals)
+        """The number of documents (kept in a counter: no BTree walk)."""
+        return self.doc_count()
 
     def documents(self) -> list[str]:
         """The ids of the indexed documents, sorted."""
@@ -286,6 +288,7 @@ class Catalog(Persistent):
             self.summary_ids.update(new_summaries)
         self.next_id = next_id
         self.chunk_count.change(n_chunks)
+        self.doc_count.change(len(firsts))
         index_postings(self.text_index, pending)
         return list(owners.values())
 
@@ -303,6 +306,7 @@ class Catalog(Persistent):
         del self.owners[first]
         del self.fractals[fractal.doc_id]
         self.chunk_count.change(-len(fractal.rows))
+        self.doc_count.change(-1)
         return len(fractal.rows)
 
     # -- searching -------------------------------------------------------------------------
