@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from itertools import chain
+from itertools import chain, repeat
+from operator import mul, truediv
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -170,8 +171,11 @@ def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
     n = len(sents)
     # damped term frequency times inverse sentence frequency: repeated boilerplate
     # does not outweigh the words that make a document distinctive
-    log = math.log
-    weight = {w: log(1.0 + f) * log(1.0 + n / df[w]) for w, f in tf.items()}
+    words_ = list(tf)
+    log1p = math.log1p
+    idf = map(log1p, map(truediv, repeat(float(n)), map(df.__getitem__, words_)))
+    weight = dict(zip(words_, map(mul, map(log1p, tf.values()), idf)))
+    weight_of = weight.__getitem__
     scores = []
     seen: set[str] = set()
     for idx, uniq in enumerate(uniques):
@@ -179,7 +183,7 @@ def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
         if key in seen:  # a repeated sentence is chosen at most once
             continue
         seen.add(key)
-        score = sum(weight[w] for w in uniq) / math.sqrt(len(uniq) + 1)
+        score = sum(map(weight_of, uniq)) / math.sqrt(len(uniq) + 1)
         if idx == 0:
             score = math.inf  # the opening sentence says what the document is
         scores.append((score, -idx))
