@@ -215,3 +215,42 @@ def test_locked_image_exits_3(img: Path) -> None:
         out = _batos("eval", "3 + 4", "-i", img)
     assert out.returncode == 3, out.stderr
     assert out.stderr.startswith("error:")
+
+
+# --- the typer-free fast path for cold eval/send ---------------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["eval", "3 + 4 * 2"],
+    ["eval", "--json", "40 + 2"],
+    ["eval", "3 + (4 *"],
+    ["eval", "countr", "--json"],
+    ["eval", "counter increment", "--no-save"],
+    ["eval", "counter increment", "--read-only"],
+    ["send", "counter", "increment"],
+    ["send", "d", "at:", "-1", "put:", "hello world", "--json"],
+    ["send", "genesis", "frobnicate"],
+])
+def test_fast_path_matches_typer(img: Path, argv: list[str], capsys: pytest.CaptureFixture[str],
+                                 tmp_path: Path) -> None:
+    import shutil
+
+    from batos.cli.lang_cmd import fast_path
+    twin = tmp_path / "twin.fs"
+    shutil.copy(img, twin)
+    typer_result = cli(*argv, "-i", twin)
+    code = fast_path([*argv, "--image", str(img)])
+    out = capsys.readouterr()
+    assert code == typer_result.exit_code
+    assert out.out == typer_result.stdout
+    assert out.err == typer_result.stderr.replace(str(twin), str(img))
+    assert cli("eval", "counter count", "-i", img).stdout == \
+        cli("eval", "counter count", "-i", twin).stdout
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["repl"], ["eval"], ["eval", "--help"], ["eval", "1", "2"], ["send", "counter"],
+    ["eval", "1", "--persona", "BRICK"], ["eval", "1", "-i"], ["run", "x.bst"],
+])
+def test_fast_path_leaves_the_rest_to_typer(argv: list[str]) -> None:
+    from batos.cli.lang_cmd import fast_path
+    assert fast_path(argv) is None

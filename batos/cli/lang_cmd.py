@@ -152,6 +152,71 @@ def register(app: typer.Typer) -> None:
             emit_json(data)
 
 
+_FAST_FLAGS = {"--json": "as_json", "--no-save": "no_save", "--read-only": "read_only"}
+
+
+def fast_path(argv: list[str]) -> int | None:
+    """Run ``eval EXPR`` / ``send RECEIVER MESSAGE...`` without typer's option machinery.
+
+    This typer coerces every parameter through pydantic adapters (about 0.1 s of
+    imports, more than ZODB itself), which dominates a cold ``batos eval``. Only the
+    plain forms are handled here — ``-i/--image PATH``, ``--json``, ``--no-save``,
+    ``--read-only`` — with exactly the typer commands' output and exit codes; anything
+    else (help, other options, no arguments) answers None so typer takes over.
+    """
+    if not argv or argv[0] not in ("eval", "send"):
+        return None
+    command, rest = argv[0], argv[1:]
+    opts: dict[str, Any] = {"image": None, "as_json": False, "no_save": False,
+                            "read_only": False}
+    words: list[str] = []
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg in ("-i", "--image"):
+            if i + 1 >= len(rest):
+                return None
+            opts["image"] = Path(rest[i + 1])
+            i += 2
+            continue
+        if arg.startswith("--image="):
+            opts["image"] = Path(arg.partition("=")[2])
+        elif arg in _FAST_FLAGS:
+            opts[_FAST_FLAGS[arg]] = True
+        elif arg == "--" or (arg.startswith("-") and not _negative_number(arg)):
+            return None
+        else:
+            words.append(arg)
+        i += 1
+    if (command == "eval" and len(words) != 1) or (command == "send" and len(words) < 2):
+        return None
+    from batos.errors import BatosError
+    try:
+        if command == "eval":
+            source, note, filename = words[0], f"eval {words[0]}", "<eval>"
+        else:
+            source = send_source(words[0], words[1:])
+            note, filename = f"send {source}", "<send>"
+        with _open(opts["image"], opts["read_only"], None) as im:
+            value, printed = _evaluate(im, source, note=note, save=not opts["no_save"],
+                                       filename=filename)
+    except BatosError as exc:
+        from batos.cli.common import fail
+        return fail(exc, as_json=opts["as_json"]).exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted; nothing was saved\n")
+        return 130
+    if opts["as_json"]:
+        emit_json(_value_json(value, printed))
+    else:
+        sys.stdout.write(printed + "\n")
+    return 0
+
+
+def _negative_number(arg: str) -> bool:
+    return len(arg) > 1 and arg[0] == "-" and (arg[1].isdigit() or arg[1] == ".")
+
+
 def run_script(im: Any, source: str, *, filename: str, dry_run: bool = False,
                save: bool = True) -> dict[str, Any]:
     """Run ``source`` as one transaction (Transcript goes to stdout as it runs).
