@@ -162,3 +162,16 @@ def test_shipped_example_migrations(tmp_path: Path, name: str, output: str) -> N
         else:
             assert im.print_string(im.evaluate("(account deposit: 10) balance")) == "10"
             assert im.print_string(im.evaluate("alice balance")) == "75"
+
+
+def test_timeout_aborts_a_runaway_script(img: Path, tmp_path: Path) -> None:
+    before = state(img)
+    loop = script(tmp_path, "counter setSlot: #count value: 1.\n[true] whileTrue: [counter count].\n")
+    result = run(loop, "-i", img, "--timeout", "0.5")
+    assert result.exit_code == 1
+    assert "error:" in result.stderr
+    assert state(img) == before
+    ok = script(tmp_path, "| s | s := 0. 1 to: 100 do: [:i | s := s + i]. "
+                          "counter setSlot: #count value: s", "ok.bst")
+    assert run(ok, "-i", img, "--timeout", "0").exit_code == 0
+    assert state(img)["counter"]["count"] == "5050"

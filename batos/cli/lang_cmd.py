@@ -112,6 +112,9 @@ def register(app: typer.Typer) -> None:
         image: ImageOpt = None, as_json: JsonOpt = False, no_save: NoSaveOpt = False,
         dry_run: Annotated[bool, typer.Option(
             "--dry-run", help="run, roll back, and print what would have changed")] = False,
+        timeout: Annotated[Optional[float], typer.Option(
+            "--timeout", help="wall-clock limit in seconds for the whole script "
+                              "(default: the guardian's; 0: none)")] = None,
         persona: PersonaOpt = None,
     ) -> None:
         """Run a script as ONE transaction: any error rolls the whole script back."""
@@ -121,6 +124,8 @@ def register(app: typer.Typer) -> None:
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {script}: {exc}") from None
         with _open(image, False, persona) as im:
+            if timeout is not None:
+                im.options["timeout"] = timeout if timeout > 0 else None
             report = run_script(im, source, filename=str(script), dry_run=dry_run,
                                 save=not (no_save or dry_run))
         if as_json:
