@@ -33,7 +33,7 @@ def catalog(image):
 def test_awakening_makes_the_catalog_prototype(image, catalog):
     assert catalog.parents() == [image.globals["traits"]]
     for selector in ("index:text:", "index:text:metadata:", "search:", "search:k:",
-                     "unindex:", "documents", "size", "summaryOf:", "zoom:"):
+                     "unindex:", "documents", "size", "summaryOf:", "zoom:", "forgetAll"):
         assert catalog.responds_to(selector), selector
     assert isinstance(engine(catalog), Catalog)
     assert image.globals["genesis"].responds_to("ingest_and_display_yourself")
@@ -332,3 +332,13 @@ def test_arguments_must_be_strings(catalog):
     from batos.lang.values import Symbol
     assert catalog.send("index:text:", Symbol("sym"), "Symbols are strings.") == 1
     assert catalog.send("documents") == ["sym"]
+
+
+def test_a_catalog_of_another_layout_is_refused_not_misread(image, catalog):
+    engine(catalog).version = 0  # as if made by an incompatible build
+    with pytest.raises(BatosError, match="incompatible layout"):
+        catalog.send("search:", "anything")
+    assert grounding(image, "anything") == []
+    assert catalog.send("forgetAll") is catalog
+    catalog.send("index:text:", "a", "Fresh start.")
+    assert [h["doc"] for h in catalog.send("search:", "fresh")] == ["a"]

@@ -26,6 +26,8 @@ def _require_catalog(im: Any) -> Any:
     from batos.errors import BatosError
     from batos.mind.catalog import catalog_of
     cat = catalog_of(im)
+    if cat is not None:
+        cat.check()
     if cat is None:
         raise BatosError(f"image {im.path} has no catalog yet; open it once without "
                          "--read-only to awaken it")

@@ -45,6 +45,7 @@ CATALOG_PRIMITIVES: list[tuple[str, str, str]] = [
     ("size", "size", "the number of indexed chunks"),
     ("summaryOf:", "summary_of", "the extractive summary of a document"),
     ("zoom:", "zoom", "from a document's summary down to its chunks, in order"),
+    ("forgetAll", "forget_all", "replace the catalog with an empty one; answers the receiver"),
 ]
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".rst", ".py", ".pyi", ".bst", ".st", ".toml",
@@ -103,7 +104,7 @@ def engine(receiver: Any) -> Catalog:
     value = found[1] if found else None
     if not isinstance(value, Catalog):
         raise CatalogError(f"{receiver!r} has no knowledge catalog in its {SLOT!r} slot")
-    return value
+    return value.check()
 
 
 def catalog_of(image: "Image") -> Catalog | None:
@@ -111,10 +112,8 @@ def catalog_of(image: "Image") -> Catalog | None:
     proto = image.root["globals"].get("catalog")
     if not isinstance(proto, Proto):
         return None
-    try:
-        return engine(proto)
-    except CatalogError:
-        return None
+    found = proto.lookup(SLOT)
+    return found[1] if found and isinstance(found[1], Catalog) else None
 
 
 @contextmanager
@@ -201,6 +200,11 @@ def zoom(self: Any, doc_id: Any) -> list[dict[str, Any]]:
     return [c.describe() for c in engine(self).zoom(_text(doc_id))]
 
 
+def forget_all(self: Any) -> Any:
+    self.set_slot(SLOT, Catalog())
+    return self
+
+
 # --- grounding for prompts ---------------------------------------------------------------
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -218,7 +222,7 @@ def grounding(image: Any, query: str, k: int = 3) -> list[dict[str, Any]]:
     text; ``[]`` when the image has no catalog, it is empty, or anything fails."""
     try:
         cat = catalog_of(image)
-        if cat is None or k <= 0 or not cat.size():
+        if cat is None or k <= 0 or not cat.check().size():
             return []
         text = f"{query} {query_words(query)}"
         return [hit_dict(chunk, score, preview=10_000) for chunk, score in cat.hits(text, k)]

@@ -185,6 +185,8 @@ class ContextFractal:
 class Catalog(Persistent):
     """The persistent knowledge catalog (see the module docstring)."""
 
+    VERSION = 1  # the data layout; older layouts are refused, never misread
+
     def __init__(self, target: int = TARGET, max_size: int = MAX_SIZE,
                  overlap: int = OVERLAP) -> None:
         self.lexicon = Lexicon(Splitter(), CaseNormalizer(), StopWordRemover())
@@ -196,6 +198,15 @@ class Catalog(Persistent):
         self.doc_count = Length(0)
         self.next_id = 1
         self.target, self.max_size, self.overlap = target, max_size, overlap
+        self.version = self.VERSION
+
+    def check(self) -> "Catalog":
+        """Answer self, or raise CatalogError when the layout is not this batos's."""
+        if self.__dict__.get("version", getattr(self, "version", 0)) != self.VERSION:
+            raise CatalogError("this image's catalog has an older, incompatible layout (from a "
+                               "development build); send `catalog forgetAll` for an empty one "
+                               "and ingest the documents again")
+        return self
 
     # -- sizes ---------------------------------------------------------------------------
     def size(self) -> int:
