@@ -239,3 +239,10 @@ def test_split_statements() -> None:
     spans = split_statements("| t | x := 3.\n(x + 1) printString. y := [:a | a. a]")
     assert [s.text for s in spans] == ["x := 3", "(x + 1) printString", "y := [:a | a. a]"]
     assert [(s.line, s.column) for s in spans] == [(1, 7), (2, 1), (2, 22)]
+
+
+def test_stored_method_source_keeps_multiline_strings_exact() -> None:
+    node = expr("g >> poem [\n    | a |\n    a := 'one  \n    two'.\n      ^a\n]")
+    assert node.source == "poem\n\t| a |\n\ta := 'one  \n    two'.\n\t  ^a"
+    method = parse_method(node.source)
+    assert method.body[0].value.value == "one  \n    two"

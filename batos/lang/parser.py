@@ -7,7 +7,6 @@ BST method on ``receiver``.
 """
 from __future__ import annotations
 
-import textwrap
 from typing import Any, NoReturn
 
 from batos.errors import BSTSyntaxError
@@ -394,13 +393,30 @@ class Parser:
 
 
 def method_source(pattern: str, body: str) -> str:
-    """Pharo-style stored source: the pattern, then the body lines indented by a tab."""
+    """Pharo-style stored source: the pattern, then the body lines dedented and indented
+    by a tab. Text inside multi-line string literals is kept exactly."""
+    inside: set[int] = set()     # 1-based body lines that begin inside a string literal
+    keep_end: set[int] = set()   # lines whose end is inside a string literal
+    for tok in tokenize(body):
+        if tok.kind in ("string", "symbol") and "\n" in body[tok.start:tok.end]:
+            last = tok.line + body.count("\n", tok.start, tok.end)
+            inside.update(range(tok.line + 1, last + 1))
+            keep_end.update(range(tok.line, last))
     lines = body.split("\n")
-    first = lines[0].strip()
-    rest = textwrap.dedent("\n".join(lines[1:])).split("\n") if len(lines) > 1 else []
+    plain = [line for no, line in enumerate(lines[1:], 2) if no not in inside and line.strip()]
+    indent = min((len(line) - len(line.lstrip()) for line in plain), default=0)
     out = [pattern]
-    for line in ([first] if first else []) + rest:
-        out.append("\t" + line.rstrip() if line.strip() else "")
+    first = lines[0].strip() if 1 not in keep_end else lines[0].lstrip()
+    if first:
+        out.append("\t" + first)
+    for no, line in enumerate(lines[1:], 2):
+        if no in inside:
+            out.append(line if no in keep_end else line.rstrip())
+        elif line.strip():
+            text = line[indent:] if no in keep_end else line[indent:].rstrip()
+            out.append("\t" + text)
+        else:
+            out.append("")
     while len(out) > 1 and not out[-1]:
         out.pop()
     return "\n".join(out)
