@@ -274,7 +274,7 @@ class Proto(Persistent):
             value = found[1]
             if type(value) is not Method:
                 attr = value
-            elif name in _API_NAMES:
+            elif name in _API_NAMES or name.startswith("_"):
                 return value.function(self, *args)
             else:
                 attr = self.__getattr__(name)
