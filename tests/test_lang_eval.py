@@ -353,3 +353,12 @@ def test_compiled_code_is_cached_by_source(image: Any) -> None:
     assert compile_script("3 + 4") is a
     assert compile_script("3 + 5") is not a
     assert type(a.__code__).__name__ == "code"
+
+
+def test_methods_called_from_python_see_the_image(image: Any) -> None:
+    image.evaluate("Image at: #limit put: 10. "
+                   "genesis >> capped: n [ ^n min: limit ]. "
+                   "genesis >> log: x [ Transcript show: x printString ]")
+    genesis = image.globals["genesis"]
+    assert genesis.send("capped:", 42) == 10     # a global, outside any evaluate
+    assert genesis.capped_(3) == 3

@@ -226,20 +226,9 @@ def current_context(receiver: Any = None) -> Context:
     items = _STACK.items
     if items:
         return items[-1]
-    image = None
-    jar = getattr(receiver, "_p_jar", None)
-    if jar is not None:
-        image = _ImageView(jar)
-    return Context(image, {})
-
-
-class _ImageView:
-    """The bits of an Image a method needs when called outside ``evaluate``."""
-
-    def __init__(self, jar: Any) -> None:
-        from batos.image.image import Globals
-        self.globals = Globals(jar.root()["globals"])
-        self.connection = jar
+    from batos.image.image import image_of
+    image = image_of(receiver)
+    return Context(image, image.workspace if image is not None else {})
 
 
 def push_context(ctx: Context) -> None:
@@ -388,14 +377,10 @@ def define_method(receiver: Any, selector: str, source: str) -> Any:
     return Symbol(selector)
 
 
-def make_home() -> Home:
-    return Home()
-
-
 HELPERS: dict[str, Any] = {
     "_send": send, "_nlr": NonLocalReturn, "_Home": Home, "_mname": method_name,
     "_massign": method_assign, "_super": super_send, "_add": op_add, "_sub": op_sub,
     "_mul": op_mul, "_lt": op_lt, "_gt": op_gt, "_le": op_le, "_ge": op_ge, "_eq": op_eq,
     "_ne": op_ne, "_nonbool": must_be_boolean, "_times": loop_count, "_arr": literal_array,
-    "_define": define_method, "_wrap": wrap_error, "_ctxof": current_context,
+    "_define": define_method, "_wrap": wrap_error,
 }
