@@ -214,3 +214,35 @@ def test_undo_without_an_id_refuses_to_unmake_the_image(image):
     assert not run_command(session, ":undo")
     assert "Prototypal Awakening" in out.getvalue()
     assert "genesis" in image.globals
+
+
+def test_a_swallowed_interrupt_still_rolls_back(image, monkeypatch):
+    """Ctrl-C that lands where it is swallowed (a C callback, a catch-all) never commits."""
+    session, out = make(image)
+    real = type(image).evaluate
+
+    def swallowing(self, source, **kw):
+        self.globals["sneaky"] = 1
+        try:
+            os.kill(os.getpid(), signal.SIGINT)   # the handler runs at the next bytecode
+            for _ in range(1000):
+                pass
+        except KeyboardInterrupt:
+            pass                    # e.g. inside a ctypes log callback
+        return real(self, "3", **kw)
+
+    monkeypatch.setattr(type(image), "evaluate", swallowing)
+    assert not session.handle("3")
+    assert INTERRUPTED in out.getvalue()
+    assert "sneaky" not in image.globals
+
+
+def test_a_pending_interrupt_stops_model_generation_at_the_next_token(image):
+    from batos.llm.dnu import _token_sink
+    session, _ = make(image)
+    with session._guard.armed(), session.generation():
+        sink = _token_sink.get()
+        sink("def ")                        # streaming goes on
+        session._guard.requested = True      # Ctrl-C arrived (and was swallowed)
+        with pytest.raises(KeyboardInterrupt):
+            sink("foo")

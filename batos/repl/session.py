@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 from typing import IO, Any, Callable, Iterable, Iterator
@@ -30,19 +31,35 @@ log = logging.getLogger("batos.repl")
 INTERRUPTED = "interrupted; rolled back"
 
 
-@contextlib.contextmanager
-def _sigint_raises() -> Iterator[None]:
-    """Make SIGINT raise KeyboardInterrupt while a statement runs (the default handler),
-    whatever an embedding application installed."""
-    try:
-        old = signal.signal(signal.SIGINT, signal.default_int_handler)
-    except ValueError:  # not the main thread: nothing to install
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
+class _InterruptGuard:
+    """While a statement runs, SIGINT raises KeyboardInterrupt (whatever handler an
+    embedding application installed) and is remembered: when the statement swallowed
+    the exception (it landed in a callback or finalizer, or in code that catches
+    everything), :meth:`check` raises it again before the transaction can commit."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def armed(self) -> Iterator["_InterruptGuard"]:
+        self.requested = False
+        try:
+            old = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread: nothing to install
+            yield self
+            return
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, old)
 
 
 class ReplSession:
@@ -59,6 +76,7 @@ class ReplSession:
         self.failures = 0
         self.statements = 0
         self._transcript_column = 0
+        self._guard = _InterruptGuard()
 
     # -- dispatch ---------------------------------------------------------------------
     def handle(self, text: str) -> bool:
@@ -82,14 +100,16 @@ class ReplSession:
         image = self.image
 
         def action() -> str:
-            with self.transcript():
+            with self.transcript(), self.generation():
                 value = image.evaluate(text, filename="<repl>")
-                return image.print_string(value)
+                shown = image.print_string(value)
+            self._guard.check()     # interrupted but swallowed: roll back, never commit
+            return shown
 
         saved = dict(image.workspace)   # a failed unit leaves the workspace as it was too
         try:
             try:
-                with _sigint_raises():
+                with self._guard.armed():
                     shown = image.execute(action, note=text[:200],
                                           timeout=timeout_setting(self.config))
             except BaseException:
@@ -118,13 +138,15 @@ class ReplSession:
         image = self.image
 
         def action() -> Any:
-            with self.transcript():
+            with self.transcript(), self.generation():
                 value = image.evaluate(source, filename="<repl>")
-                return use(value) if use is not None else value
+                result = use(value) if use is not None else value
+            self._guard.check()
+            return result
 
         saved = dict(image.workspace)
         try:
-            with _sigint_raises():
+            with self._guard.armed():
                 return image.execute(action, note=f"peek {source[:190]}", save=False,
                                      timeout=timeout_setting(self.config))
         finally:
@@ -169,6 +191,24 @@ class ReplSession:
             kw.setdefault("markup", False)
             kw.setdefault("highlight", False)
         self.console.print(renderable, **kw)
+
+    # -- model generation ------------------------------------------------------------------
+    def generation(self) -> contextlib.AbstractContextManager[Any]:
+        """Receive the tokens of methods the model writes: shown live on stderr (when it
+        is a terminal, or with ``BATOS_STREAM=1``), and a pending Ctrl-C stops the
+        generation at the next token."""
+        try:
+            from batos.llm.dnu import stream_to
+        except ImportError:
+            return contextlib.nullcontext()
+        return stream_to(self._on_token)
+
+    def _on_token(self, text: str) -> None:
+        self._guard.check()
+        mode = os.environ.get("BATOS_STREAM", "")
+        if mode == "1" or (mode != "0" and sys.stderr.isatty()):
+            sys.stderr.write(text)
+            sys.stderr.flush()
 
     # -- the Transcript ------------------------------------------------------------------
     @contextlib.contextmanager
