@@ -162,3 +162,12 @@ def test_enter_in_the_completion_menu_takes_the_completion_without_submitting(se
     image.commit("counter")
     # Tab inserts the common part and opens the menu, Tab selects "count", Enter keeps it
     assert prompt_once(session, "counter cou\t\t\r + 1\r") == "counter count + 1"
+
+
+def test_toolbar_shows_image_and_editing_mode(session):
+    from batos.repl.app import _toolbar
+    assert "keys.fs" in _toolbar(session) and "emacs" in _toolbar(session)
+    session.config.vi_mode = True
+    assert "vi insert" in _toolbar(session)
+    session.debug = True
+    assert "debug on" in _toolbar(session)

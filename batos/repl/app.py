@@ -116,6 +116,7 @@ def build_prompt(session: ReplSession, *, history: "History | None" = None,
         input=input,
         output=output,
         mouse_support=False,
+        enable_suspend=True,
         tempfile_suffix=".bst",
         input_processors=[HighlightMatchingBracketProcessor(chars="[](){}")],
     )
@@ -124,11 +125,21 @@ def build_prompt(session: ReplSession, *, history: "History | None" = None,
 def _toolbar(session: ReplSession) -> str:
     image = session.image
     parts = [f" {image.path.name}" + (" (read-only)" if image.read_only else ""),
-             f"{len(image.workspace)} vars", "vi" if session.config.vi_mode else "emacs"]
+             f"{len(image.workspace)} vars", _editing_mode(session)]
     if session.debug:
         parts.append("debug on")
     parts.append(":help  Esc-Enter run  Ctrl-D quit")
     return " │ ".join(parts)
+
+
+def _editing_mode(session: ReplSession) -> str:
+    if not session.config.vi_mode:
+        return "emacs"
+    from prompt_toolkit.application import get_app
+    from prompt_toolkit.key_binding.vi_state import InputMode
+    mode = get_app().vi_state.input_mode
+    return {InputMode.INSERT: "vi insert", InputMode.NAVIGATION: "vi normal",
+            InputMode.REPLACE: "vi replace"}.get(mode, "vi")
 
 
 def interact(session: ReplSession, prompt: "PromptSession[str]") -> None:

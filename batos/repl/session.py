@@ -253,6 +253,7 @@ def run_batch(session: ReplSession, lines: Iterable[str]) -> int:
             session.handle(unit)
         except KeyboardInterrupt:
             return 130
+        sys.stdout.flush()          # a reader on the other end of a pipe sees each answer
         if session.done:
             break
     sys.stdout.flush()
