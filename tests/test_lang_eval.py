@@ -226,6 +226,8 @@ def test_unknown_names_suggest_close_matches(image: Any) -> None:
     assert (err.filename, err.line, err.column) == ("x.bst", 1, 5)
     with pytest.raises(NameNotFound, match="genesis"):
         image.evaluate("genesys")
+    with pytest.raises(NameNotFound, match=r"did you mean total\?"):
+        image.evaluate("| total | total := 0. #(1 2) do: [:each | total := totl + each]")
 
 
 # --- methods ------------------------------------------------------------------------------------

@@ -286,11 +286,24 @@ class Compiler(InlineMixin):
         if found is not None:
             return Atom(found[0], True)
         t = self.temp()
+        near = self.near_locals(name)
         if self.method:
-            self.emit(f"{t} = _mname(_self, {name!r})", node)
+            self.emit(f"{t} = _mname(_self, {name!r}{near})", node)
         else:
-            self.emit(f"{t} = _ctx.lookup({name!r})", node)
+            self.emit(f"{t} = _ctx.lookup({name!r}{near})", node)
         return Atom(t)
+
+    def near_locals(self, name: str) -> str:
+        """``, <const>`` naming visible temporaries close to ``name`` (for the
+        did-you-mean of an unknown name), or nothing."""
+        import difflib
+        visible: set[str] = set()
+        scope: Scope | None = self.scope
+        while scope is not None:
+            visible.update(scope.vars)
+            scope = scope.parent
+        close = difflib.get_close_matches(name, sorted(visible), n=3, cutoff=0.7)
+        return f", {self.const(tuple(close))}" if close else ""
 
     def assign(self, node: n.Assign, target: str | None) -> Atom:
         if self.scope.is_param(node.name):

@@ -241,7 +241,7 @@ def pop_context() -> None:
 
 # --- names inside methods ----------------------------------------------------------------------
 
-def method_name(receiver: Any, name: str) -> Any:
+def method_name(receiver: Any, name: str, near: Iterable[str] = ()) -> Any:
     """Read free ``name`` in a method: the receiver's data/parent slot (own or inherited),
     then the workspace, image globals and builtins."""
     if isinstance(receiver, Proto):
@@ -254,7 +254,7 @@ def method_name(receiver: Any, name: str) -> Any:
             return value
     ctx = current_context(receiver)
     extra = receiver.slot_names() if isinstance(receiver, Proto) else []
-    return ctx.lookup(name, extra)
+    return ctx.lookup(name, [*near, *extra])
 
 
 def method_assign(receiver: Any, name: str, value: Any) -> Any:
