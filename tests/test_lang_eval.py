@@ -364,3 +364,12 @@ def test_methods_called_from_python_see_the_image(image: Any) -> None:
     genesis = image.globals["genesis"]
     assert genesis.send("capped:", 42) == 10     # a global, outside any evaluate
     assert genesis.capped_(3) == 3
+
+
+def test_evaluate_without_an_image() -> None:
+    ws: dict[str, Any] = {}
+    assert evaluate(None, "x := OrderedCollection new. x add: 3; yourself. x size",
+                    workspace=ws) == 1
+    assert evaluate(None, "#(3 1 2) asSortedCollection asArray") == [1, 2, 3]
+    with pytest.raises(NameNotFound):
+        evaluate(None, "genesis")

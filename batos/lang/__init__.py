@@ -39,7 +39,8 @@ def compile_method(source: str, *, selector: str) -> Any:
 
 def evaluate(image: Any, source: str, *, workspace: dict[str, Any] | None = None,
              filename: str = "<input>") -> Any:
-    """Evaluate BST ``source`` in ``image``; answer the last statement's value (nil → None).
+    """Evaluate BST ``source`` in ``image`` (None: no image, builtins only); answer the
+    last statement's value (nil → None).
 
     Names resolve to temporaries, then ``workspace`` variables, image globals and builtin
     globals; assigning an undeclared name creates a workspace variable. Errors raise
@@ -49,7 +50,9 @@ def evaluate(image: Any, source: str, *, workspace: dict[str, Any] | None = None
     from batos.lang.compiler import compile_script
     from batos.lang import runtime
     fn = compile_script(source, filename)
-    ctx = runtime.Context(image, image.workspace if workspace is None else workspace)
+    if workspace is None:
+        workspace = image.workspace if image is not None else {}
+    ctx = runtime.Context(image, workspace)
     runtime.push_context(ctx)
     try:
         return fn(ctx)

@@ -138,12 +138,18 @@ def block_cannot_return(exc: NonLocalReturn) -> BSTRuntimeError:
 # --- the evaluation context ------------------------------------------------------------------
 
 _BUILTINS: "weakref.WeakKeyDictionary[Any, dict[str, Any]]" = weakref.WeakKeyDictionary()
+_NO_IMAGE_BUILTINS: dict[str, Any] | None = None
 
 
 def builtins_for(image: Any) -> dict[str, Any]:
-    """``batos.lang.globals.builtin_globals(image)``, built once per image."""
+    """``batos.lang.globals.builtin_globals(image)``, built once per image (and once for
+    code evaluated without an image)."""
+    global _NO_IMAGE_BUILTINS
     if image is None:
-        return {}
+        if _NO_IMAGE_BUILTINS is None:
+            from batos.lang.globals import builtin_globals
+            _NO_IMAGE_BUILTINS = builtin_globals(None)
+        return _NO_IMAGE_BUILTINS
     table = _BUILTINS.get(image)
     if table is None:
         from batos.lang.globals import builtin_globals
