@@ -175,3 +175,13 @@ def test_timeout_aborts_a_runaway_script(img: Path, tmp_path: Path) -> None:
                           "counter setSlot: #count value: s", "ok.bst")
     assert run(ok, "-i", img, "--timeout", "0").exit_code == 0
     assert state(img)["counter"]["count"] == "5050"
+
+
+def test_dry_run_names_containers_by_their_slot(img: Path, tmp_path: Path) -> None:
+    setup = script(tmp_path, "counter setSlot: #log value: OrderedCollection new.", "s.bst")
+    assert run(setup, "-i", img).exit_code == 0
+    result = run(script(tmp_path, "counter log add: 3; add: 4"), "-i", img, "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ("dry run: 1 object(s) would change (nothing was saved)\n"
+                             "  a Proto(counter).log\n"
+                             "    ~ contents: an OrderedCollection(3 4)\n")

@@ -98,6 +98,20 @@ def _global_changes(image: "Image") -> dict[str, Any] | None:
             "changed": changed, "removed": removed}
 
 
+def _container_name(image: "Image", obj: Any, objects: list[Any]) -> str:
+    """``counter.history`` for a list or dictionary held in a slot, else its class."""
+    from batos.image.proto import Proto
+    from batos.lang.printing import article
+    holders = [o for o in objects if isinstance(o, Proto)]
+    holders += [v for v in image.root["globals"].values() if isinstance(v, Proto)]
+    for holder in holders:
+        for key, value in holder._slots.items():
+            if value is obj:
+                return f"{_describe(holder)}.{key}"
+    name = type(obj).__name__
+    return article(name)
+
+
 def _with_new_objects(image: "Image", registered: list[Any]) -> list[Any]:
     """``registered`` plus the new (never stored) prototypes reachable from it or from
     the globals: they have no ZODB connection yet, so nothing registered them."""
@@ -145,7 +159,9 @@ def describe_changes(image: "Image") -> list[dict[str, Any]]:
             if entry is not None:
                 out.append(entry)
         elif isinstance(obj, (PersistentList, PersistentMapping)):
-            out.append({"object": _describe(obj), "oid": _oid(obj),
+            if obj._p_oid is None:
+                continue  # a new container: shown as the value of the slot that holds it
+            out.append({"object": _container_name(image, obj, registered), "oid": _oid(obj),
                         "new": obj._p_oid is None, "added": [],
                         "changed": [{"slot": "contents", "value": preview(obj)}],
                         "removed": []})
