@@ -360,3 +360,15 @@ def test_read_only_on_missing_image_is_an_error(tmp_path):
     with pytest.raises(batos.errors.ImageError):
         batos.open_image(tmp_path / "missing.fs", read_only=True)
     assert not (tmp_path / "missing.fs").exists()
+
+
+def test_slot_listing_loads_ghost_parents(image_path):
+    with batos.open_image(image_path) as im:
+        child = im.globals["genesis"].clone()
+        im.globals["child"] = child
+        im.commit("child")
+    with batos.open_image(image_path) as im:
+        child = im.globals["child"]
+        im.connection.cacheMinimize()
+        names = {row.name for row in child.slots()}
+        assert {"clone", "description", "pLLM*"} <= names

@@ -177,8 +177,8 @@ class Proto(Persistent):
         value = persistify(value)
         from batos.guardian import check_storable
         check_storable(value)
+        slots = self._slots  # also unghostifies
         d = self.__dict__
-        slots = d["_slots"]
         old = slots.get(name, _MISSING)
         lookup_changes = (old is _MISSING or is_parent_slot(name) or _is_method(value)
                           or _is_method(old))
@@ -194,7 +194,7 @@ class Proto(Persistent):
 
     def remove_slot(self, name: str) -> None:
         """Remove an own slot; inherited slots are not touched."""
-        slots = self.__dict__["_slots"]
+        slots = self._slots
         if name not in slots:
             raise SlotError(f"{self._display()} has no own slot {name!r}")
         invalidate_lookup_cache()
@@ -203,11 +203,11 @@ class Proto(Persistent):
         self._p_changed = True
 
     def has_slot(self, name: str) -> bool:
-        return name in self.__dict__["_slots"]
+        return name in self._slots
 
     def get_slot(self, name: str, default: Any = _MISSING) -> Any:
         """The value of an own slot."""
-        slots = self.__dict__["_slots"]
+        slots = self._slots
         if name in slots:
             return slots[name]
         if default is _MISSING:
@@ -215,13 +215,13 @@ class Proto(Persistent):
         return default
 
     def slot_names(self) -> list[str]:
-        return list(self.__dict__["_slots"])
+        return list(self._slots)
 
     def own_slots(self) -> dict[str, Any]:
-        return dict(self.__dict__["_slots"])
+        return dict(self._slots)
 
     def parents(self) -> list["Proto"]:
-        return [v for k, v in self.__dict__["_slots"].items() if is_parent_slot(k) and v is not None]
+        return [v for k, v in self._slots.items() if is_parent_slot(k) and v is not None]
 
     def slots(self, inherited: bool = True) -> list[SlotInfo]:
         """Own slots, then (with ``inherited``) every slot reachable through parents that
@@ -231,7 +231,7 @@ class Proto(Persistent):
         for owner, depth in self._walk():
             if depth and not inherited:
                 break
-            for key, value in owner.__dict__["_slots"].items():
+            for key, value in owner._slots.items():
                 if key in seen:
                     continue
                 seen.add(key)
@@ -308,7 +308,7 @@ class Proto(Persistent):
         """Self's shallow copy: new identity, own slot table, shared values."""
         new = Proto.__new__(Proto)
         Proto.__init__(new)
-        for key, value in self.__dict__["_slots"].items():
+        for key, value in self._slots.items():
             new.set_slot(key, value)
         return new
 
@@ -317,7 +317,7 @@ class Proto(Persistent):
         prototypes are shared."""
         new = Proto.__new__(Proto)
         Proto.__init__(new)
-        for key, value in self.__dict__["_slots"].items():
+        for key, value in self._slots.items():
             if is_parent_slot(key) or _is_method(value):
                 new.set_slot(key, value)
             else:
