@@ -185,3 +185,16 @@ def test_dry_run_names_containers_by_their_slot(img: Path, tmp_path: Path) -> No
     assert result.stdout == ("dry run: 1 object(s) would change (nothing was saved)\n"
                              "  a Proto(counter).log\n"
                              "    ~ contents: an OrderedCollection(3 4)\n")
+
+
+def test_errors_in_method_bodies_are_found_before_anything_runs(img: Path,
+                                                                tmp_path: Path) -> None:
+    before = state(img)
+    bad = script(tmp_path, "Transcript show: 'never'.\n"
+                           "counter >> bump: n [\n    n := n + 1\n]\n")
+    result = run(bad, "-i", img)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (f"error: {bad}:3:5: cannot assign to argument 'n'\n"
+                             "      n := n + 1\n      ^\n")
+    assert state(img) == before

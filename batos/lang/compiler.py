@@ -271,6 +271,11 @@ class Compiler(InlineMixin):
             self.emit(f"{t} = [{', '.join(a.text for a in atoms)}]", node)
             return Atom(t, target is not None)
         if isinstance(node, n.MethodDef):
+            # check the body now, in the script's coordinates, so errors stop the whole
+            # script before anything runs (defining compiles the stored source again)
+            Compiler(self.source, self.filename, method=True).compile_method(n.MethodNode(
+                node.line, node.column, node.start, node.end, node.selector, node.params,
+                node.temps, node.body))
             rcv = self.expr(node.receiver)
             t = target or self.temp()
             self.emit(f"{t} = _define({rcv.text}, {node.selector!r}, "
@@ -481,6 +486,20 @@ def compile_method(source: str, *, selector: str) -> Callable[..., Any]:
 
     A unary method's source may also be just its body (``^count + 1``).
     """
+    key = (source, selector)
+    fn = _METHODS.get(key)
+    if fn is None:
+        fn = _compile_method(source, selector)
+        _METHODS[key] = fn
+        if len(_METHODS) > _CACHE_SIZE:
+            _METHODS.popitem(last=False)
+    return fn
+
+
+_METHODS: "OrderedDict[tuple[str, str], Callable[..., Any]]" = OrderedDict()
+
+
+def _compile_method(source: str, selector: str) -> Callable[..., Any]:
     from batos.errors import BSTSyntaxError
     filename = f"<method #{selector}>"
     unary = selector[:1].isalpha() and ":" not in selector
