@@ -26,7 +26,9 @@ import time
 from pathlib import Path
 
 ANCHOR = "import ZODB, transaction, persistent, BTrees.OOBTree"
-FAST = "import sys; from batos.cli.lang_cmd import fast_path; sys.exit(fast_path(sys.argv[1:]))"
+# what batos.cli.main.main() would do if it tried lang_cmd.fast_path before typer's app()
+FAST = ("import sys, batos.cli.main; from batos.cli.lang_cmd import fast_path; "
+        "sys.exit(fast_path(sys.argv[1:]))")
 LOOP = "| sum | sum := 0. 1 to: 1000000 do: [:i | sum := sum + i]. sum"
 
 
