@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import weakref
 from collections import OrderedDict
 from typing import Any, Callable, NamedTuple
 
@@ -449,6 +450,7 @@ def build(comp: Compiler, entry: str) -> Callable[..., Any]:
     unit = Unit(comp.source, comp.filename, comp.positions, pyname)
     UNITS[pyname] = unit
     linecache.cache[pyname] = (len(text), None, text.splitlines(True), pyname)
+    weakref.finalize(unit, linecache.cache.pop, pyname, None)  # tracebacks show the Python
     namespace: dict[str, Any] = dict(HELPERS)
     namespace.update(comp.consts)
     namespace["_Block"] = Block
