@@ -209,8 +209,11 @@ class InlineMixin:
         atoms = self.operands([node.receiver, node.args[0]])
         start, stop = atoms[0].text, atoms[1].text
         block = node.args[-1]
+        assert isinstance(block, n.Block)
         if node.selector == "to:by:do:":
-            step = node.args[1].value
+            step_node = node.args[1]
+            assert isinstance(step_node, n.Literal)
+            step = step_node.value
         else:
             step = 1
         inline = not captures(block)
@@ -256,6 +259,7 @@ class InlineMixin:
         mark = self.open_suite("else:", node)
         if "notnil" in arms:
             block = arms["notnil"]
+            assert isinstance(block, n.Block)
             self.inline_block(block, t, (c,) if block.params else ())
         else:
             self.emit(f"{t} = {c}")

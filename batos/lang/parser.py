@@ -274,11 +274,11 @@ class Parser:
             return self.parse_block()
         if kind == "lbrace":
             self.advance()
-            items = self.parse_statements(closer="rbrace", opener=tok)
-            if any(isinstance(s, n.Return) for s in items):
+            elements = self.parse_statements(closer="rbrace", opener=tok)
+            if any(isinstance(s, n.Return) for s in elements):
                 self.fail("'^' is not allowed inside a brace array")
             self.expect("rbrace", "'}'")
-            return n.BraceArray(tok.line, tok.column, tok.start, self._end(), items)
+            return n.BraceArray(tok.line, tok.column, tok.start, self._end(), elements)
         if kind == "eof":
             self.fail("unexpected end of input: expected an expression")
         self.fail(f"expected an expression, found {describe(tok)}")

@@ -103,10 +103,10 @@ def wrap_error(exc: BaseException) -> BaseException:
     if where is None:
         return exc
     unit, line, col = where
-    pos = dict(source=unit.source, line=line, column=col, filename=unit.filename)
+    pos: dict[str, Any] = dict(source=unit.source, line=line, column=col,
+                               filename=unit.filename)
     if isinstance(exc, SourceError):
-        exc.source, exc.line, exc.column, exc.filename = (pos["source"], line, col,
-                                                          unit.filename)
+        exc.source, exc.line, exc.column, exc.filename = unit.source, line, col, unit.filename
         return exc
     if isinstance(exc, BatosError):
         cls = _positioned_class(type(exc))
