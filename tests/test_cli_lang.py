@@ -254,3 +254,15 @@ def test_fast_path_matches_typer(img: Path, argv: list[str], capsys: pytest.Capt
 def test_fast_path_leaves_the_rest_to_typer(argv: list[str]) -> None:
     from batos.cli.lang_cmd import fast_path
     assert fast_path(argv) is None
+
+
+def test_inspect_collections_lists_elements(img: Path) -> None:
+    data = json.loads(cli("inspect", "#(1 $a 'x')", "-i", img, "--json").stdout)
+    assert data == {"printString": "#(1 $a 'x')", "class": "Array",
+                    "elements": [{"key": "1", "value": "1"}, {"key": "2", "value": "$a"},
+                                 {"key": "3", "value": "'x'"}]}
+    data = json.loads(cli("inspect", "Dictionary new at: #a put: 1; yourself", "-i", img,
+                          "--json").stdout)
+    assert data["elements"] == [{"key": "#a", "value": "1"}]
+    out = cli("inspect", "(1 to: 100) asOrderedCollection", "-i", img).stdout
+    assert "│ 50  │ 50    │" in out and "│ 51 " not in out

@@ -68,7 +68,29 @@ def inspect_data(value: Any) -> dict[str, Any]:
                            for m in _own_methods(value)]
     else:
         data["class"] = _class_name(value)
+        items = element_rows(value)
+        if items is not None:
+            data["elements"] = items
     return data
+
+
+_MAX_ELEMENTS = 50
+
+
+def element_rows(value: Any) -> list[dict[str, str]] | None:
+    """``[{"key", "value"}]`` for a collection (1-based indexes for sequences, keys for
+    dictionaries; at most 50), else None."""
+    from collections.abc import Mapping
+    if isinstance(value, (str, bytes)):
+        return None
+    if isinstance(value, Mapping):
+        pairs = [(_print(k), v) for k, v in list(value.items())[:_MAX_ELEMENTS]]
+    elif isinstance(value, (list, tuple)) or type(value).__name__ in (
+            "PersistentList", "OrderedCollection", "SortedCollection"):
+        pairs = [(str(i), v) for i, v in enumerate(list(value)[:_MAX_ELEMENTS], 1)]
+    else:
+        return None
+    return [{"key": k, "value": _short(_print(v))} for k, v in pairs]
 
 
 def _own_methods(obj: Any) -> list[Any]:
@@ -95,8 +117,16 @@ class Inspector:
             table = Table(title=title, show_header=True, header_style="bold")
             table.add_column("class")
             table.add_column("printString", overflow="fold")
-            table.add_row(_class_name(obj), _print(obj))
-            return table
+            table.add_row(_class_name(obj), _short(_print(obj), 80))
+            items = element_rows(obj)
+            if not items:
+                return table
+            elements = Table(show_header=True, header_style="bold")
+            elements.add_column("key", no_wrap=True)
+            elements.add_column("value", overflow="ellipsis", no_wrap=True, max_width=_PREVIEW)
+            for item in items:
+                elements.add_row(item["key"], item["value"])
+            return Group(table, elements)
         table = Table(title=title, show_header=True, header_style="bold")
         table.add_column("slot", no_wrap=True, overflow="ellipsis", max_width=24)
         table.add_column("kind", no_wrap=True, min_width=6)
