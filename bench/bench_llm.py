@@ -9,6 +9,7 @@ For each model:
 * persona/adapter switch: hot ``llama_set_adapters_lora`` set/clear per switch (raw
   call, through the engine, and the extra cost it adds to the next decode) against
   a model reload (goal <= 1 ms per switch; anchor: ~15 us vs a reload in seconds);
+* proof that output with adapter A after B equals a fresh context with A;
 * prefix KV cache: prompt time of a second prompt sharing the fixed system prefix
   against the first (goal <= 0.5x), and after a persona round trip A -> B -> A;
 * generation speed of the backend against a raw ``llama_cpp.Llama.create_completion``
@@ -96,18 +97,21 @@ def bench_switch(model: Path, lora: Path, n_switch: int, n_reload: int) -> None:
     # the cost a switch adds to the next decode (graph/scheduler rebuild, LoRA matmuls)
     base = engine.tokenize(SYSTEM)[:32]
     llm.eval(base)
-    n_dec = max(10, n_switch // 50)
+    n_dec = max(30, n_switch // 50)
 
-    def decode_loop(switch: bool) -> float:
+    def decode_loop(switch: bool, lora_on: bool = False) -> float:
         t = 0.0
         for i in range(n_dec):
-            engine.apply(specs if (switch and i % 2) else ())
+            engine.apply(specs if ((switch and i % 2) or lora_on) else ())
             engine._truncate(len(base))
             t += timed(lambda: llm.eval([base[-1]]))
         return t / n_dec
     decode_loop(False)
     t_steady = decode_loop(False)
+    decode_loop(False, lora_on=True)
+    t_lora = decode_loop(False, lora_on=True)
     t_alternating = decode_loop(True)
+    t_extra = t_alternating - (t_steady + t_lora) / 2
     engine.close()
     print(f"persona/adapter switch ({model.name}; reload median of {n_reload})")
     row("model reload (Llama load)", f"{t_reload * 1e3:.1f} ms", "1.0x", "anchor (default ~3.4 s)")
@@ -115,9 +119,13 @@ def bench_switch(model: Path, lora: Path, n_switch: int, n_reload: int) -> None:
         f"{t_raw / t_reload:.1e}x", f"goal <= 1 ms: {'ok' if t_raw < 1e-3 else 'MISSED'}")
     row("hot switch through Engine.apply", f"{t_engine * 1e6:.1f} us",
         f"{t_engine / t_reload:.1e}x", f"goal <= 1 ms: {'ok' if t_engine < 1e-3 else 'MISSED'}")
-    row("1-token decode, same adapters", f"{t_steady * 1e3:.2f} ms")
+    row("1-token decode, no adapter", f"{t_steady * 1e3:.2f} ms")
+    row("1-token decode, LoRA always on", f"{t_lora * 1e3:.2f} ms",
+        f"{t_lora / t_steady:.2f}x")
     row("1-token decode right after each switch", f"{t_alternating * 1e3:.2f} ms",
         f"{t_alternating / t_steady:.2f}x", "half of them with the LoRA on")
+    row("=> extra decode cost per switch", f"{t_extra * 1e3:.2f} ms",
+        f"{t_extra / t_reload:.1e}x", "graph rebuild after a change of adapter set")
 
 
 def bench_prefix(model: Path, lora: Path, rounds: int) -> None:
@@ -184,11 +192,36 @@ def bench_speed(model: Path, max_tokens: int, rounds: int) -> None:
         "goal ~1.0x")
 
 
+def bench_a_after_b(model: Path, lora_a: Path, lora_b: Path) -> None:
+    """Issue 7.3's proof: output with adapter A after B equals a fresh context with A."""
+    import numpy as np
+    a, b = [(str(lora_a), 1.0)], [(str(lora_b), 1.0)]
+    used = LlamaCppBackend(model, shared=False)
+    prompt = used.format_chat([{"role": "user", "content": INTENTS[1]}])
+    text_b = used.generate(prompt, max_tokens=16, adapters=b).text
+    after_b = used.generate(prompt, max_tokens=16, adapters=a)
+    logits_after_b = used.logits(prompt + "x", a)
+    used.engine.close()
+    new = LlamaCppBackend(model, shared=False)
+    fresh_a = new.generate(prompt, max_tokens=16, adapters=a)
+    logits_fresh = new.logits(prompt + "x", a)
+    base = new.generate(prompt, max_tokens=16).text
+    new.engine.close()
+    same = after_b.text == fresh_a.text
+    diff = float(np.abs(logits_after_b - logits_fresh).max())
+    print(f"adapter A after B vs a fresh context with A ({model.name})")
+    row("generated text identical", "yes" if same else "NO", "",
+        f"B and no-adapter texts differ from A: {text_b != fresh_a.text}, {base != fresh_a.text}")
+    row("next-token logits max |diff|", f"{diff:.2e}", "", "goal 0 (bit-exact)")
+
+
 def run(model: Path, big: bool) -> None:
     print(f"\n== {model} ({model.stat().st_size / 2**20:.1f} MiB, {os.cpu_count()} cores)")
     with tempfile.TemporaryDirectory() as tmp:
         lora = write_random_lora(model, Path(tmp) / "persona.gguf")
         bench_switch(model, lora, n_switch=500 if big else 2000, n_reload=1 if big else 5)
+        bench_a_after_b(model, write_random_lora(model, Path(tmp) / "a.gguf", std=0.05, seed=1),
+                        write_random_lora(model, Path(tmp) / "b.gguf", std=0.05, seed=2))
         bench_prefix(model, lora, rounds=3)
         bench_speed(model, max_tokens=64 if big else 200, rounds=3 if big else 5)
 
