@@ -291,3 +291,16 @@ def test_shared_engine_per_model(tiny_model: Path, llm_cache_home: Path) -> None
     one.generate("abc", max_tokens=3)
     assert two.loaded
     assert two.engine.n_ctx == TINY["n_ctx"]  # capped at the model's training context
+
+
+def test_switching_personas_never_reloads(backend: LlamaCppBackend, tiny_lora: Path,
+                                          tiny_lora_b: Path) -> None:
+    backend.generate("abc", max_tokens=1)
+    llm = backend.engine.llm
+    for i in range(6):
+        adapters = [[(str(tiny_lora), 1.0)], [(str(tiny_lora_b), 0.5)], []][i % 3]
+        backend.generate(PREFIX + str(i), max_tokens=2, adapters=adapters)
+    assert backend.engine.llm is llm
+    assert backend.engine.stats["adapter_loads"] == 2
+    assert backend.engine.stats["adapter_switches"] == 6
+    assert backend.engine.stats["state_restores"] >= 3  # each set found its own prefix again
