@@ -109,9 +109,12 @@ def wrap_error(exc: BaseException) -> BaseException:
         exc.source, exc.line, exc.column, exc.filename = unit.source, line, col, unit.filename
         return exc
     if isinstance(exc, BatosError):
-        cls = _positioned_class(type(exc))
-        new = cls.__new__(cls, *exc.args)
-        new.__dict__.update(exc.__dict__)
+        try:
+            cls = _positioned_class(type(exc))
+            new = cls.__new__(cls, *exc.args)
+            new.__dict__.update(exc.__dict__)
+        except TypeError:  # a class that cannot be combined: keep the message only
+            return BSTRuntimeError(exc.message, cause=exc, **pos)
         new.cause = exc
         for key, value in pos.items():
             setattr(new, key, value)
