@@ -141,7 +141,8 @@ class SourceError(BatosError):
         text = f"{self.location()}: {self.message}"
         line = self.source_line()
         if line:
-            caret = " " * max(self.column - 1, 0) + "^"
+            pad = "".join(c if c == "\t" else " " for c in line[: max(self.column - 1, 0)])
+            caret = pad + "^"
             text += f"\n  {line}\n  {caret}"
         return text
 

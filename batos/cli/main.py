@@ -42,7 +42,15 @@ def _root(version: bool = typer.Option(False, "--version", help="print the versi
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Plain ``eval``/``send`` one-liners skip typer's option machinery (its pydantic
+    adapters cost more than ZODB's import); everything else goes through typer.
+    """
+    from batos.cli.lang_cmd import fast_path
+    code = fast_path(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
     try:
         app()
     except KeyboardInterrupt:

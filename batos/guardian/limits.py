@@ -33,7 +33,7 @@ from typing import Any, Iterator
 from batos.errors import LimitExceeded
 
 DEFAULT_TIMEOUT = 5.0
-DEFAULT_RECURSION = 1000
+DEFAULT_RECURSION = 4000
 DEFAULT_MEMORY_MB = 512
 TICK = 0.05
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096

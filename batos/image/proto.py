@@ -361,9 +361,9 @@ def _deep_copy_data(value: Any) -> Any:
     if isinstance(value, Proto):
         return value
     if isinstance(value, PersistentList):
-        return PersistentList([_deep_copy_data(v) for v in value])
+        return type(value)([_deep_copy_data(v) for v in value])
     if isinstance(value, PersistentMapping):
-        return PersistentMapping({k: _deep_copy_data(v) for k, v in value.items()})
+        return type(value)({k: _deep_copy_data(v) for k, v in value.items()})
     if isinstance(value, Persistent):
         return value
     return copy.deepcopy(value)
