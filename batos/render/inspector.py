@@ -53,7 +53,8 @@ def slot_rows(obj: Any) -> list[dict[str, Any]]:
             value = _method_preview(info.value)
         else:
             value = _print(info.value)
-        rows.append({"slot": info.name, "kind": info.kind, "value": value,
+        name = getattr(info.value, "selector", info.name) if info.kind == "method" else info.name
+        rows.append({"slot": name, "kind": info.kind, "value": value,
                      "defined_on": _owner_name(info.owner), "inherited": info.inherited})
     return rows
 
