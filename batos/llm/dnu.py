@@ -20,8 +20,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from batos.errors import (BatosError, GenerationFailed, LimitExceeded, MessageNotUnderstood,
-                          MethodDefinitionError)
+from batos.errors import (GenerationFailed, LimitExceeded, MessageNotUnderstood,
+                          MethodDefinitionError, ModelError)
 from batos.llm import genlog
 from batos.llm.prompts import (STOP, MissionBrief, build_messages, extract_code, param_names,
                                prefill, preview, prompt_hash, type_name)
@@ -200,6 +200,9 @@ class DNUCycle:
         self.cycle = cycle
         try:
             cycle.run(self.handlers())
+        except ModelError as exc:
+            exc.followup = None  # type: ignore[attr-defined]  # no model: leave the image untouched
+            raise
         except BaseException as exc:
             if len(self.feedback) > self.retries and not isinstance(exc, GenerationFailed):
                 raise self._failure(getattr(exc, "followup", None)) from None
