@@ -40,8 +40,10 @@ def list_cmd(as_json: JsonOpt = False) -> None:
         return
     from rich.table import Table
     table = Table(box=None, pad_edge=False)
-    for col in ("", "name", "size", "path"):
-        table.add_column(col)
+    table.add_column("")
+    table.add_column("name", overflow="fold")
+    table.add_column("size", no_wrap=True)
+    table.add_column("path", overflow="fold")
     for e in entries:
         note = "" if e.exists else (" (assembled on first use)" if e.default else " (missing)")
         table.add_row("*" if e.current else "", e.name + (" (default)" if e.default else ""),
