@@ -257,11 +257,13 @@ def test_changed_adapter_file_is_a_new_key(tiny_model: Path, tmp_path: Path) -> 
     be = fresh(tiny_model)
     be.generate(PREFIX, max_tokens=2, adapters=[(str(path), 1.0)])
     key1 = be.engine.cache_info()["context_key"]
-    write_tiny_lora(path, seed=2, rank=8)
-    be.engine.invalidate()
-    be.engine._warm.clear()  # the owner of a rewritten file drops the warm copy
-    be.generate(PREFIX, max_tokens=2, adapters=[(str(path), 1.0)])
+    before = be.logits(PREFIX, [(str(path), 1.0)], use_cache=False)
+    write_tiny_lora(path, seed=2, rank=8)  # rewritten in place: reloaded, new cache key
+    done = be.generate(PREFIX, max_tokens=2, adapters=[(str(path), 1.0)])
     assert be.engine.cache_info()["context_key"] != key1
+    assert done.prompt_tokens_cached == 0 and be.engine.stats["adapter_loads"] == 2
+    after = be.logits(PREFIX, [(str(path), 1.0)], use_cache=False)
+    assert not np.allclose(before, after)
 
 
 # --- model errors and sharing --------------------------------------------------------------------

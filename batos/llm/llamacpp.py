@@ -113,6 +113,7 @@ class Engine:
         self._lc: Any = None
         self._vocab: Any = None
         self._warm: OrderedDict[str, Any] = OrderedDict()  # realpath -> adapter pointer
+        self._warm_ident: dict[str, tuple[int, int]] = {}   # realpath -> (size, mtime_ns)
         self._hot: tuple[tuple[str, float], ...] = ()      # set on the context now
         self._ctx_key: AdapterKey | None = None            # key of the tokens in the KV
         self._saved: OrderedDict[AdapterKey, tuple[list[int], bytes]] = OrderedDict()
@@ -189,10 +190,16 @@ class Engine:
         with self.lock:
             llm = self.ensure_loaded()
             real = os.path.realpath(path)
+            ident = _file_identity(real)
             ptr = self._warm.get(real)
             if ptr is not None:
-                self._warm.move_to_end(real)
-                return ptr
+                if self._warm_ident.get(real) == ident:
+                    self._warm.move_to_end(real)
+                    return ptr
+                # the file changed on disk: drop the stale copy, load the new one
+                if any(p == real for p, _ in self._hot):
+                    self._set_hot(())
+                self._lc.llama_adapter_lora_free(self._warm.pop(real))
             self._check_adapter(real)
             ptr = self._lc.llama_adapter_lora_init(llm.model, real.encode("utf-8"))
             if not ptr:
@@ -201,6 +208,7 @@ class Engine:
                                  f"({os.path.basename(self.path)})")
             self.stats["adapter_loads"] += 1
             self._warm[real] = ptr
+            self._warm_ident[real] = ident
             self._evict(keep=(real, *keep))
             return ptr
 
