@@ -72,8 +72,11 @@ class Backend(Protocol):
                  seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
                  adapters: Sequence[AdapterSpec] = (),
                  on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None) -> Completion:
+                 cancel: threading.Event | None = None, prefix: str | None = None) -> Completion:
         """Generate a completion of ``prompt``.
+
+        ``prefix`` names a fixed leading part of the prompt that backends may cache
+        across processes (the in-process backend keeps its KV state on disk).
 
         ``stop`` strings end the generation and are not part of the text;
         ``grammar`` is GBNF source; ``adapters`` are (LoRA path, scale) pairs

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from batos.errors import (GenerationFailed, LimitExceeded, MessageNotUnderstood,
                           MethodDefinitionError, ModelError)
 from batos.llm import genlog
-from batos.llm.prompts import (STOP, MissionBrief, build_messages, extract_code, param_names,
+from batos.llm.prompts import (EXAMPLES, STOP, MissionBrief, build_messages, extract_code, param_names,
                                prefill, preview, prompt_hash, type_name)
 
 if TYPE_CHECKING:
@@ -253,16 +253,19 @@ class DNUCycle:
         messages = build_messages(brief, persona.system_prompt, self.feedback)
         head = prefill(brief)
         prompt = self.backend.format_chat(messages) + head
+        fixed = self.backend.format_chat(messages[:1 + 2 * len(EXAMPLES)],
+                                         add_generation_prompt=False)
+        prefix = fixed if prompt.startswith(fixed) else None
         sink = _token_sink.get() or _default_sink()
         if sink is not None:
             sink(f"\n{persona.name} ▸ writing #{brief.selector}\n{head.split(chr(10), 1)[-1]}")
-        temperature = 0.0 if attempt == 1 else 0.4
+        temperature = 0.0 if attempt == 1 else 0.7
         t0 = time.perf_counter()
         with _limits_paused():
             completion = self.backend.generate(
                 prompt, max_tokens=int(self.image.options.get("max_tokens", 384)),
                 temperature=temperature, seed=attempt, stop=STOP,
-                adapters=list(persona.adapters), on_token=sink)
+                adapters=list(persona.adapters), on_token=sink, prefix=prefix)
         if sink is not None:
             sink("\n")
         seconds = time.perf_counter() - t0
@@ -314,6 +317,10 @@ class DNUCycle:
         except Exception as exc:  # the generated code raised: feed it back
             savepoint.rollback()
             error = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, MessageNotUnderstood) and exc.receiver is self.receiver:
+                names = ", ".join(n for n, _, _ in brief.slots) or "none"
+                error = (f"self has no slot or method named {exc.selector!r}; its slots are: "
+                         f"{names}. Use only those, or create a slot by assigning it first.")
             record.verdict, record.error = "error", error
             raise AttemptFailed(error, method.source) from None
         record.verdict = "installed"
@@ -358,7 +365,10 @@ def decompose(image: "Image", receiver: "Proto", message: "Message") -> MissionB
         name = "binary_" + "".join(f"{ord(c):x}" for c in selector)
     slots: list[tuple[str, str, str]] = []
     understood: list[str] = []
+    system = {id(image.globals.get(n)) for n in ("traits", "pLLM")}
     for row in receiver.slots():
+        if row.inherited and id(row.owner) in system:
+            continue  # the machinery's own settings are not the receiver's state
         if row.kind == "data" and len(slots) < 20:
             slots.append((row.name, preview(row.value), type_name(row.value)))
         elif (row.kind == "method" and len(understood) < 30

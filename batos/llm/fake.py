@@ -77,7 +77,7 @@ class FakeBackend:
                  seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
                  adapters: Sequence[AdapterSpec] = (),
                  on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None) -> Completion:
+                 cancel: threading.Event | None = None, prefix: str | None = None) -> Completion:
         """Give the next scripted answer, streamed piece by piece."""
         t0 = time.perf_counter()
         adapters_n = normalize_adapters(adapters)

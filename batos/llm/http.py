@@ -122,7 +122,7 @@ class HTTPBackend:
     def generate(self, prompt: str, *, max_tokens: int = 512, temperature: float = 0.0,
                  seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
                  adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None) -> Completion:
+                 cancel: threading.Event | None = None, prefix: str | None = None) -> Completion:
         """Stream a completion from the server's ``/completion``."""
         t0 = time.perf_counter()
         check_cancel(cancel)

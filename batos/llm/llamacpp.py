@@ -69,9 +69,13 @@ def _quiet_log(level: int, text: bytes, user_data: Any) -> None:
     (llama-cpp-python's own sink maps ggml's current log levels wrongly and prints
     warnings such as the per-tensor LoRA buffer fallbacks even when not verbose.)
     """
-    if os.environ.get("BATOS_LLM_DEBUG"):
-        import sys
-        sys.stderr.write(text.decode("utf-8", "replace"))
+    global _PENDING_INTERRUPT
+    try:
+        if os.environ.get("BATOS_LLM_DEBUG"):
+            import sys
+            sys.stderr.write(text.decode("utf-8", "replace"))
+    except KeyboardInterrupt:
+        _PENDING_INTERRUPT = True
 
 
 def _cores() -> int:
@@ -146,6 +150,7 @@ class Engine:
                                  "architecture; choose another with `batos model use PATH`"
                                  ) from None
             self.load_seconds = time.perf_counter() - t0
+            _raise_pending_interrupt()
             self._lc, self.llm = lc, llm
             self._vocab = lc.llama_model_get_vocab(llm.model)
             return llm
@@ -331,6 +336,23 @@ class Engine:
         self._truncate(max(reuse, 0))
         return self.llm.n_tokens
 
+    def _disk_prefix(self, prefix: str, tokens: Sequence[int], key: AdapterKey,
+                     cached: int) -> tuple[int, int]:
+        """Serve or store the fixed prefix's state on disk.
+
+        Returns (where to resume evaluating, how many prompt tokens were reused)."""
+        from batos.llm import kvdisk
+        ptoks = self.tokenize(prefix)
+        n = min(_lcp(ptoks, tokens), len(tokens) - 1)
+        if n < MIN_SAVED_PREFIX or cached >= n:
+            return cached, cached
+        if kvdisk.restore(self, key, tokens[:n]):
+            return n, n
+        self._truncate(cached)
+        self.llm.eval(list(tokens[cached:n]))
+        kvdisk.save(self, key, tokens[:n])
+        return n, cached
+
     def invalidate(self) -> None:
         """Forget the context contents and every saved prefix state."""
         with self.lock:
@@ -395,8 +417,9 @@ class Engine:
     def generate(self, prompt: str, *, max_tokens: int = 512, temperature: float = 0.0,
                  seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
                  adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None) -> Completion:
-        """See :meth:`batos.llm.backend.Backend.generate`."""
+                 cancel: threading.Event | None = None, prefix: str | None = None) -> Completion:
+        """See :meth:`batos.llm.backend.Backend.generate`. ``prefix``: a fixed leading part
+        of the prompt whose KV state is worth keeping on disk (:mod:`batos.llm.kvdisk`)."""
         t0 = time.perf_counter()
         check_cancel(cancel)
         with self.lock:
@@ -424,7 +447,10 @@ class Engine:
                 if out and on_token is not None:
                     _call(on_token, out)
             try:
-                llm.eval(tokens[cached:])
+                start, cached = (self._disk_prefix(prefix, tokens, key, cached) if prefix
+                                 else (cached, cached))
+                llm.eval(tokens[start:])
+                _raise_pending_interrupt()
                 t_prompt = time.perf_counter() - t0
                 while n_out < max_tokens:
                     check_cancel(cancel)
@@ -464,6 +490,17 @@ class Engine:
                 model_sha256=self.sha256, adapters=specs, finish_reason=finish,
                 prompt_tokens_cached=cached, backend="llama.cpp",
                 extra={"adapter_key": key, "n_ctx": n_ctx, "threads": self.n_threads})
+
+
+_PENDING_INTERRUPT = False
+
+
+def _raise_pending_interrupt() -> None:
+    """Re-raise a Ctrl-C that arrived inside llama.cpp's log callback (ctypes drops it)."""
+    global _PENDING_INTERRUPT
+    if _PENDING_INTERRUPT:
+        _PENDING_INTERRUPT = False
+        raise KeyboardInterrupt
 
 
 class _CallbackFailed(Exception):

@@ -1,0 +1,91 @@
+"""The prefix KV cache on disk: a fixed prompt prefix is processed once per machine.
+
+The doesNotUnderstand_ prompt starts with a long fixed part (persona codex,
+covenant, worked examples). In a fresh process (a ``batos send`` one-liner) the
+in-memory prefix cache is empty, so that part would be re-processed on every run.
+After evaluating it once, the engine writes the sequence's KV state to
+``<cache>/kv/<hash>.kv``, the hash covering the model's sha256, the adapter key
+(paths, sizes, mtimes, scales) and the prefix tokens, so a state is never reused
+under another model or adapter set. Files are written atomically; the newest
+``BATOS_KV_FILES`` (default 8) are kept.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import struct
+from pathlib import Path
+from typing import Any, Sequence
+
+_MAGIC = b"BKV1"
+
+
+def kv_dir() -> Path:
+    from batos.llm.models import cache_dir
+    return Path(os.environ.get("BATOS_KV_DIR") or (cache_dir().parent / "kv"))
+
+
+def _path(engine: Any, key: Any, tokens: Sequence[int]) -> Path:
+    h = hashlib.sha256()
+    h.update(engine.sha256.encode())
+    h.update(repr(key).encode())
+    h.update(struct.pack(f"<{len(tokens)}i", *tokens))
+    return kv_dir() / f"{h.hexdigest()[:32]}.kv"
+
+
+def restore(engine: Any, key: Any, tokens: Sequence[int]) -> int:
+    """Load the saved state of exactly ``tokens``; returns len(tokens), or 0 if none."""
+    path = _path(engine, key, tokens)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return 0
+    if data[:4] != _MAGIC or struct.unpack("<I", data[4:8])[0] != len(tokens):
+        return 0
+    state = data[8:]
+    lc, llm = engine._lc, engine.llm
+    engine._truncate(0)
+    buf = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+    if lc.llama_state_seq_set_data(llm.ctx, buf, len(state), 0) != len(state):
+        engine._truncate(0)
+        return 0
+    llm.input_ids[: len(tokens)] = list(tokens)
+    llm.n_tokens = len(tokens)
+    os.utime(path)
+    engine.stats["disk_restores"] = engine.stats.get("disk_restores", 0) + 1
+    return len(tokens)
+
+
+def save(engine: Any, key: Any, tokens: Sequence[int]) -> None:
+    """Write the context's state, which must hold exactly ``tokens``."""
+    path = _path(engine, key, tokens)
+    if path.exists():
+        return
+    lc, ctx = engine._lc, engine.llm.ctx
+    size = lc.llama_state_seq_get_size(ctx, 0)
+    buf = (ctypes.c_uint8 * size)()
+    n = lc.llama_state_seq_get_data(ctx, buf, size, 0)
+    if n <= 0:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        with open(tmp, "wb") as fh:
+            fh.write(_MAGIC + struct.pack("<I", len(tokens)))
+            fh.write(memoryview(buf)[:n])
+        os.replace(tmp, path)
+        engine.stats["disk_saves"] = engine.stats.get("disk_saves", 0) + 1
+        _prune(path.parent)
+    except OSError:
+        pass  # a read-only or full cache only costs speed
+
+
+def _prune(folder: Path) -> None:
+    keep = max(int(os.environ.get("BATOS_KV_FILES", "8") or 8), 1)
+    files = sorted(folder.glob("*.kv"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        try:
+            old.unlink()
+        except OSError:
+            pass
