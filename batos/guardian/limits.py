@@ -40,11 +40,17 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _local = threading.local()
 
 
+_STATM: tuple[int, int] | None = None  # (pid, fd of /proc/self/statm), read with pread
+
+
 def rss_anon() -> int:
     """Anonymous resident memory of this process in bytes (peak RSS off Linux)."""
+    global _STATM
     try:
-        with open("/proc/self/statm", "rb") as fh:
-            fields = fh.read().split()
+        pid = os.getpid()
+        if _STATM is None or _STATM[0] != pid:  # (re)open after a fork: /proc/self is bound
+            _STATM = (pid, os.open("/proc/self/statm", os.O_RDONLY))
+        fields = os.pread(_STATM[1], 256, 0).split()
         return (int(fields[1]) - int(fields[2])) * _PAGE
     except (OSError, IndexError, ValueError):
         import resource

@@ -222,7 +222,8 @@ class Image:
         from batos.guardian.limits import DEFAULT_TIMEOUT, limits
         if timeout is ...:
             timeout = self.options.get("timeout", DEFAULT_TIMEOUT)
-        self.abort()
+        if self.dirty():  # start clean: nothing half-done may ride along
+            self.abort()
         token = _CURRENT.set(self)
         try:
             with limits(timeout=timeout):
