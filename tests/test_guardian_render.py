@@ -77,7 +77,7 @@ class _Session:
 def test_rules_table_lists_rules_allow_list_and_limits() -> None:
     from batos.render.audit import rules_table
     out = render(rules_table())
-    for needle in ("G001", "G301", "G501", "A007", "statistics", "5 s", "1000 frames"):
+    for needle in ("G001", "G301", "G501", "A007", "statistics", "5 s", "4000 frames"):
         assert needle in out
     assert "G301" not in render(rules_table("G201"))
 

@@ -54,13 +54,17 @@ def test_repl_session_example(tmp_path):
 
 @pytest.mark.model
 def test_model_example(tmp_path, real_model_env):
-    """`batos send -i world.fs counter double: 21` → 42, written by the default model."""
+    """`batos send -i world.fs genesis gcdOf: 12 and: 18` → 6, written by the default model."""
+    block = next(b for b in blocks("text") if "gcdOf: 12 and: 18" in b)
+    assert block.splitlines()[5] == "6"
     env = dict(os.environ, BATOS_LLM="on", BATOS_STREAM="0")
     img = str(tmp_path / "world.fs")
-    setup = "Image at: #counter put: genesis clone. counter setSlot: #count value: 0"
-    subprocess.run([sys.executable, "-m", "batos.cli.main", "eval", "-i", img, setup],
-                   check=True, env=env, capture_output=True, timeout=120)
-    out = subprocess.run([sys.executable, "-m", "batos.cli.main", "send", "-i", img, "counter",
-                          "double:", "21"], capture_output=True, text=True, env=env, timeout=900)
+    out = subprocess.run([sys.executable, "-m", "batos.cli.main", "send", "-i", img, "genesis",
+                          "gcdOf:", "12", "and:", "18"], capture_output=True, text=True, env=env,
+                         timeout=900)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "42"
+    assert out.stdout.strip() == "6"
+    src = subprocess.run([sys.executable, "-m", "batos.cli.main", "repl", img], text=True,
+                         input=":source genesis gcdOf:and:\n", capture_output=True, env=env,
+                         timeout=120)
+    assert src.returncode == 0 and "def gcdOf_and_(self" in src.stdout
