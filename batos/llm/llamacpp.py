@@ -18,11 +18,13 @@
 """
 from __future__ import annotations
 
+import atexit
 import codecs
 import ctypes
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
@@ -150,6 +152,7 @@ class Engine:
                                  "architecture; choose another with `batos model use PATH`"
                                  ) from None
             self.load_seconds = time.perf_counter() - t0
+            _LOADED.add(self)
             _raise_pending_interrupt()
             self._lc, self.llm = lc, llm
             self._vocab = lc.llama_model_get_vocab(llm.model)
@@ -493,6 +496,17 @@ class Engine:
 
 
 _PENDING_INTERRUPT = False
+_LOADED: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_loaded() -> None:
+    """Free models before interpreter teardown (llama-cpp-python's finalizers fail late)."""
+    for engine in list(_LOADED):
+        try:
+            engine.close()
+        except Exception:
+            pass
 
 
 def _raise_pending_interrupt() -> None:

@@ -74,6 +74,21 @@ def hypotenuseOf_and_(self, number1, number2):
     import math
     return math.hypot(number1, number2)
 ```"""),
+    ("""Receiver: a Proto(game)
+Slots:
+  players = ['ann', 'bob', 'cy'] (list)
+  current = 'bob' (str)
+Understands: clone, printString
+Message: #nextTurn (no arguments)
+Python name: nextTurn
+Write: def nextTurn(self)""",
+     """```python
+def nextTurn(self):
+    position = self.players.index(self.current)
+    self.current = self.players[(position + 1) % len(self.players)]
+    self._p_changed = True
+    return self.current
+```"""),
     ("""Receiver: a Proto(shelf)
 Slots:
   owner = 'Ada' (str)
