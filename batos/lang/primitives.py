@@ -66,8 +66,7 @@ def _proto_selectors(proto: Proto) -> list[str]:
     from batos.image.method import Method
     out: list[str] = []
     try:
-        _activate(proto, set())
-        rows = proto.slots(inherited=True)
+        rows = proto.slots(inherited=True)  # loads ghost ancestors as it walks
     except Exception:
         return out
     for row in rows:
@@ -76,16 +75,6 @@ def _proto_selectors(proto: Proto) -> list[str]:
         elif row.kind == "data":
             out.extend((row.name, row.name + ":"))
     return out
-
-
-def _activate(proto: Proto, seen: set[int]) -> None:
-    """Load a prototype and its ancestors (slot listings read their tables directly)."""
-    if id(proto) in seen:
-        return
-    seen.add(id(proto))
-    proto._p_activate()
-    for parent in proto.parents():
-        _activate(parent, seen)
 
 
 def object_selectors() -> list[str]:

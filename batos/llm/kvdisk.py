@@ -11,7 +11,6 @@ under another model or adapter set. Files are written atomically; the newest
 """
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
 import struct
@@ -43,15 +42,8 @@ def restore(engine: Any, key: Any, tokens: Sequence[int]) -> int:
         return 0
     if data[:4] != _MAGIC or struct.unpack("<I", data[4:8])[0] != len(tokens):
         return 0
-    state = data[8:]
-    lc, llm = engine._lc, engine.llm
-    engine._truncate(0)
-    buf = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
-    if lc.llama_state_seq_set_data(llm.ctx, buf, len(state), 0) != len(state):
-        engine._truncate(0)
+    if not engine.load_state(data[8:], tokens):
         return 0
-    llm.input_ids[: len(tokens)] = list(tokens)
-    llm.n_tokens = len(tokens)
     os.utime(path)
     engine.stats["disk_restores"] = engine.stats.get("disk_restores", 0) + 1
     return len(tokens)
@@ -62,18 +54,15 @@ def save(engine: Any, key: Any, tokens: Sequence[int]) -> None:
     path = _path(engine, key, tokens)
     if path.exists():
         return
-    lc, ctx = engine._lc, engine.llm.ctx
-    size = lc.llama_state_seq_get_size(ctx, 0)
-    buf = (ctypes.c_uint8 * size)()
-    n = lc.llama_state_seq_get_data(ctx, buf, size, 0)
-    if n <= 0:
+    state = engine.state_bytes()
+    if state is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         with open(tmp, "wb") as fh:
             fh.write(_MAGIC + struct.pack("<I", len(tokens)))
-            fh.write(memoryview(buf)[:n])
+            fh.write(state)
         os.replace(tmp, path)
         engine.stats["disk_saves"] = engine.stats.get("disk_saves", 0) + 1
         _prune(path.parent)

@@ -291,16 +291,33 @@ class Engine:
             self._lc.llama_memory_clear(mem, True)
             llm.n_tokens = 0
 
-    def _save_current(self) -> None:
-        if self.max_saved <= 0 or self._ctx_key is None or self.llm.n_tokens < MIN_SAVED_PREFIX:
-            return
+    def state_bytes(self) -> bytes | None:
+        """The KV state of the context's sequence (None if llama.cpp gives none)."""
         lc, ctx = self._lc, self.llm.ctx
         size = lc.llama_state_seq_get_size(ctx, 0)
         buf = (ctypes.c_uint8 * size)()
         n = lc.llama_state_seq_get_data(ctx, buf, size, 0)
-        if n <= 0:
+        return bytes(buf)[:n] if n > 0 else None
+
+    def load_state(self, data: bytes, tokens: Sequence[int]) -> bool:
+        """Replace the context with a saved state of exactly ``tokens``."""
+        lc, llm = self._lc, self.llm
+        self._truncate(0)
+        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if lc.llama_state_seq_set_data(llm.ctx, buf, len(data), 0) != len(data):
+            self._truncate(0)
+            return False
+        llm.input_ids[: len(tokens)] = list(tokens)
+        llm.n_tokens = len(tokens)
+        return True
+
+    def _save_current(self) -> None:
+        if self.max_saved <= 0 or self._ctx_key is None or self.llm.n_tokens < MIN_SAVED_PREFIX:
             return
-        self._saved[self._ctx_key] = (self._context_tokens(), bytes(buf)[:n])
+        data = self.state_bytes()
+        if data is None:
+            return
+        self._saved[self._ctx_key] = (self._context_tokens(), data)
         self._saved.move_to_end(self._ctx_key)
         while len(self._saved) > self.max_saved:
             self._saved.popitem(last=False)
@@ -313,15 +330,9 @@ class Engine:
         saved_tokens, data = saved
         if _lcp(saved_tokens, tokens) < MIN_SAVED_PREFIX:
             return 0
-        lc, llm = self._lc, self.llm
-        self._truncate(0)
-        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-        if lc.llama_state_seq_set_data(llm.ctx, buf, len(data), 0) != len(data):
-            self._truncate(0)
+        if not self.load_state(data, saved_tokens):
             del self._saved[key]
             return 0
-        llm.input_ids[: len(saved_tokens)] = saved_tokens
-        llm.n_tokens = len(saved_tokens)
         self._saved.move_to_end(key)
         self.stats["state_restores"] += 1
         return len(saved_tokens)

@@ -262,8 +262,7 @@ def selectors_of(value: Any) -> list[tuple[str, str]]:
     from batos.image.proto import Proto, is_parent_slot
     out: list[tuple[str, str]] = []
     if isinstance(value, Proto):
-        _activate(value, set())
-        for info in value.slots():
+        for info in value.slots():  # loads ghost ancestors as it walks
             if is_parent_slot(info.name):
                 continue
             owner = "" if not info.inherited else info.owner._display()
@@ -290,17 +289,6 @@ def _class_name(value: Any) -> str:
         return str(class_name_of(value))
     except Exception:
         return type(value).__name__
-
-
-def _activate(proto: Any, seen: set[int]) -> None:
-    """Load ``proto`` and its ancestors from the database (``slots()`` reads their
-    tables directly, so ghosts must be activated first); nothing else is loaded."""
-    if id(proto) in seen:
-        return
-    seen.add(id(proto))
-    proto._p_activate()
-    for parent in proto.parents():
-        _activate(parent, seen)
 
 
 def _protocol(value: Any, selectors_for: Any) -> list[str]:
