@@ -133,3 +133,13 @@ def test_generated_method_survives_restart_without_model(tmp_path):
             assert send(im, counter, "tenfold") == 30
     with batos.open_image(path) as im:
         assert im.globals["counter"].send("tenfold") == 30
+
+
+def test_a_mutator_that_changes_nothing_is_fed_back(image):
+    counter = _counter(image)  # count = 3
+    fake = FakeBackend(["):\n    self.count = 3\n    self._p_changed = True\n    return self\n```",
+                        "):\n    self.count = 0\n    self._p_changed = True\n    return self\n```"])
+    with use_backend(fake):
+        assert send(image, counter, "reset") is counter
+    assert counter.count == 0
+    assert "it changed nothing" in fake.prompts[1] and "count = 3" in fake.prompts[1]

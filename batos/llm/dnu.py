@@ -302,11 +302,18 @@ class DNUCycle:
         savepoint = self.image.tm.savepoint()
         try:
             from batos.image.proto import selector_to_name
+            before = _state_snapshot(self.receiver)
             self.receiver.set_slot(selector_to_name(brief.selector), method)
             result = method.function(self.receiver, *self.message.arguments)
             if result is None:
                 raise AttemptFailed("it returned None; return the answer (or self after "
                                     "changing state) instead of printing it", method.source)
+            if (result is self.receiver and _assigns_state(method.source)
+                    and _state_snapshot(self.receiver) == before):
+                raise AttemptFailed(
+                    "it changed nothing: every slot still holds the value it had before "
+                    f"({', '.join(f'{n} = {p}' for n, p, _ in brief.slots) or 'no slots'}). "
+                    f"Make #{brief.selector} do what its name says.", method.source)
         except AttemptFailed as failure:
             savepoint.rollback()
             record.verdict, record.error = "error", failure.error
@@ -328,6 +335,29 @@ class DNUCycle:
         self.method = method
         self.result = result
         genlog.append(self.image, self.records)
+
+
+def _state_snapshot(receiver: Any) -> dict[str, str]:
+    """The printStrings of the receiver's own data slots (to notice a no-op mutator)."""
+    return {row.name: preview(row.value, 200) for row in receiver.slots(inherited=False)
+            if row.kind == "data"}
+
+
+def _assigns_state(code: str) -> bool:
+    """Whether the method assigns self attributes other than ``_p_changed``."""
+    import ast
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AugAssign) else [])
+        for t in targets:
+            if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                    and t.value.id == "self" and t.attr != "_p_changed"):
+                return True
+    return False
 
 
 def _calls_print(code: str) -> bool:
