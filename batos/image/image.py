@@ -8,14 +8,12 @@ exactly as it was.
 from __future__ import annotations
 
 import contextvars
-import time
 from collections.abc import MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import transaction
-from persistent import Persistent
 from persistent.list import PersistentList
 from persistent.mapping import PersistentMapping
 
@@ -324,8 +322,4 @@ def open_image(path: str | Path | None = None, read_only: bool = False) -> Image
     return Image(Path(path) if path is not None else default_image_path(), read_only=read_only)
 
 
-def now() -> float:
-    return time.time()
-
-
-__all__ = ["Image", "Globals", "open_image", "Persistent"]
+__all__ = ["Image", "Globals", "open_image", "current_image", "image_of"]

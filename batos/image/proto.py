@@ -17,7 +17,7 @@ import copy
 import types
 import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from persistent import Persistent
 from persistent.list import PersistentList
@@ -408,7 +408,3 @@ def _lookup(obj: Proto, name: str, visiting: set[int]) -> tuple[int, Proto, Any]
 
 _API_NAMES = frozenset(n for n in dir(Proto) if not n.startswith("_"))
 
-
-def primitive_callable(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a Python function usable as a primitive method body (documentation only)."""
-    return fn
