@@ -2,9 +2,9 @@
 
 Awakening is a list of named, idempotent steps. A new image runs them all in its
 first transaction; an existing image opened for writing runs the steps it lacks
-(so images made by an older batos gain new primordial objects). Steps other
-modules contribute are named here with the module that provides them, so
-opening an up-to-date image imports nothing extra.
+(so images made by an older batos gain new primordial objects). Each step is
+named here with the module that provides it, so opening an up-to-date image
+imports nothing extra.
 """
 from __future__ import annotations
 
@@ -18,46 +18,22 @@ if TYPE_CHECKING:
     from batos.image.image import Image
 
 # (step name, "module:function") in order; each function takes the Image.
-STEPS: list[tuple[str, str]] = [
+STEPS: tuple[tuple[str, str], ...] = (
     ("core", "batos.image.awakening:awaken_core"),
-]
-
-
-def register_step(name: str, ref: str) -> None:
-    """Add an awakening step (used by modules that own primordial objects)."""
-    if all(n != name for n, _ in STEPS):
-        STEPS.append((name, ref))
-
-
-def _load_optional_steps() -> None:
-    """Register the steps of subsystems that are installed (a missing one is skipped)."""
-    import importlib.util
-    for name, ref in OPTIONAL_STEPS:
-        try:
-            spec = importlib.util.find_spec(ref.partition(":")[0])
-        except (ImportError, ValueError):
-            spec = None
-        if spec is not None:
-            register_step(name, ref)
-
-
-OPTIONAL_STEPS: list[tuple[str, str]] = [
     ("catalog", "batos.mind.catalog:awaken_catalog"),
     ("personas", "batos.mind.personas:awaken_personas"),
     ("psm", "batos.mind.psm:awaken_psm"),
     ("llm", "batos.llm.dnu:awaken_llm"),
-]
+)
 
 
 def missing_steps(image: "Image") -> list[str]:
-    _load_optional_steps()
     done = set(image.root.get("awakening", ()))
     return [name for name, _ in STEPS if name not in done]
 
 
 def awaken(image: "Image") -> None:
     """Run every missing step inside the current transaction."""
-    _load_optional_steps()
     done = image.root["awakening"]
     for name, ref in STEPS:
         if name in done:
@@ -125,4 +101,4 @@ def awaken_core(image: "Image") -> None:
     g["genesis"] = genesis
 
 
-__all__ = ["STEPS", "register_step", "awaken", "missing_steps", "Method"]
+__all__ = ["STEPS", "awaken", "missing_steps", "Method"]
