@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from batos.errors import (GenerationFailed, LimitExceeded, MessageNotUnderstood,
                           MethodDefinitionError, ModelError)
+from batos.guardian.limits import paused
 from batos.llm import genlog
-from batos.llm.prompts import (EXAMPLES, STOP, MissionBrief, build_messages, extract_code, param_names,
-                               prefill, preview, prompt_hash, type_name)
+from batos.llm.prompts import (EXAMPLES, STOP, MissionBrief, build_messages, extract_code,
+                               param_names, prefill, preview, prompt_hash, type_name)
 
 if TYPE_CHECKING:
     from batos.image.image import Image
@@ -189,14 +190,13 @@ class DNUCycle:
 
     @staticmethod
     def _note(cycle: Any, **info: Any) -> None:
-        note = getattr(cycle, "note", None)
-        if callable(note):
-            note(**info)
+        cycle.note(**info)
 
     def run(self) -> Any:
         persona_name = _persona_request.get() or "BRICK"
         mission = f"{self.receiver._display()} #{self.message.selector}"
-        cycle = new_cycle(self.image, "doesNotUnderstand_", mission, persona_name)
+        from batos.mind import psm
+        cycle = psm.new_cycle(self.image, "doesNotUnderstand_", mission, persona_name)
         self.cycle = cycle
         try:
             cycle.run(self.handlers())
@@ -208,8 +208,6 @@ class DNUCycle:
                 raise self._failure(getattr(exc, "followup", None)) from None
             self._attach_followup(exc)
             raise
-        if getattr(cycle, "failed", False):
-            raise self._failure()
         return self.result
 
     def _failure(self, previous: Callable[["Image"], Any] | None = None) -> GenerationFailed:
@@ -261,7 +259,7 @@ class DNUCycle:
             sink(f"\n{persona.name} ▸ writing #{brief.selector}\n{head.split(chr(10), 1)[-1]}")
         temperature = 0.0 if attempt == 1 else 0.7
         t0 = time.perf_counter()
-        with _limits_paused():
+        with paused():  # generation time does not count against the statement's limit
             completion = self.backend.generate(
                 prompt, max_tokens=int(self.image.options.get("max_tokens", 384)),
                 temperature=temperature, seed=attempt, stop=STOP,
@@ -376,14 +374,6 @@ def _copy_record(rec: genlog.GenerationRecord) -> genlog.GenerationRecord:
     return genlog.GenerationRecord(**fields)
 
 
-@contextlib.contextmanager
-def _limits_paused() -> Iterator[None]:
-    """Generation time does not count against the statement's time limit."""
-    from batos.guardian.limits import paused
-    with paused():
-        yield
-
-
 # --- decomposition and persona choice ---------------------------------------------------
 
 def decompose(image: "Image", receiver: "Proto", message: "Message") -> MissionBrief:
@@ -412,75 +402,21 @@ def decompose(image: "Image", receiver: "Proto", message: "Message") -> MissionB
 
 
 def _grounding(image: "Image", receiver: "Proto", selector: str) -> list[str]:
-    import re
-    try:
-        from batos.mind.catalog import grounding
-    except ImportError:
-        return []
-    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", selector).replace(":", " ").replace("_", " ")
-    query = f"{words} {receiver.__dict__.get('_name') or ''}".strip()
-    try:
-        chunks = grounding(image, query, k=3)
-    except Exception:
-        return []
+    """The catalog's most relevant chunks (it splits selectors into words itself and
+    answers [] when it has nothing or fails)."""
+    from batos.mind.catalog import grounding
+    query = f"{selector} {receiver.__dict__.get('_name') or ''}".strip()
     notes = []
-    for chunk in chunks:
+    for chunk in grounding(image, query, k=3):
         text = " ".join(str(chunk.get("text", "")).split())
         if text:
             notes.append(text[:300])
     return notes
 
 
-class _DefaultPersona:
-    """Used when the personas subsystem is not in the image: BRICK without an adapter."""
-
-    name = "BRICK"
-    system_prompt = ("You are BRICK, the technical deconstruction engine of this image: "
-                     "precise, literal, and logical.")
-    adapters: list[tuple[str, float]] = []
-    scores: dict[str, float] = {}
-    reviewer = "ALFRED"
-
-
 def choose_persona(image: "Image", message: "Message") -> Any:
-    requested = _persona_request.get()
-    try:
-        from batos.mind.personas import persona_for_code
-    except ImportError:
-        return _DefaultPersona()
-    return persona_for_code(image, message, requested=requested)
-
-
-def new_cycle(image: "Image", kind: str, mission: str, persona: str) -> Any:
-    """A PSM cycle when the image has the state machine, else a plain in-process loop."""
-    try:
-        from batos.mind import psm
-    except ImportError:
-        return _PlainCycle()
-    if "psm" not in image.root.get("awakening", ()):
-        return _PlainCycle()
-    return psm.new_cycle(image, kind, mission, persona)
-
-
-class _PlainCycle:
-    """The same state loop without persistent states (images without the PSM)."""
-
-    def __init__(self) -> None:
-        self.context: dict[str, Any] = {}
-        self.failed = False
-        self.steps: list[tuple[str, dict[str, Any]]] = []
-
-    def note(self, **info: Any) -> None:
-        if self.steps:
-            self.steps[-1][1].update(info)
-
-    def run(self, handlers: dict[str, Callable[[Any], str | None]]) -> None:
-        state = "IDLE"
-        while state not in ("COMPLETE", "FAILED"):
-            self.steps.append((state, {}))
-            state = handlers[state](self) or "FAILED"
-        self.steps.append((state, {}))
-        self.failed = state == "FAILED"
+    from batos.mind.personas import persona_for_code
+    return persona_for_code(image, message, requested=_persona_request.get())
 
 
 __all__ = ["does_not_understand", "awaken_llm", "use_backend", "stream_to", "use_persona",
