@@ -28,10 +28,6 @@ PersonaOpt = Annotated[Optional[str], typer.Option(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def color_enabled(no_color: bool = False) -> bool:
-    return not (no_color or os.environ.get("NO_COLOR") or not sys.stdout.isatty())
-
-
 def console(stderr: bool = False, no_color: bool = False):
     """A rich Console honouring NO_COLOR / --no-color and non-TTY output."""
     from rich.console import Console

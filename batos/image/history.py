@@ -6,7 +6,6 @@ info and history read the undo log; undo uses ``DB.undo``; pack uses
 """
 from __future__ import annotations
 
-import base64
 import contextlib
 import io
 import os
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batos.errors import BatosError, ImageError, ReadOnlyError
+from batos.image.storage import blob_dir_for
 
 if TYPE_CHECKING:
     from batos.image.image import Image
@@ -43,7 +43,7 @@ def history(image: "Image", limit: int = 20) -> list[dict[str, Any]]:
 def info(image: "Image") -> dict[str, Any]:
     """Size, object count and recent transactions."""
     storage = image.storage
-    blobs = Path(str(image.path) + ".blobs")
+    blobs = blob_dir_for(image.path)
     blob_bytes = sum(f.stat().st_size for f in blobs.rglob("*") if f.is_file()) if blobs.exists() else 0
     return {
         "path": str(image.path),
@@ -125,7 +125,7 @@ def backup(image: "Image", dest: str | os.PathLike[str]) -> dict[str, Any]:
     except SystemExit as exc:
         if exc.code not in (0, None):
             raise ImageError(f"repozo backup failed: {exc.code} {err.getvalue().strip()}") from None
-    blobs = Path(str(image.path) + ".blobs")
+    blobs = blob_dir_for(image.path)
     copied = 0
     if blobs.exists():
         for src in blobs.rglob("*"):
@@ -139,7 +139,3 @@ def backup(image: "Image", dest: str | os.PathLike[str]) -> dict[str, Any]:
     files = sorted(p.name for p in target.iterdir() if p.is_file())
     return {"dest": str(target), "files": files, "blobs_copied": copied,
             "restore": f"repozo -R -r {target} -o RESTORED.fs"}
-
-
-def encode_tid(tid: bytes) -> str:
-    return base64.b64encode(tid).decode("ascii")

@@ -25,11 +25,6 @@ from batos.image.storage import open_storage
 _CURRENT: contextvars.ContextVar["Image | None"] = contextvars.ContextVar("batos_image", default=None)
 
 
-def current_image() -> "Image | None":
-    """The image whose statement is running now (set by :meth:`Image.execute`)."""
-    return _CURRENT.get()
-
-
 class Globals(MutableMapping):
     """The image's global namespace (an OOBTree at ``root['globals']``).
 
@@ -322,4 +317,4 @@ def open_image(path: str | Path | None = None, read_only: bool = False) -> Image
     return Image(Path(path) if path is not None else default_image_path(), read_only=read_only)
 
 
-__all__ = ["Image", "Globals", "open_image", "current_image", "image_of"]
+__all__ = ["Image", "Globals", "open_image", "image_of"]
