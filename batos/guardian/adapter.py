@@ -45,7 +45,8 @@ def _expected(kind: str, dims: dict[str, Any]) -> tuple[int | None, int | None]:
             "ffn_down": (ff, e)}.get(kind, (None, None))
 
 
-def _file_hash(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """sha256 of a file, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -63,7 +64,7 @@ def audit_adapter(path: str | os.PathLike[str], *, base_arch: str | None = None,
     def report(verdict: str | None = None) -> AuditReport:
         errors = [f for f in findings if f["severity"] == "error"]
         try:
-            digest: str | bytes = _file_hash(path)
+            digest: str | bytes = file_sha256(path)
         except OSError:
             digest = path
         rep = AuditReport(verdict=verdict or ("rejected" if errors else "accepted"),

@@ -13,7 +13,6 @@ set applied per generation) live in :mod:`batos.llm.llamacpp`.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -24,6 +23,7 @@ from typing import Any
 from persistent import Persistent
 
 from batos.errors import AuditRejected, BatosError
+from batos.guardian.adapter import file_sha256
 
 log = logging.getLogger("batos.mind")
 
@@ -78,14 +78,6 @@ def adapter_path(adapter: Any) -> str:
             return fh.name
     except Exception as exc:  # noqa: BLE001
         raise BatosError(f"adapter {adapter.name} has no readable file: {exc}") from None
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def base_model() -> str | None:
@@ -143,7 +135,7 @@ def add_adapter(image: Any, persona_name: str, path: str | os.PathLike[str], *,
     blob = Blob()
     with open(src, "rb") as fin, blob.open("w") as fout:
         shutil.copyfileobj(fin, fout, 1 << 20)
-    adapter = Adapter(src.name, blob, sha256=_sha256(str(src)), size=src.stat().st_size,
+    adapter = Adapter(src.name, blob, sha256=file_sha256(str(src)), size=src.stat().st_size,
                       arch=arch, persona=name_of(persona), source=str(src.resolve()),
                       audit=report)
     persona.set_slot("adapter", adapter)
