@@ -219,7 +219,7 @@ def test_bulk_indexing_builds_what_index_doc_builds():
     index_postings(bulk, list(enumerate(texts[:2], 1)))
     index_postings(bulk, list(enumerate(texts[2:], 3)))
     assert dict(bulk._lexicon._wids.items()) == dict(one._lexicon._wids.items())
-    assert {w: dict(p.items()) for w, p in bulk._wordinfo.items()} == \
+    assert {w: bulk.postings(w) for w in bulk._wordinfo.keys()} == \
         {w: dict(p.items()) for w, p in one._wordinfo.items()}
     assert dict(bulk._docweight.items()) == dict(one._docweight.items())
     assert bulk.documentCount() == one.documentCount() == 5
@@ -231,7 +231,7 @@ def test_bulk_indexing_builds_what_index_doc_builds():
     for i, t in enumerate(texts, 1):  # the one-document path is the bulk path
         single.index_doc(i, t)
     single.index_doc(2, texts[1])      # re-indexing replaces
-    assert {w: dict(p.items()) for w, p in single._wordinfo.items()} == \
+    assert {w: single.postings(w) for w in single._wordinfo.keys()} == \
         {w: dict(p.items()) for w, p in one._wordinfo.items()}
     single.unindex_doc(1)
     assert single.documentCount() == 4 and not single.search("paragraph")

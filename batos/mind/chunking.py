@@ -14,15 +14,15 @@ import re
 from collections import Counter
 from itertools import chain, repeat
 from operator import mul, truediv
-from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 # A sentence ends at .!? (optionally followed by closing quotes/brackets) and white
 # space, or at a blank line. Markdown headings and list items start new sentences.
 _BOUNDARY = re.compile(
+    r"(?=[.!?\n])(?:"                    # (a quick test before the alternatives)
     r"([.!?][\"')\]]*)\s+(?=\S)"         # end of sentence, then white space
     r"|\n[ \t]*\n\s*"                    # paragraph break
-    r"|\n(?=[ \t]*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s))"  # heading or list item on the next line
+    r"|\n(?=[ \t]*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s)))"  # heading or list item on the next line
 )
 _WORD = re.compile(r"(?u)\w+")
 _LONG_WORD = re.compile(r"(?u)\w\w+")
@@ -39,34 +39,34 @@ OVERLAP = 150
 SUMMARY_SENTENCES = 32  # a summary is drawn from the opening sentences of a long text
 
 
-@dataclass(frozen=True)
-class Span:
-    """A piece of a text: ``text == source[start:end]`` (stripped of outer white space)."""
+class Span(NamedTuple):
+    """A piece of a text: ``text == source[start:end]`` (stripped of outer white space).
+    Its tuple is ``(text, start, end)``: the row a ContextFractal keeps."""
 
+    text: str
     start: int
     end: int
-    text: str
 
 
 def sentences(text: str) -> list[Span]:
     """The sentences of ``text`` with their offsets (empty pieces dropped)."""
     spans: list[Span] = []
+    append, new = spans.append, Span._make
     pos = 0
     for m in _BOUNDARY.finditer(text):
-        _add_span(spans, text, pos, m.end(1) if m.lastindex else m.start())
+        end = m.end(1) if m.lastindex else m.start()
+        piece = text[pos:end]
+        stripped = piece.strip()
+        if stripped:
+            start = pos + len(piece) - len(piece.lstrip())
+            append(new((stripped, start, start + len(stripped))))
         pos = m.end()
-    _add_span(spans, text, pos, len(text))
-    return spans
-
-
-def _add_span(spans: list[Span], text: str, start: int, end: int) -> None:
-    piece = text[start:end]
+    piece = text[pos:]
     stripped = piece.strip()
-    if not stripped:
-        return
-    lead = len(piece) - len(piece.lstrip())
-    start += lead
-    spans.append(Span(start, start + len(stripped), stripped))
+    if stripped:
+        start = pos + len(piece) - len(piece.lstrip())
+        spans.append(Span(stripped, start, start + len(stripped)))
+    return spans
 
 
 def _split_long(span: Span, max_size: int) -> list[Span]:
@@ -83,12 +83,12 @@ def _split_long(span: Span, max_size: int) -> list[Span]:
         piece = text[pos:cut].strip()
         if piece:
             off = text.index(piece, pos)
-            out.append(Span(base + off, base + off + len(piece), piece))
+            out.append(Span(piece, base + off, base + off + len(piece)))
         pos = cut
     rest = text[pos:].strip()
     if rest:
         off = text.index(rest, pos)
-        out.append(Span(base + off, base + off + len(rest), rest))
+        out.append(Span(rest, base + off, base + off + len(rest)))
     return out
 
 
@@ -106,7 +106,7 @@ def chunk_text(text: str, target: int = TARGET, max_size: int = MAX_SIZE,
         return []
     if len(stripped) <= max_size:
         start = text.index(stripped)
-        return [Span(start, start + len(stripped), stripped)]
+        return [Span(stripped, start, start + len(stripped))]
     pieces: list[Span] = []
     for s in sentences(text) if sents is None else sents:
         pieces.extend(_split_long(s, max_size) if len(s.text) > max_size else (s,))
@@ -119,7 +119,7 @@ def chunk_text(text: str, target: int = TARGET, max_size: int = MAX_SIZE,
                 and sents[j - 1].end - sents[i].start < target:
             j += 1
         start, end = sents[i].start, sents[j - 1].end
-        chunks.append(Span(start, end, text[start:end]))
+        chunks.append(Span(text[start:end], start, end))
         if j >= n:
             break
         # overlap: step back over trailing sentences that fit in `overlap` chars
@@ -144,10 +144,20 @@ def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
         return " ".join(text.split())
     every = sentences(text) if sents is None else sents
     limit = SUMMARY_SENTENCES * 2
-    sents = [s for s in every[:limit] if _WORD.search(s.text)]
+    # the opening sentences that hold a word; once there are enough of them for a
+    # summary and they no longer fit in one, the rest need not be looked at
+    search = _WORD.search
+    sents = []
+    used = 0
+    for s in every[:limit]:
+        if search(s.text):
+            sents.append(s)
+            used += len(s.text) + 1
+            if used > max_chars + 1 and len(sents) >= SUMMARY_SENTENCES:
+                break
     if not sents:
         return text.strip()[:max_chars]
-    if len(every) <= limit and sum(len(s.text) + 1 for s in sents) <= max_chars + 1:
+    if len(every) <= limit and used <= max_chars + 1:
         return " ".join(s.text for s in sents)
     if lead_only:
         out = sents[0].text
@@ -157,8 +167,12 @@ def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
             out += " " + s.text
         return out if len(out) <= max_chars else out[: max_chars - 1].rstrip() + "…"
     sents = sents[:SUMMARY_SENTENCES]
-    stop = set(stopwords)
-    bags = [_LONG_WORD.findall(s.text.lower()) for s in sents]  # words of 2+ characters
+    stop = stopwords if isinstance(stopwords, (set, frozenset, dict)) else set(stopwords)
+    if text.isascii():  # lower-casing keeps offsets: words straight from the offsets
+        low, findall = text.lower(), _LONG_WORD.findall
+        bags = [findall(low, s.start, s.end) for s in sents]  # words of 2+ characters
+    else:
+        bags = [_LONG_WORD.findall(s.text.lower()) for s in sents]
     tf: dict[str, int] = {}
     df: dict[str, int] = {}
     _count_elements(tf, chain.from_iterable(bags))

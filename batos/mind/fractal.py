@@ -6,7 +6,8 @@ A :class:`Catalog` (one persistent object in the image) keeps
 * ``text_index`` — a :class:`~batos.mind.textindex.CatalogIndex` (Okapi BM25) over every
   chunk and every document summary, each under an int *index id*;
 * ``fractals`` — OOBTree: document id → the document's first index id;
-* ``owners`` — IOBTree: first index id → :class:`ContextFractal` (title, summary, chunks);
+* ``owners`` — IOBTree: first index id → the document's :class:`ContextFractal` (title,
+  summary, chunks) as a compact record tuple;
 * ``summary_ids`` — the index ids that are document summaries.
 
 A document's chunks have consecutive index ids starting at its ``first_id``; a
@@ -14,9 +15,9 @@ document of several chunks has an indexed summary right after them. Queries are
 natural language: a chunk matches ANY word of the query and ranks by BM25, so a
 missing word lowers a score but never hides a chunk.
 
-ContextFractals are immutable values stored inside the ``owners`` BTree's buckets
-(about 60 documents per database record) rather than one record per document or per
-chunk: a commit of ten thousand chunks writes hundreds of records, not tens of
+ContextFractals are immutable values stored as tuples inside the ``owners`` BTree's
+buckets (about 60 documents per database record) rather than one record per document
+or per chunk: a commit of ten thousand chunks writes hundreds of records, not tens of
 thousands, and fetching a hit loads one bucket. Re-indexing a document replaces its
 fractal.
 """
@@ -82,14 +83,8 @@ class Chunk:
 def _load_fractal(doc_id: str, first_id: int, rows: Any, size: int | None = None,
                   summary: str | None = None, metadata: dict[str, Any] | None = None,
                   title: str | None = None) -> "ContextFractal":
-    """Rebuild a pickled ContextFractal. ``rows`` is a flat tuple ``(text, start, end,
-    ...)``, or just the text of a one-chunk document that spans all of it."""
-    if isinstance(rows, str):
-        size = len(rows) if size is None else size
-        rows = ((rows, 0, len(rows)),)
-    else:
-        rows = tuple(zip(rows[0::3], rows[1::3], rows[2::3]))
-    return ContextFractal(doc_id, rows, first_id, summary, metadata, size or 0, title)
+    """Unpickle a ContextFractal of the first catalog layout (stored as an object)."""
+    return ContextFractal.from_record(first_id, (doc_id, rows, size, summary, metadata, title))
 
 
 class ContextFractal:
@@ -113,9 +108,11 @@ class ContextFractal:
         self.size = size
         self._title = title
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # compact: most documents are one chunk with nothing else to say (fewer
-        # objects to pickle makes big commits faster)
+    def record(self) -> tuple[Any, ...]:
+        """The compact tuple the catalog stores: ``(doc_id, rows[, size, summary,
+        metadata, title])``; ``rows`` is the text of a one-chunk document that spans
+        all of it, else a flat ``(text, start, end, ...)`` tuple. Few objects per
+        document make big commits fast; the first id is the record's key."""
         rows = self.rows
         if len(rows) == 1 and rows[0][1] == 0 and rows[0][2] == len(rows[0][0]):
             packed: Any = rows[0][0]
@@ -123,11 +120,23 @@ class ContextFractal:
         else:
             packed = tuple(x for row in rows for x in row)
             size = self.size
-        args = [self.doc_id, self.first_id, packed, size, self._summary, self._metadata,
-                self._title]
-        while len(args) > 3 and args[-1] is None:
-            args.pop()
-        return _load_fractal, tuple(args)
+        out = [self.doc_id, packed, size, self._summary, self._metadata, self._title]
+        while len(out) > 2 and out[-1] is None:
+            out.pop()
+        return tuple(out)
+
+    @classmethod
+    def from_record(cls, first_id: int, record: Any) -> "ContextFractal":
+        """The fractal of a stored record (a fractal of the first layout is itself)."""
+        if isinstance(record, ContextFractal):
+            return record
+        doc_id, rows, size, summary, metadata, title = (*record, None, None, None, None)[:6]
+        if isinstance(rows, str):
+            size = len(rows) if size is None else size
+            rows = ((rows, 0, len(rows)),)
+        else:
+            rows = tuple(zip(rows[0::3], rows[1::3], rows[2::3]))
+        return cls(doc_id, rows, first_id, summary, metadata, size or 0, title)
 
     @property
     def title(self) -> str:
@@ -226,7 +235,10 @@ class Catalog(Persistent):
         first = self.fractals.get(str(doc_id))
         if first is None:
             raise CatalogError(f"no document {doc_id!r} in the catalog")
-        return self.owners[first]
+        return self._owner(first)
+
+    def _owner(self, first: int) -> ContextFractal:
+        return ContextFractal.from_record(first, self.owners[first])
 
     # -- indexing ------------------------------------------------------------------------
     def add(self, doc_id: str, text: str, metadata: dict[str, Any] | None = None) -> ContextFractal:
@@ -255,6 +267,7 @@ class Catalog(Persistent):
                   progress: Callable[[int], None] | None) -> list[ContextFractal]:
         pending: list[tuple[int, str]] = []
         owners: dict[int, ContextFractal] = {}
+        records: dict[int, tuple[Any, ...]] = {}
         firsts: dict[str, int] = {}
         new_summaries: list[int] = []
         next_id = self.next_id
@@ -269,24 +282,25 @@ class Catalog(Persistent):
             if doc_id in fractals:
                 self.remove(doc_id)
             sents = sentences(text) if len(text) > max_size else None
-            spans = chunk_text(text, target, max_size, overlap, sents=sents)
+            rows = chunk_text(text, target, max_size, overlap, sents=sents)  # (text, start, end)
             first = next_id
-            rows = []
-            for span in spans:
-                rows.append((span.text, span.start, span.end))
-                pending.append((next_id, span.text))
-                next_id += 1
+            next_id += len(rows)
+            pending.extend(zip(range(first, next_id), [row[0] for row in rows]))
             summary = None
             if not rows:
                 next_id += 1  # an empty document still owns an id (it indexes nothing)
-            if len(rows) > 1:  # a one-chunk document is its own summary
+            elif len(rows) > 1:  # a one-chunk document is its own summary
                 summary = summarize(text, stopwords=stop, sents=sents)
                 pending.append((next_id, summary))
                 new_summaries.append(next_id)
                 next_id += 1
             meta = dict(metadata) if metadata else None
             title = str(meta["title"]) if meta and meta.get("title") else None
-            owners[first] = ContextFractal(doc_id, rows, first, summary, meta, len(text), title)
+            fractal = ContextFractal(doc_id, rows, first, summary, meta, len(text), title)
+            owners[first] = fractal
+            # the usual document is one chunk that is all of its text: (doc_id, text)
+            records[first] = (doc_id, text) if summary is None and meta is None and \
+                len(rows) == 1 and rows[0][0] is text else fractal.record()
             firsts[doc_id] = first
             n_chunks += len(rows)
             if progress is not None:
@@ -294,7 +308,7 @@ class Catalog(Persistent):
         if next_id >= 2**31:
             raise CatalogError("the catalog ran out of 32-bit index ids; rebuild it")
         fractals.update(firsts)
-        self.owners.update(owners)
+        self.owners.update(records)
         if new_summaries:
             self.summary_ids.update(new_summaries)
         self.next_id = next_id
@@ -308,7 +322,7 @@ class Catalog(Persistent):
         first = self.fractals.get(str(doc_id))
         if first is None:
             return 0
-        fractal = self.owners[first]
+        fractal = self._owner(first)
         index = self.text_index
         for cid in fractal.index_ids():
             index.unindex_doc(cid)
@@ -363,7 +377,7 @@ class Catalog(Persistent):
             first = self.owners.maxKey(cid)
         except ValueError:
             raise KeyError(cid) from None
-        fractal = self.owners[first]
+        fractal = self._owner(first)
         if cid - first >= len(fractal.index_ids()):
             raise KeyError(cid)
         return fractal.chunk(cid - first)
@@ -374,7 +388,8 @@ class Catalog(Persistent):
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every chunk and summary, by document."""
-        for fractal in self.owners.values():
+        for first, record in self.owners.items():
+            fractal = ContextFractal.from_record(first, record)
             for i in range(len(fractal.index_ids())):
                 yield fractal.chunk(i)
 

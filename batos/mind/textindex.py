@@ -1,19 +1,20 @@
 """The catalog's text index: zope.index's Okapi BM25 with compact posting lists,
 and bulk indexing.
 
-:class:`CatalogIndex` keeps zope.index's data layout (word id → posting map,
-document lengths, each document's word ids) but stores posting maps as
-:class:`Postings` (a dict pickled as two int arrays, inline in the word-info BTree)
-or, when long, :class:`BigPostings` (a record of its own), so a commit pickles a few
-byte strings instead of hundreds of thousands of ints. :func:`index_postings` adds
-many documents at once: it counts the words of the whole batch and writes each
-posting list once, producing what ``index_doc`` would for each document.
+:class:`CatalogIndex` keeps zope.index's data layout (word id → posting list,
+document lengths, each document's word ids) but stores a posting list as one byte
+string of int32 ``(doc, count)`` pairs, inline in the word-info BTree, or, when
+long, as a :class:`BigPostings` record of its own. A commit then pickles a few
+byte strings instead of hundreds of thousands of ints and dicts.
+:func:`index_postings` adds many documents at once: it counts the words of the
+whole batch, groups them by word with numpy and writes each posting list once,
+producing what ``index_doc`` would for each document.
 """
 from __future__ import annotations
 
 from array import array
+from itertools import chain
 import re
-from itertools import repeat
 
 try:
     from collections import _count_elements  # type: ignore[attr-defined]  # C helper
@@ -36,14 +37,12 @@ from batos.errors import BatosError
 
 
 _ASCII_WORD = re.compile(r"\w+", re.ASCII)
+PAIR = 8      # bytes per (doc, count) pair
+BIG = 256     # more pairs than this: a BigPostings record of its own
 
 
 class CatalogError(BatosError):
     """A catalog operation was given something it cannot use."""
-
-
-def _codes(data: dict[int, int]) -> tuple[bytes, bytes]:
-    return array("i", data.keys()).tobytes(), array("i", data.values()).tobytes()
 
 
 def _ints(data: bytes) -> array:
@@ -52,98 +51,64 @@ def _ints(data: bytes) -> array:
     return out
 
 
-class _PostingsOps:
-    """The mapping protocol zope.index uses on a posting list, over ``self.data``."""
-
-    data: dict[int, int]
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __bool__(self) -> bool:
-        return len(self) > 0
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.data
-
-    def __getitem__(self, key: int) -> int:
-        return self.data[key]
-
-    def __setitem__(self, key: int, value: int) -> None:
-        self.data[key] = value
-        self._touch()
-
-    def __delitem__(self, key: int) -> None:
-        del self.data[key]
-        self._touch()
-
-    def get(self, key: int, default: Any = None) -> Any:
-        return self.data.get(key, default)
-
-    def update(self, other: Any) -> None:
-        self.data.update(other)
-        self._touch()
-
-    def keys(self) -> Any:
-        return self.data.keys()
-
-    def items(self) -> Any:
-        return self.data.items()
-
-    def _touch(self) -> None:
-        pass
+def encode_pairs(mapping: dict[int, int]) -> bytes:
+    """A posting map as int32 ``doc, count, doc, count, ...`` bytes."""
+    return array("i", chain.from_iterable(mapping.items())).tobytes()
 
 
-def _load_postings(keys: bytes, values: bytes) -> "Postings":
-    return Postings(raw=(keys, values))
+def pair_list(raw: bytes) -> list[tuple[int, int]]:
+    """The ``(doc, count)`` pairs of encoded postings."""
+    a = _ints(raw)
+    return list(zip(a[0::2], a[1::2]))
 
 
-class Postings(_PostingsOps):
-    """A posting list (index id → word count) kept inline in the word-info BTree,
-    pickled as two int arrays and decoded only when used (loading a bucket of word
-    infos decodes none of them). Whoever changes it stores it again in the BTree."""
+def _load_postings(keys: bytes, values: bytes) -> dict[int, int]:
+    """Unpickle an inline posting list of the first catalog layout (two arrays)."""
+    return dict(zip(_ints(keys), _ints(values)))
 
-    __slots__ = ("_data", "_raw")
 
-    def __init__(self, data: Any = None, raw: tuple[bytes, bytes] | None = None) -> None:
-        self._data = None if raw is not None else dict(data or {})
-        self._raw = raw
+class BigPostings(Persistent):
+    """A long posting list: its own database record, one byte string of pairs."""
 
-    @property
-    def data(self) -> dict[int, int]:  # type: ignore[override]
-        d = self._data
-        if d is None:
-            keys, values = self._raw  # type: ignore[misc]
-            d = self._data = dict(zip(_ints(keys), _ints(values)))
-            self._raw = None
-        return d
+    def __init__(self, raw: bytes = b"") -> None:
+        self.raw = raw
+
+    def __getstate__(self) -> bytes:
+        return self.raw
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple):  # first layout: (doc ids, counts) arrays
+            state = encode_pairs(_load_postings(*state))
+        self.__dict__["raw"] = state
 
     def __len__(self) -> int:
-        if self._data is None:
-            return len(self._raw[0]) // 4  # type: ignore[index]
-        return len(self._data)
+        return len(self.raw) // PAIR
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return _load_postings, (self._raw if self._data is None else _codes(self._data))
+    def extend(self, raw: bytes) -> None:
+        """Append pairs for documents not in the list yet."""
+        self.raw += raw
 
-    def __repr__(self) -> str:
-        return f"<Postings of {len(self)}>"
+    def items(self) -> list[tuple[int, int]]:
+        return pair_list(self.raw)
 
 
-class BigPostings(_PostingsOps, Persistent):
-    """A long posting list: its own database record, pickled as two int arrays."""
+def posting_raw(value: Any) -> bytes:
+    """The encoded pairs of a word-info value (bytes, BigPostings or an old dict)."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, BigPostings):
+        return value.raw
+    return encode_pairs(dict(value.items()))
 
-    def __init__(self, data: Any = None) -> None:
-        self.data = dict(data or {})
 
-    def __getstate__(self) -> tuple[bytes, bytes]:
-        return _codes(self.data)
+def posting_count(value: Any) -> int:
+    """How many documents a word-info value lists."""
+    return len(value) // PAIR if type(value) is bytes else len(value)
 
-    def __setstate__(self, state: tuple[bytes, bytes]) -> None:
-        self.__dict__["data"] = dict(zip(_ints(state[0]), _ints(state[1])))
 
-    def _touch(self) -> None:
-        self._p_changed = True
+def postings_value(raw: bytes) -> Any:
+    """The word-info value for encoded pairs: inline bytes, or a BigPostings record."""
+    return raw if len(raw) <= BIG * PAIR else BigPostings(raw)
 
 
 class DocLengths(Persistent):
@@ -205,27 +170,18 @@ class DocLengths(Persistent):
         return [(d, n) for d, n in enumerate(self.lengths) if n >= 0]
 
 
-SMALL = 4     # up to this many postings: a plain dict
-BIG = 256     # more than this many: a BigPostings record of its own
-
-
-def postings_for(data: dict[int, int]) -> Any:
-    """The container for a posting list of this size."""
-    n = len(data)
-    if n <= SMALL:
-        return data if type(data) is dict else dict(data.items())
-    if n <= BIG:
-        return data if type(data) is Postings else Postings(data.items())
-    return data if type(data) is BigPostings else BigPostings(data.items())
-
-
 class CatalogIndex(OkapiIndex):
-    """Okapi BM25 over a lexicon, with compact posting lists (:class:`Postings`,
-    :class:`BigPostings`) and document lengths in one array (:class:`DocLengths`)."""
+    """Okapi BM25 over a lexicon, with posting lists as encoded pairs (inline bytes
+    or :class:`BigPostings`) and document lengths in one array (:class:`DocLengths`)."""
 
     def clear(self) -> None:
         OkapiIndex.clear(self)
         self._docweight = DocLengths()
+
+    def postings(self, wid: int) -> dict[int, int]:
+        """Document → count for word ``wid`` (empty for an unknown word)."""
+        value = self._wordinfo.get(wid)
+        return {} if value is None else dict(pair_list(posting_raw(value)))
 
     def _search_wids(self, wids: list[int]) -> list[tuple[Any, int]]:
         """Per word, an IFBucket of BM25 scores (zope.index's C scorer, reading the
@@ -237,32 +193,61 @@ class CatalogIndex(OkapiIndex):
         lengths = self._docweight.lengths
         out = []
         for wid in wids:
-            d2f = self._wordinfo[wid]
-            idf = inverse_doc_frequency(len(d2f), n)
+            pairs = pair_list(posting_raw(self._wordinfo[wid]))
+            idf = inverse_doc_frequency(len(pairs), n)
             result = IFBucket()
             if _score is not None:
-                _score(result, list(d2f.items()), lengths, idf, meandoclen)
+                _score(result, pairs, lengths, idf, meandoclen)
             else:  # pragma: no cover - pure-Python zope.index
                 k1, b = self.K1, self.B
-                for docid, f in d2f.items():
+                for docid, f in pairs:
                     lw = (1.0 - b) + b * lengths[docid] / meandoclen
                     result[docid] = f * (k1 + 1.0) / (f + k1 * lw) * idf
             out.append((result, 1))
         return out
 
+    def query_weight(self, terms: Iterable[str]) -> float:
+        """zope.index's upper bound on a query's score, for these posting lists."""
+        wids: list[int] = []
+        for term in terms:
+            wids.extend(self._lexicon.termToWordIds(term))
+        n = float(self.documentCount())
+        total = 0.0
+        for wid in self._remove_oov_wids(wids):
+            idf = inverse_doc_frequency(posting_count(self._wordinfo[wid]), n)
+            total += idf * (self.K1 + 1.0)
+        return total
+
     def _add_wordinfo(self, wid: int, f: int, docid: int) -> None:
-        d2s = self._wordinfo.get(wid)
-        if d2s is None:
-            d2s = {}
+        value = self._wordinfo.get(wid)
+        if value is None:
             self.wordCount.change(1)
-        d2s[docid] = f
-        new = postings_for(d2s)
-        if new is not d2s or not isinstance(d2s, BigPostings):
-            self._wordinfo[wid] = new  # an inline list is stored again with its bucket
+            pairs: dict[int, int] = {}
+        else:
+            pairs = dict(pair_list(posting_raw(value)))
+        pairs[docid] = f
+        self._store(wid, value, encode_pairs(pairs))
 
     def _mass_add_wordinfo(self, wid2weight: dict[int, int], docid: int) -> None:
         for wid, weight in wid2weight.items():
             self._add_wordinfo(wid, weight, docid)
+
+    def _del_wordinfo(self, wid: int, docid: int) -> None:
+        value = self._wordinfo[wid]
+        pairs = dict(pair_list(posting_raw(value)))
+        del pairs[docid]
+        if not pairs:
+            del self._wordinfo[wid]
+            self.wordCount.change(-1)
+        else:
+            self._store(wid, value, encode_pairs(pairs))
+
+    def _store(self, wid: int, old: Any, raw: bytes) -> None:
+        """Store ``raw`` for ``wid``: a big list stays in (or moves to) its own record."""
+        if isinstance(old, BigPostings) and len(raw) > BIG * PAIR:
+            old.raw = raw
+        else:
+            self._wordinfo[wid] = postings_value(raw)
 
     def index_doc(self, docid: int, text: str) -> int:
         """Index (or re-index) one document; answers its number of words."""
@@ -279,132 +264,131 @@ class CatalogIndex(OkapiIndex):
     def search_phrase(self, phrase: str) -> Any:
         raise CatalogError("phrase search is not supported by the catalog's index")
 
-    def _del_wordinfo(self, wid: int, docid: int) -> None:
-        d2s = self._wordinfo[wid]
-        del d2s[docid]
-        if not d2s:
-            del self._wordinfo[wid]
-            self.wordCount.change(-1)
-        else:
-            new = postings_for(d2s)
-            if new is not d2s or not isinstance(d2s, BigPostings):
-                self._wordinfo[wid] = new
-
 
 def index_postings(index: CatalogIndex, docs: Sequence[tuple[int, str]]) -> None:
     """Add ``(docid, text)`` pairs to ``index`` in bulk.
 
     Produces exactly what ``index.index_doc`` would for each pair (same lexicon
-    words and word ids, posting maps and lengths; the word list of a document is
+    words and word ids, posting lists and lengths; the word list of a document is
     kept as its distinct word ids), but counts the words of the whole batch first,
     gives word ids once per distinct word and writes each posting list once.
     """
+    import numpy as np  # only bulk indexing needs it (it is llama-cpp-python's too)
+
     lexicon = index._lexicon
     standard = _standard_pipeline(lexicon)
-    stop = StopWordRemover.dict
     findall, findall_ascii, lower = Splitter.rx.findall, _ASCII_WORD.findall, str.lower
     docwords_tree = index._docwords
-    # one flat posting list for the whole batch: (term, doc, count) in three columns
-    terms: list[Any] = []
-    doc_col: list[int] = []
-    freq_col: list[int] = []
-    spans: list[tuple[int, int, int]] = []
-    docweight: dict[int, int] = {}
-    total = 0
+    # the batch's words in one flat column; numpy then counts and groups them
+    tokens: list[Any] = []
+    lens: list[int] = []
+    ids: dict[int, None] = {}
     for docid, text in docs:
-        if docid in docwords_tree or docid in docweight:
+        if docid in docwords_tree or docid in ids:
             raise CatalogError(f"index doc id {docid} is already indexed")
         if standard:
             # on ASCII text, lower-casing first and an ASCII \w split give the same words
             raw = findall_ascii(text.lower()) if text.isascii() else list(map(lower, findall(text)))
         else:  # a custom pipeline: zope.index's own (slower) path to word ids
             raw = lexicon.sourceToWordIds(text)
-        counts: dict[Any, int] = {}
-        _count_elements(counts, raw)
-        n = len(raw)
-        if standard:
-            for word in [w for w in counts if w in stop]:
-                n -= counts.pop(word)
-        start = len(terms)
-        terms.extend(counts)
-        freq_col.extend(counts.values())
-        doc_col.extend(repeat(docid, len(counts)))
-        spans.append((docid, start, len(terms)))
-        docweight[docid] = n
-        total += n
+        tokens.extend(raw)
+        lens.append(len(raw))
+        ids[docid] = None
+    if not ids:
+        return
     if standard:  # word ids in order of first appearance, as the lexicon gives them
-        get = _word_ids(lexicon, dict.fromkeys(terms)).__getitem__
-        wids = list(map(get, terms))
+        vocab = dict.fromkeys(tokens)
+        stopped = [w for w in StopWordRemover.dict if w in vocab]
+        for word in stopped:
+            del vocab[word]
+        wid_of, fresh = _word_ids(lexicon, list(vocab))
+        wid_of.update(dict.fromkeys(stopped, 0))  # 0: never a word id
+        wid_col = np.fromiter(map(wid_of.__getitem__, tokens), dtype=np.int64,
+                              count=len(tokens))
     else:
-        wids = terms
-    docwords = {d: array("i", wids[i:j]).tobytes() for d, i, j in spans}
-    _merge_postings(index, _group(wids, doc_col, freq_col))
-    index._docweight.update(docweight)
+        wid_col = np.array(tokens, dtype=np.int64)
+        fresh = range(0)
+    doc_ids = np.array(list(ids), dtype=np.int64)
+    pos_col = np.repeat(np.arange(len(doc_ids), dtype=np.int64), lens)
+    keep = wid_col != 0
+    wid_col, pos_col = wid_col[keep], pos_col[keep]
+    lengths = np.bincount(pos_col, minlength=len(doc_ids))
+    # distinct (document, word) pairs with their counts, sorted by document then word
+    pairs, counts = np.unique((pos_col << 32) | wid_col, return_counts=True)
+    pair_pos, pair_wid = pairs >> 32, pairs & 0xFFFFFFFF
+    bounds = np.searchsorted(pair_pos, np.arange(len(doc_ids) + 1)).tolist()
+    wid_bytes = pair_wid.astype(np.int32).tobytes()
+    docwords = {d: wid_bytes[4 * bounds[i]:4 * bounds[i + 1]] for i, d in enumerate(ids)}
+    if len(pairs):
+        _merge_postings(index, pair_wid, doc_ids[pair_pos], counts, fresh)
+    index._docweight.update(dict(zip(ids, lengths.tolist())))
     docwords_tree.update(docwords)
-    index.documentCount.change(len(docweight))
-    index._change_doc_len(total)
+    index.documentCount.change(len(ids))
+    index._change_doc_len(int(lengths.sum()))
 
 
-def _group(wids: list[int], docs: list[int], freqs: list[int]) -> dict[int, dict[int, int]]:
-    """Word id → {doc: count} from three parallel columns."""
-    out: dict[int, dict[int, int]] = {}
-    get = out.get
-    for wid, doc, f in zip(wids, docs, freqs):
-        p = get(wid)
-        if p is None:
-            out[wid] = {doc: f}
+def _merge_postings(index: CatalogIndex, wids: Any, docs: Any, freqs: Any,
+                    fresh: range) -> None:
+    """Add the (word, doc, count) columns to the word infos: grouped by word (a
+    stable sort keeps documents in order), each word's pairs are one byte slice.
+    Words with ids in ``fresh`` have no posting list yet."""
+    import numpy as np
+    order = np.argsort(wids, kind="stable")
+    pairs = np.empty((len(order), 2), dtype=np.int32)
+    pairs[:, 0] = docs[order]
+    pairs[:, 1] = freqs[order]  # (numpy casts the int64 columns)
+    raw = pairs.tobytes()
+    sorted_wids = wids[order]
+    cuts = (np.flatnonzero(sorted_wids[1:] != sorted_wids[:-1]) + 1).tolist()
+    starts, ends = [0, *cuts], [*cuts, len(order)]
+    wordinfo = index._wordinfo
+    get = wordinfo.get
+    new_words = 0
+    updates: dict[int, Any] = {}
+    for wid, i, j in zip(sorted_wids[starts].tolist(), starts, ends):
+        new = raw[PAIR * i:PAIR * j]
+        old = None if wid in fresh else get(wid)
+        if old is None:
+            new_words += 1
+            updates[wid] = postings_value(new)
+        elif isinstance(old, BigPostings):
+            old.extend(new)  # the batch's documents are not indexed yet
         else:
-            p[doc] = f
-    return out
+            updates[wid] = postings_value(posting_raw(old) + new)
+    wordinfo.update(updates)
+    index.wordCount.change(new_words)
 
 
-def _word_ids(lexicon: Lexicon, words: Iterable[str]) -> dict[str, int]:
-    """Word ids for ``words``, new words numbered in order as the lexicon would."""
+def _word_ids(lexicon: Lexicon, words: Sequence[str]) -> tuple[dict[str, int], range]:
+    """Word ids for distinct ``words``, new words numbered in order as the lexicon
+    would (the next free ids, skipping any already taken); and a range of ids that
+    are all new (no posting list can have them yet)."""
     wids_tree = lexicon._wids
-    known = wids_tree.get
     counter = lexicon.wordCount
     if not isinstance(counter, Length):
         counter = lexicon.wordCount = Length(len(wids_tree))
-    out: dict[str, int] = {}
-    new_words: dict[str, int] = {}
-    new_ids: dict[int, str] = {}
+    out = dict(zip(words, map(wids_tree.get, words)))
+    new_words = [w for w, wid in out.items() if wid is None]
+    if not new_words:
+        return out, range(0)
     taken = lexicon._words
-    for word in words:
-        wid = known(word)
-        if wid is None:
+    first = counter() + 1
+    if not taken.keys(first, first + len(new_words) - 1):  # the usual case
+        fresh = range(first, first + len(new_words))
+        numbered = dict(zip(new_words, fresh))
+        counter.change(len(new_words))
+    else:
+        fresh = range(0)
+        numbered = {}
+        for word in new_words:
             counter.change(1)
-            wid = counter()
-            while wid in taken:
+            while counter() in taken:
                 counter.change(1)
-                wid = counter()
-            new_words[word] = wid
-            new_ids[wid] = word
-        out[word] = wid
-    if new_words:
-        wids_tree.update(new_words)
-        taken.update(new_ids)
-    return out
-
-
-def _merge_postings(index: CatalogIndex, postings: dict[int, dict[int, int]]) -> None:
-    wordinfo = index._wordinfo
-    new_words = 0
-    updates: dict[int, Any] = {}
-    for wid, docs in postings.items():
-        old = wordinfo.get(wid)
-        if old is None:
-            new_words += 1
-            merged: Any = postings_for(docs)
-        elif isinstance(old, BigPostings):
-            old.update(docs)
-            merged = old
-        else:
-            old.update(docs)
-            merged = postings_for(old)
-        updates[wid] = merged
-    wordinfo.update(updates)  # re-assigning a dict value marks its bucket changed
-    index.wordCount.change(new_words)
-
+            numbered[word] = counter()
+    out.update(numbered)
+    wids_tree.update(numbered)
+    taken.update({wid: w for w, wid in numbered.items()})
+    return out, fresh
 
 def _standard_pipeline(lexicon: Lexicon) -> bool:
     kinds = [type(e) for e in lexicon._pipeline]
