@@ -310,8 +310,8 @@ def ingest_files(cat: Catalog, files: Iterable[Path],
             continue
         docs.append(doc)
     before = cat.size()
-    made = cat.add_many(docs, progress=progress)
-    return {"files": len(made), "chunks": sum(len(f.rows) for f in made),
+    chunks = cat.add_many(docs, progress=progress)
+    return {"files": len(docs), "chunks": chunks,
             "skipped": skipped, "documents": len(cat), "catalog_chunks": cat.size(),
             "added_chunks": cat.size() - before}
 

@@ -30,16 +30,15 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from BTrees.IFBTree import IFTreeSet
 from BTrees.IFBTree import difference as if_difference
-from BTrees.IOBTree import IOBTree
 from BTrees.Length import Length
-from BTrees.OOBTree import OOBTree
 from persistent import Persistent
-from zope.index.text.lexicon import CaseNormalizer, Lexicon, Splitter, StopWordRemover
+from zope.index.text.lexicon import CaseNormalizer, Splitter, StopWordRemover
 from zope.index.text.setops import mass_weightedUnion
 
 from batos.mind.chunking import (MAX_SIZE, OVERLAP, TARGET, chunk_text, sentences, summarize,
                                  title_of)
-from batos.mind.textindex import CatalogError, CatalogIndex, index_postings
+from batos.mind.textindex import (CatalogError, CatalogIndex, CatalogLexicon, WideIOBTree,
+                                  WideOOBTree, index_postings)
 
 SUMMARY = "summary"
 CHUNK = "chunk"
@@ -198,10 +197,10 @@ class Catalog(Persistent):
 
     def __init__(self, target: int = TARGET, max_size: int = MAX_SIZE,
                  overlap: int = OVERLAP) -> None:
-        self.lexicon = Lexicon(Splitter(), CaseNormalizer(), StopWordRemover())
+        self.lexicon = CatalogLexicon(Splitter(), CaseNormalizer(), StopWordRemover())
         self.text_index = CatalogIndex(self.lexicon)
-        self.fractals = OOBTree()
-        self.owners = IOBTree()
+        self.fractals = WideOOBTree()
+        self.owners = WideIOBTree()
         self.summary_ids = IFTreeSet()
         self.chunk_count = Length(0)
         self.doc_count = Length(0)
@@ -243,12 +242,13 @@ class Catalog(Persistent):
     # -- indexing ------------------------------------------------------------------------
     def add(self, doc_id: str, text: str, metadata: dict[str, Any] | None = None) -> ContextFractal:
         """Index one document (replacing an earlier one with the same id)."""
-        return self.add_many([(doc_id, text, metadata)])[0]
+        self.add_many([(doc_id, text, metadata)])
+        return self.fractal(doc_id)
 
     def add_many(self, docs: Iterable[tuple[str, str, dict[str, Any] | None]],
-                 progress: Callable[[int], None] | None = None) -> list[ContextFractal]:
+                 progress: Callable[[int], None] | None = None) -> int:
         """Chunk, summarize and index documents in one bulk pass; a document whose id
-        is already indexed is replaced.
+        is already indexed is replaced. Answers the number of chunks indexed.
 
         Not atomic by itself: run it inside a transaction or a savepoint (see
         :func:`batos.mind.catalog.atomic`). ``progress(1)`` is called per document.
@@ -264,9 +264,8 @@ class Catalog(Persistent):
                 gc.enable()
 
     def _add_many(self, docs: Iterable[tuple[str, str, dict[str, Any] | None]],
-                  progress: Callable[[int], None] | None) -> list[ContextFractal]:
+                  progress: Callable[[int], None] | None) -> int:
         pending: list[tuple[int, str]] = []
-        owners: dict[int, ContextFractal] = {}
         records: dict[int, tuple[Any, ...]] = {}
         firsts: dict[str, int] = {}
         new_summaries: list[int] = []
@@ -294,13 +293,13 @@ class Catalog(Persistent):
                 pending.append((next_id, summary))
                 new_summaries.append(next_id)
                 next_id += 1
-            meta = dict(metadata) if metadata else None
-            title = str(meta["title"]) if meta and meta.get("title") else None
-            fractal = ContextFractal(doc_id, rows, first, summary, meta, len(text), title)
-            owners[first] = fractal
-            # the usual document is one chunk that is all of its text: (doc_id, text)
-            records[first] = (doc_id, text) if summary is None and meta is None and \
-                len(rows) == 1 and rows[0][0] is text else fractal.record()
+            if summary is None and not metadata and len(rows) == 1 and rows[0][0] is text:
+                records[first] = (doc_id, text)  # the usual document: one chunk, all of it
+            else:
+                meta = dict(metadata) if metadata else None
+                title = str(meta["title"]) if meta and meta.get("title") else None
+                records[first] = ContextFractal(doc_id, rows, first, summary, meta, len(text),
+                                                title).record()
             firsts[doc_id] = first
             n_chunks += len(rows)
             if progress is not None:
@@ -315,7 +314,7 @@ class Catalog(Persistent):
         self.chunk_count.change(n_chunks)
         self.doc_count.change(len(firsts))
         index_postings(self.text_index, pending)
-        return list(owners.values())
+        return n_chunks
 
     def remove(self, doc_id: str) -> int:
         """Unindex a document and its chunks; answers the number of chunks removed."""

@@ -25,7 +25,10 @@ except ImportError:  # pragma: no cover
 from typing import Any, Iterable, Sequence
 
 from BTrees.IFBTree import IFBucket
+from BTrees.IOBTree import IOBTree
 from BTrees.Length import Length
+from BTrees.OIBTree import OIBTree
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from zope.index.text.lexicon import CaseNormalizer, Lexicon, Splitter, StopWordRemover
 from zope.index.text import widcode
@@ -43,6 +46,40 @@ BIG = 256     # more pairs than this: a BigPostings record of its own
 
 class CatalogError(BatosError):
     """A catalog operation was given something it cannot use."""
+
+
+# Wide buckets: BTrees' default leaves (30-120 entries) make a bulk load of ten
+# thousand chunks thousands of database records, and each record costs a commit
+# about 20 µs on top of its pickle. Bigger leaves cut that, at a few kilobytes more
+# written when one document is added later.
+LEAF = 250
+
+
+class WideIOBTree(IOBTree):
+    """An IOBTree with :data:`LEAF`-entry buckets."""
+    max_leaf_size = LEAF
+    max_internal_size = 500
+
+
+class WideOIBTree(OIBTree):
+    """An OIBTree with :data:`LEAF`-entry buckets."""
+    max_leaf_size = LEAF
+    max_internal_size = 500
+
+
+class WideOOBTree(OOBTree):
+    """An OOBTree with :data:`LEAF`-entry buckets."""
+    max_leaf_size = LEAF
+    max_internal_size = 500
+
+
+class CatalogLexicon(Lexicon):
+    """zope.index's Lexicon over wide BTrees."""
+
+    def __init__(self, *pipeline: Any) -> None:
+        super().__init__(*pipeline)
+        self._wids = WideOIBTree()
+        self._words = WideIOBTree()
 
 
 def _ints(data: bytes) -> array:
@@ -176,6 +213,8 @@ class CatalogIndex(OkapiIndex):
 
     def clear(self) -> None:
         OkapiIndex.clear(self)
+        self._wordinfo = WideIOBTree()
+        self._docwords = WideIOBTree()
         self._docweight = DocLengths()
 
     def postings(self, wid: int) -> dict[int, int]:
