@@ -10,6 +10,7 @@ from batos.mind import fractal as fractal_mod
 from batos.mind.catalog import catalog_of, engine, grounding
 from batos.mind.fractal import SUMMARY, Catalog
 from batos.mind.textindex import BigPostings, CatalogIndex, index_postings
+from zope.index.text.lexicon import CaseNormalizer, Lexicon, Splitter, StopWordRemover
 
 LONG = " ".join(
     f"Paragraph {i} explains how the living image keeps prototypes and their slots. "
@@ -342,3 +343,46 @@ def test_a_catalog_of_another_layout_is_refused_not_misread(image, catalog):
     assert catalog.send("forgetAll") is catalog
     catalog.send("index:text:", "a", "Fresh start.")
     assert [h["doc"] for h in catalog.send("search:", "fresh")] == ["a"]
+
+
+def test_catalog_lexicon_numbers_words_without_a_reverse_map():
+    from batos.mind.textindex import CatalogLexicon
+    from zope.index.text.lexicon import CaseNormalizer, Splitter, StopWordRemover
+    lex = CatalogLexicon(Splitter(), CaseNormalizer(), StopWordRemover())
+    index = CatalogIndex(lex)
+    index_postings(index, [(1, "alpha beta"), (2, "beta gamma")])
+    assert lex.sourceToWordIds("gamma delta") == [3, 4]  # zope's one-word path goes on counting
+    assert lex.get_wid("delta") == 4 and lex.get_word(4) == "delta" and lex.wids() == [1, 2, 3, 4]
+    with pytest.raises(KeyError):
+        lex.get_word(99)
+    assert index.postings(2) == {1: 1, 2: 1}
+
+
+def test_first_layout_values_still_read():
+    """An image written by the first catalog layout (dict and two-array posting
+    lists, fractals stored as objects) answers queries and can be updated."""
+    from batos.mind.fractal import ContextFractal
+    from batos.mind.textindex import encode_pairs
+    cat = Catalog()
+    cat.add_many([("a", "apples and pears", None), ("b", "pears and plums", None)])
+    info, lex = cat.text_index._wordinfo, cat.lexicon
+    pears = lex.get_wid("pears")
+    info[pears] = {1: 1, 2: 1}                                  # an old small posting dict
+    big = BigPostings()
+    big.__setstate__((encode_pairs({1: 1})[:4], encode_pairs({1: 1})[4:]))  # old array pair
+    info[lex.get_wid("apples")] = big
+    cat.owners[1] = ContextFractal("a", [("apples and pears", 0, 16)], 1, None, None, 16)
+    assert {h["doc"] for h in cat.search("pears")} == {"a", "b"}
+    assert [h["doc"] for h in cat.search("apples")] == ["a"]
+    assert cat.fractal("a").rows == (("apples and pears", 0, 16),)
+    assert cat.remove("a") == 1 and [h["doc"] for h in cat.search("pears")] == ["b"]
+
+
+def test_bulk_indexing_refuses_ids_already_indexed_or_given_twice():
+    index = CatalogIndex(Lexicon(Splitter(), CaseNormalizer(), StopWordRemover()))
+    index_postings(index, [(1, "alpha"), (2, "beta")])
+    with pytest.raises(BatosError, match=r"already indexed"):
+        index_postings(index, [(3, "gamma"), (2, "delta")])
+    with pytest.raises(BatosError, match=r"given twice"):
+        index_postings(index, [(4, "gamma"), (4, "delta")])
+    assert index.documentCount() == 2

@@ -25,6 +25,7 @@ _BOUNDARY = re.compile(
     r"|\n(?=[ \t]*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s)))"  # heading or list item on the next line
 )
 _WORD = re.compile(r"(?u)\w+")
+_ASCII_WORD = re.compile(r"\w+", re.ASCII)
 _LONG_WORD = re.compile(r"(?u)\w\w+")
 
 try:
@@ -37,6 +38,7 @@ TARGET = 650
 MAX_SIZE = 800
 OVERLAP = 150
 SUMMARY_SENTENCES = 32  # a summary is drawn from the opening sentences of a long text
+_ONE_LETTER = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")  # ASCII \w, lower-cased
 
 
 class Span(NamedTuple):
@@ -107,19 +109,31 @@ def chunk_text(text: str, target: int = TARGET, max_size: int = MAX_SIZE,
     if len(stripped) <= max_size:
         start = text.index(stripped)
         return [Span(stripped, start, start + len(stripped))]
-    pieces: list[Span] = []
-    for s in sentences(text) if sents is None else sents:
-        pieces.extend(_split_long(s, max_size) if len(s.text) > max_size else (s,))
-    sents = pieces
-    chunks: list[Span] = []
+    pieces = _pieces(sentences(text) if sents is None else sents, max_size)
+    return [Span(text[pieces[i].start:pieces[j - 1].end], pieces[i].start, pieces[j - 1].end)
+            for i, j in _pack(pieces, target, max_size, overlap)]
+
+
+def _pieces(sents: list[Span], max_size: int) -> list[Span]:
+    """The sentences, with any longer than ``max_size`` cut."""
+    if all(len(s.text) <= max_size for s in sents):
+        return sents
+    out: list[Span] = []
+    for s in sents:
+        out.extend(_split_long(s, max_size) if len(s.text) > max_size else (s,))
+    return out
+
+
+def _pack(sents: list[Span], target: int, max_size: int, overlap: int) -> list[tuple[int, int]]:
+    """Greedy packing of sentences into chunks: ``(first, end)`` sentence index ranges."""
+    ranges: list[tuple[int, int]] = []
     i, n = 0, len(sents)
     while i < n:
         j = i + 1
         while j < n and sents[j].end - sents[i].start <= max_size \
                 and sents[j - 1].end - sents[i].start < target:
             j += 1
-        start, end = sents[i].start, sents[j - 1].end
-        chunks.append(Span(text[start:end], start, end))
+        ranges.append((i, j))
         if j >= n:
             break
         # overlap: step back over trailing sentences that fit in `overlap` chars
@@ -127,7 +141,29 @@ def chunk_text(text: str, target: int = TARGET, max_size: int = MAX_SIZE,
         while k - 1 > i and sents[j - 1].end - sents[k - 1].start <= overlap:
             k -= 1
         i = k
-    return chunks
+    return ranges
+
+
+def chunk_words(text: str, sents: list[Span], target: int = TARGET, max_size: int = MAX_SIZE,
+                overlap: int = OVERLAP) -> tuple[list[Span], list[list[str]], list[list[str]]] | None:
+    """For an ASCII text longer than ``max_size``: its chunks (as :func:`chunk_text`),
+    the words of each chunk and the words of each sentence (lower-cased ``\\w+``, the
+    catalog lexicon's split), each sentence read once. Chunks are runs of whole
+    sentences with only white space between them, so a chunk's words are its
+    sentences' words. None for other texts, or when a sentence had to be cut (a cut
+    may fall inside a word)."""
+    if len(text.strip()) <= max_size or not text.isascii() \
+            or any(len(s.text) > max_size for s in sents):
+        return None
+    findall, low = _ASCII_WORD.findall, text.lower()
+    sent_words = [findall(low, s.start, s.end) for s in sents]
+    chunks, chunk_words_ = [], []
+    for i, j in _pack(sents, target, max_size, overlap):
+        start, end = sents[i].start, sents[j - 1].end
+        chunks.append(Span(text[start:end], start, end))
+        chunk_words_.append(sent_words[i] if j == i + 1 else
+                            list(chain.from_iterable(sent_words[i:j])))
+    return chunks, chunk_words_, sent_words
 
 
 def words(text: str) -> list[str]:
@@ -136,10 +172,12 @@ def words(text: str) -> list[str]:
 
 
 def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
-              lead_only: bool = False, sents: list[Span] | None = None) -> str:
+              lead_only: bool = False, sents: list[Span] | None = None,
+              sent_words: list[list[str]] | None = None) -> str:
     """An extractive summary of at most ``max_chars``: the first sentence, then the
     sentences with the highest mean term weight (tf·idf over the document's
-    sentences), in document order; with ``lead_only``, just the leading sentences."""
+    sentences), in document order; with ``lead_only``, just the leading sentences.
+    ``sent_words``: the lower-cased words of each of ``sents``, when already known."""
     if len(text) <= max_chars and "\n\n" not in text:
         return " ".join(text.split())
     every = sentences(text) if sents is None else sents
@@ -148,10 +186,13 @@ def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
     # summary and they no longer fit in one, the rest need not be looked at
     search = _WORD.search
     sents = []
+    known: list[list[str]] = []
     used = 0
-    for s in every[:limit]:
-        if search(s.text):
+    for k, s in enumerate(every[:limit]):
+        if sent_words[k] if sent_words is not None else search(s.text):
             sents.append(s)
+            if sent_words is not None:
+                known.append(sent_words[k])
             used += len(s.text) + 1
             if used > max_chars + 1 and len(sents) >= SUMMARY_SENTENCES:
                 break
@@ -167,8 +208,11 @@ def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
             out += " " + s.text
         return out if len(out) <= max_chars else out[: max_chars - 1].rstrip() + "…"
     sents = sents[:SUMMARY_SENTENCES]
-    stop = stopwords if isinstance(stopwords, (set, frozenset, dict)) else set(stopwords)
-    if text.isascii():  # lower-casing keeps offsets: words straight from the offsets
+    stop = set(stopwords)
+    if sent_words is not None:  # words of 2+ characters: one-letter words count as stop words
+        bags = known[:SUMMARY_SENTENCES]
+        stop.update(_ONE_LETTER)
+    elif text.isascii():  # lower-casing keeps offsets: words straight from the offsets
         low, findall = text.lower(), _LONG_WORD.findall
         bags = [findall(low, s.start, s.end) for s in sents]  # words of 2+ characters
     else:
@@ -178,9 +222,7 @@ def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
     _count_elements(tf, chain.from_iterable(bags))
     for w in stop:
         tf.pop(w, None)
-    uniques = [set(bag) for bag in bags]
-    for uniq in uniques:
-        uniq.difference_update(stop)
+    uniques = [set(bag).difference(stop) for bag in bags]
     _count_elements(df, chain.from_iterable(uniques))
     n = len(sents)
     # damped term frequency times inverse sentence frequency: repeated boilerplate
@@ -197,7 +239,8 @@ def summarize(text: str, max_chars: int = 400, stopwords: Iterable[str] = (),
         if key in seen:  # a repeated sentence is chosen at most once
             continue
         seen.add(key)
-        score = sum(map(weight_of, uniq)) / math.sqrt(len(uniq) + 1)
+        # fsum: exact, so set order (string hashes differ per process) cannot flip a tie
+        score = math.fsum(map(weight_of, uniq)) / math.sqrt(len(uniq) + 1)
         if idx == 0:
             score = math.inf  # the opening sentence says what the document is
         scores.append((score, -idx))

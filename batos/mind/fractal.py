@@ -35,8 +35,8 @@ from persistent import Persistent
 from zope.index.text.lexicon import CaseNormalizer, Splitter, StopWordRemover
 from zope.index.text.setops import mass_weightedUnion
 
-from batos.mind.chunking import (MAX_SIZE, OVERLAP, TARGET, chunk_text, sentences, summarize,
-                                 title_of)
+from batos.mind.chunking import (MAX_SIZE, OVERLAP, TARGET, chunk_text, chunk_words, sentences,
+                                 summarize, title_of)
 from batos.mind.textindex import (CatalogError, CatalogIndex, CatalogLexicon, WideIOBTree,
                                   WideOOBTree, index_postings)
 
@@ -280,16 +280,25 @@ class Catalog(Persistent):
                 raise CatalogError(f"document {doc_id!r} given twice in one batch")
             if doc_id in fractals:
                 self.remove(doc_id)
-            sents = sentences(text) if len(text) > max_size else None
-            rows = chunk_text(text, target, max_size, overlap, sents=sents)  # (text, start, end)
+            sents = sent_words = split = None
+            if len(text) > max_size:
+                sents = sentences(text)
+                split = chunk_words(text, sents, target, max_size, overlap)
+            if split is not None:  # each sentence read once
+                rows, words, sent_words = split
+            elif text and text.strip() is text and len(text) <= max_size:
+                rows, words = [(text, 0, len(text))], [text]  # one chunk: all of the text
+            else:
+                rows = chunk_text(text, target, max_size, overlap, sents=sents)
+                words = [row[0] for row in rows]  # rows are (text, start, end)
             first = next_id
             next_id += len(rows)
-            pending.extend(zip(range(first, next_id), [row[0] for row in rows]))
+            pending.extend(zip(range(first, next_id), words))
             summary = None
             if not rows:
                 next_id += 1  # an empty document still owns an id (it indexes nothing)
             elif len(rows) > 1:  # a one-chunk document is its own summary
-                summary = summarize(text, stopwords=stop, sents=sents)
+                summary = summarize(text, stopwords=stop, sents=sents, sent_words=sent_words)
                 pending.append((next_id, summary))
                 new_summaries.append(next_id)
                 next_id += 1

@@ -74,12 +74,35 @@ class WideOOBTree(OOBTree):
 
 
 class CatalogLexicon(Lexicon):
-    """zope.index's Lexicon over wide BTrees."""
+    """zope.index's Lexicon over a wide word → id BTree, without the reverse map
+    (id → word): nothing in the catalog asks for a word by its id, and a bulk load
+    then stores one entry per new word instead of two. Word ids are the counter's
+    next values."""
 
     def __init__(self, *pipeline: Any) -> None:
         super().__init__(*pipeline)
         self._wids = WideOIBTree()
-        self._words = WideIOBTree()
+        self._words = None
+
+    def wids(self) -> list[int]:
+        return sorted(self._wids.values())
+
+    def get_word(self, wid: int) -> str:
+        """The word with id ``wid`` (a scan: the lexicon keeps no reverse map)."""
+        for word, known in self._wids.items():
+            if known == wid:
+                return word
+        raise KeyError(wid)
+
+    def _getWordIdCreate(self, word: str) -> int:
+        wid = self._wids.get(word)
+        if wid is None:
+            wid = self._wids[word] = self._new_wid()
+        return wid
+
+    def _new_wid(self) -> int:
+        self.wordCount.change(1)
+        return self.wordCount()
 
 
 def _ints(data: bytes) -> array:
@@ -304,8 +327,9 @@ class CatalogIndex(OkapiIndex):
         raise CatalogError("phrase search is not supported by the catalog's index")
 
 
-def index_postings(index: CatalogIndex, docs: Sequence[tuple[int, str]]) -> None:
-    """Add ``(docid, text)`` pairs to ``index`` in bulk.
+def index_postings(index: CatalogIndex, docs: Sequence[tuple[int, str | list[str]]]) -> None:
+    """Add ``(docid, text)`` pairs to ``index`` in bulk. A text may be given already
+    split: a list of its lower-cased words as the standard pipeline splits them.
 
     Produces exactly what ``index.index_doc`` would for each pair (same lexicon
     words and word ids, posting lists and lengths; the word list of a document is
@@ -323,9 +347,13 @@ def index_postings(index: CatalogIndex, docs: Sequence[tuple[int, str]]) -> None
     lens: list[int] = []
     ids: dict[int, None] = {}
     for docid, text in docs:
-        if docid in docwords_tree or docid in ids:
-            raise CatalogError(f"index doc id {docid} is already indexed")
-        if standard:
+        if docid in ids:
+            raise CatalogError(f"index doc id {docid} is given twice")
+        if type(text) is list:  # already split (see chunking.chunk_words)
+            if not standard:
+                raise CatalogError("words given for a lexicon with a custom pipeline")
+            raw = text
+        elif standard:
             # on ASCII text, lower-casing first and an ASCII \w split give the same words
             raw = findall_ascii(text.lower()) if text.isascii() else list(map(lower, findall(text)))
         else:  # a custom pipeline: zope.index's own (slower) path to word ids
@@ -335,6 +363,10 @@ def index_postings(index: CatalogIndex, docs: Sequence[tuple[int, str]]) -> None
         ids[docid] = None
     if not ids:
         return
+    low, high = min(ids), max(ids)
+    if docwords_tree.keys(low, high) and any(d in docwords_tree for d in ids):
+        raise CatalogError("index doc ids %s are already indexed"
+                           % sorted(d for d in ids if d in docwords_tree)[:5])
     if standard:  # word ids in order of first appearance, as the lexicon gives them
         vocab = dict.fromkeys(tokens)
         stopped = [w for w in StopWordRemover.dict if w in vocab]
@@ -389,7 +421,7 @@ def _merge_postings(index: CatalogIndex, wids: Any, docs: Any, freqs: Any,
         old = None if wid in fresh else get(wid)
         if old is None:
             new_words += 1
-            updates[wid] = postings_value(new)
+            updates[wid] = new if j - i <= BIG else BigPostings(new)
         elif isinstance(old, BigPostings):
             old.extend(new)  # the batch's documents are not indexed yet
         else:
@@ -410,9 +442,9 @@ def _word_ids(lexicon: Lexicon, words: Sequence[str]) -> tuple[dict[str, int], r
     new_words = [w for w, wid in out.items() if wid is None]
     if not new_words:
         return out, range(0)
-    taken = lexicon._words
+    taken = lexicon._words  # None: a CatalogLexicon, numbered by its counter alone
     first = counter() + 1
-    if not taken.keys(first, first + len(new_words) - 1):  # the usual case
+    if taken is None or not taken.keys(first, first + len(new_words) - 1):  # the usual case
         fresh = range(first, first + len(new_words))
         numbered = dict(zip(new_words, fresh))
         counter.change(len(new_words))
@@ -426,7 +458,8 @@ def _word_ids(lexicon: Lexicon, words: Sequence[str]) -> tuple[dict[str, int], r
             numbered[word] = counter()
     out.update(numbered)
     wids_tree.update(numbered)
-    taken.update({wid: w for w, wid in numbered.items()})
+    if taken is not None:
+        taken.update({wid: w for w, wid in numbered.items()})
     return out, fresh
 
 def _standard_pipeline(lexicon: Lexicon) -> bool:
