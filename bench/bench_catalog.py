@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import ast
 import gc
-import os
 import sqlite3
 import statistics
 import sys

@@ -30,13 +30,13 @@ def send(image, receiver, selector, *args):
 
 def test_success_installs_method_with_provenance_and_resends(image):
     counter = _counter(image)
-    fake = FakeBackend([", amount):\n    self.count = self.count + amount\n"
+    fake = FakeBackend(["    self.count = self.count + number\n"
                         "    self._p_changed = True\n    return self.count\n```"])
     with use_backend(fake):
         assert send(image, counter, "addTo:", 4) == 7
     assert counter.count == 7
     method = counter.method("addTo:")
-    assert method.source.startswith("def addTo_(self, amount):")
+    assert method.source.startswith("def addTo_(self, number):")
     prov = method.provenance
     assert prov["author"] == "BRICK" and prov["persona"] == "BRICK"
     assert prov["model"] == "fake-model" and prov["attempt"] == 1
@@ -45,7 +45,7 @@ def test_success_installs_method_with_provenance_and_resends(image):
     # the prompt carried the covenant, the slots and the message
     prompt = fake.prompts[0]
     assert "self._p_changed = True" in prompt and "count = 3 (int)" in prompt
-    assert "#addTo: with arguments (4)" in prompt and prompt.endswith("def addTo_(self")
+    assert "#addTo: with arguments (4)" in prompt and prompt.endswith("def addTo_(self, number):\n")
     # a second send does not generate again
     with use_backend(FakeBackend([])):
         assert send(image, counter, "addTo:", 1) == 8
@@ -56,8 +56,8 @@ def test_success_installs_method_with_provenance_and_resends(image):
 def test_audit_rejection_then_retry_feeds_the_error_back(image):
     counter = _counter(image)
     fake = FakeBackend([
-        "):\n    import os\n    return os.getcwd()\n```",
-        "):\n    return self.count * 2\n```",
+        "    import os\n    return os.getcwd()\n```",
+        "    return self.count * 2\n```",
     ])
     with use_backend(fake):
         assert send(image, counter, "doubled") == 6
@@ -70,8 +70,8 @@ def test_audit_rejection_then_retry_feeds_the_error_back(image):
 def test_exception_then_retry(image):
     counter = _counter(image)
     fake = FakeBackend([
-        "):\n    return self.missing_slot + 1\n```",
-        "):\n    return self.count + 1\n```",
+        "    return self.missing_slot + 1\n```",
+        "    return self.count + 1\n```",
     ])
     with use_backend(fake):
         assert send(image, counter, "next") == 4
@@ -80,8 +80,8 @@ def test_exception_then_retry(image):
 
 def test_returning_none_is_fed_back(image):
     counter = _counter(image)
-    fake = FakeBackend(["):\n    x = self.count\n```", "):\n    print(self.count)\n```",
-                        "):\n    return str(self.count)\n```"])
+    fake = FakeBackend(["    x = self.count\n```", "    print(self.count)\n```",
+                        "    return str(self.count)\n```"])
     with use_backend(fake):
         assert send(image, counter, "show") == "3"
     assert "returned None" in fake.prompts[1]
@@ -91,7 +91,7 @@ def test_returning_none_is_fed_back(image):
 def test_final_failure_leaves_image_unchanged_and_writes_failure_record(image):
     counter = _counter(image)
     before = image.history(1)[0]["id"]
-    fake = FakeBackend(["):\n    self.count = 99\n    self._p_changed = True\n    raise ValueError('nope')\n```"],
+    fake = FakeBackend(["    self.count = 99\n    self._p_changed = True\n    raise ValueError('nope')\n```"],
                        repeat_last=True)
     with use_backend(fake), pytest.raises(GenerationFailed) as info:
         send(image, counter, "explode")
@@ -117,8 +117,8 @@ def test_generation_disabled_raises_message_not_understood(image):
 
 def test_keyword_and_binary_selectors(image):
     counter = _counter(image)
-    fake = FakeBackend([", at, put):\n    return at + put\n```",
-                        ", other):\n    return self.count + other\n```"])
+    fake = FakeBackend(["    return number1 + number2\n```",
+                        "    return self.count + number\n```"])
     with use_backend(fake):
         assert send(image, counter, "at:put:", 1, 2) == 3
         assert send(image, counter, "+", 10) == 13
@@ -129,7 +129,7 @@ def test_generated_method_survives_restart_without_model(tmp_path):
     path = tmp_path / "p.fs"
     with batos.open_image(path) as im:
         counter = _counter(im)
-        with use_backend(FakeBackend(["):\n    return self.count * 10\n```"])):
+        with use_backend(FakeBackend(["    return self.count * 10\n```"])):
             assert send(im, counter, "tenfold") == 30
     with batos.open_image(path) as im:
         assert im.globals["counter"].send("tenfold") == 30
@@ -137,8 +137,8 @@ def test_generated_method_survives_restart_without_model(tmp_path):
 
 def test_a_mutator_that_changes_nothing_is_fed_back(image):
     counter = _counter(image)  # count = 3
-    fake = FakeBackend(["):\n    self.count = 3\n    self._p_changed = True\n    return self\n```",
-                        "):\n    self.count = 0\n    self._p_changed = True\n    return self\n```"])
+    fake = FakeBackend(["    self.count = 3\n    self._p_changed = True\n    return self\n```",
+                        "    self.count = 0\n    self._p_changed = True\n    return self\n```"])
     with use_backend(fake):
         assert send(image, counter, "reset") is counter
     assert counter.count == 0

@@ -24,8 +24,10 @@ from batos.errors import (GenerationFailed, LimitExceeded, MessageNotUnderstood,
                           MethodDefinitionError, ModelError)
 from batos.guardian.limits import paused
 from batos.llm import genlog
-from batos.llm.prompts import (EXAMPLES, STOP, MissionBrief, build_messages, extract_code,
-                               param_names, prefill, preview, prompt_hash, type_name)
+from batos.llm.prompts import (EXAMPLES, STOP, MissionBrief, build_messages, changes_state,
+                               extract_code,
+                               param_names, prefill, preview, prompt_hash, return_hint,
+                               type_name)
 
 if TYPE_CHECKING:
     from batos.image.image import Image
@@ -306,7 +308,8 @@ class DNUCycle:
             if result is None:
                 raise AttemptFailed("it returned None; return the answer (or self after "
                                     "changing state) instead of printing it", method.source)
-            if (result is self.receiver and _assigns_state(method.source)
+            if (result is self.receiver
+                    and (_assigns_state(method.source) or changes_state(brief.selector))
                     and _state_snapshot(self.receiver) == before):
                 raise AttemptFailed(
                     "it changed nothing: every slot still holds the value it had before "
@@ -398,7 +401,8 @@ def decompose(image: "Image", receiver: "Proto", message: "Message") -> MissionB
     return MissionBrief(
         receiver=receiver._display(), selector=selector, name=name,
         params=param_names(selector, len(args), args), arguments=[preview(a, 80) for a in args],
-        slots=slots, understood=understood, notes=_grounding(image, receiver, selector))
+        slots=slots, understood=understood, notes=_grounding(image, receiver, selector),
+        hint=return_hint(selector, args, slots))
 
 
 def _grounding(image: "Image", receiver: "Proto", selector: str) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import keyword
+import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -21,89 +22,23 @@ Rules (the Persistence Covenant and the security policy):
    Only the listed slots exist; a new slot is created by assigning it.
 3. After changing state (assigning self.x, or mutating a list or dict held in a slot) write
    self._p_changed = True as the last statement before returning.
-4. The selector names what to compute and the arguments are its inputs: compute the answer
-   from them and return it; never print it. Change slots only when the selector asks for a
-   change (set, add, remove, push, pop, increment, reset, deposit, toggle, ...); a method
-   that only changes state returns self.
+4. Return the answer; never print it. Change slots only when the selector asks for a change
+   (set, add, remove, push, pop, increment, reset, deposit, toggle, ...); a method that only
+   changes state returns self.
 5. Imports only inside the function, only from: math, statistics, datetime, json, re, itertools,
    functools, collections, string, textwrap, decimal, fractions, operator, heapq, bisect, random.
 6. No files, network, eval, exec, open, globals, and no names starting with an underscore
    except self._p_changed.
-7. Keep it short and correct; handle the arguments exactly as the message gives them."""
-
-EXAMPLES: list[tuple[str, str]] = [
-    ("""Receiver: a Proto(account)
-Slots:
-  balance = 100 (int)
-  history = [] (list)
-Understands: clone, printString, deposit:
-Message: #withdraw: with arguments (30)
-Python name: withdraw_
-Write: def withdraw_(self, amount)""",
-     """```python
-def withdraw_(self, amount):
-    if amount > self.balance:
-        raise ValueError("insufficient funds")
-    self.balance = self.balance - amount
-    self.history.append(-amount)
-    self._p_changed = True
-    return self.balance
-```"""),
-    ("""Receiver: a Proto(words)
-Slots:
-  text = 'the cat sat on the mat' (str)
-Understands: clone, printString
-Message: #mostCommonWord (no arguments)
-Python name: mostCommonWord
-Write: def mostCommonWord(self)""",
-     """```python
-def mostCommonWord(self):
-    from collections import Counter
-    counts = Counter(self.text.split())
-    return counts.most_common(1)[0][0] if counts else None
-```"""),
-    ("""Receiver: a Proto(geometry)
-Slots:
-  (none)
-Understands: clone, printString
-Message: #hypotenuseOf:and: with arguments (3, 4)
-Python name: hypotenuseOf_and_
-Write: def hypotenuseOf_and_(self, number1, number2)""",
-     """```python
-def hypotenuseOf_and_(self, number1, number2):
-    import math
-    return math.hypot(number1, number2)
-```"""),
-    ("""Receiver: a Proto(game)
-Slots:
-  players = ['ann', 'bob', 'cy'] (list)
-  current = 'bob' (str)
-Understands: clone, printString
-Message: #nextTurn (no arguments)
-Python name: nextTurn
-Write: def nextTurn(self)""",
-     """```python
-def nextTurn(self):
-    position = self.players.index(self.current)
-    self.current = self.players[(position + 1) % len(self.players)]
-    self._p_changed = True
-    return self.current
-```"""),
-    ("""Receiver: a Proto(shelf)
-Slots:
-  owner = 'Ada' (str)
-  books = ['Dune', 'Emma'] (list)
-Understands: clone, printString
-Message: #describe_yourself (no arguments)
-Python name: describe_yourself
-Write: def describe_yourself(self)""",
-     """```python
-def describe_yourself(self):
-    titles = ", ".join(self.books) if self.books else "no books"
-    return f"I am {self.owner}'s shelf with {len(self.books)} books: {titles}."
-```"""),
-]
-
+7. Keep it short and correct.
+How to read a message:
+- Each argument is the value the keyword before it names: work on it. Never reuse it as a
+  width, count or size unless the keyword says so.
+- A selector that names one value (factorialOf:, areaOf:, average, nthPrime:) returns that
+  single value, not a list of the steps; a plural name (evenItems, primesUpTo:) returns a list.
+- as...: and format...: selectors and display or describe selectors return a string written
+  for people, for example asDollars: 2 returns '$2.00'.
+- is...: and has...: selectors return True or False.
+- reset, clear and empty put the slots they are about back to 0, '', [], {} or False."""
 
 @dataclass
 class MissionBrief:
@@ -117,24 +52,83 @@ class MissionBrief:
     slots: list[tuple[str, str, str]]          # (name, preview, type)
     understood: list[str]
     notes: list[str] = field(default_factory=list)
+    hint: str | None = None                    # what the selector's name says it returns
 
     def text(self) -> str:
-        lines = [f"Receiver: {self.receiver}", "Slots:"]
+        lines = [f"Receiver: {self.receiver}", "Slots (current values):"]
         if self.slots:
             lines += [f"  {n} = {p} ({t})" for n, p, t in self.slots]
         else:
             lines.append("  (none)")
-        lines.append("Understands: " + (", ".join(self.understood) or "(nothing yet)"))
+        if self.understood:
+            lines.append("Understands: " + ", ".join(self.understood))
         if self.arguments:
             lines.append(f"Message: #{self.selector} with arguments ({', '.join(self.arguments)})")
         else:
             lines.append(f"Message: #{self.selector} (no arguments)")
-        lines.append(f"Python name: {self.name}")
-        lines.append(f"Write: def {self.name}({', '.join(['self'] + self.params)})")
+        if self.hint:
+            lines.append(f"Returns: {self.hint}")
         if self.notes:
             lines.append("Relevant notes from the image:")
             lines += [f"- {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+_HUMPS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_FORMATTING = {"as", "format", "pad"}
+_DESCRIBING = {"display", "describe", "print", "show"}
+_PREDICATE = {"is", "has", "can", "contains", "includes", "should"}
+_EMPTYING = {"reset", "clear", "empty"}
+_CHANGING = {"set", "add", "remove", "push", "pop", "increment", "decrement", "deposit",
+             "withdraw", "toggle", "append", "insert", "put", "store", "enqueue", "dequeue",
+             "move", "rename", "update", "advance", "scale", "grow", "shrink"}
+
+
+def return_hint(selector: str, arguments: Sequence[Any] = (),
+                slots: Sequence[tuple[str, str, str]] = ()) -> str | None:
+    """What a selector's name says about its answer, by the usual naming conventions
+    (the "How to read a message" rules of the covenant), or None when it says nothing
+    clear: ``asPercent:`` answers a string, ``isEmpty`` a boolean, ``reset`` self after
+    emptying the slots it names (all but the description when it names none; ``slots``
+    are the brief's ``(name, preview, type)`` rows), and a one-keyword noun of a number
+    (``fibonacci:``, ``factorialOf:``) one value rather than a list."""
+    words = _HUMPS.findall(selector.split(":", 1)[0])
+    if not words:
+        return None
+    first, last = words[0].lower(), words[-1]
+    if first in _FORMATTING:
+        return "a short formatted string"
+    if first in _DESCRIBING or last == "String":
+        return "a string that describes it in words"
+    if first in _PREDICATE:
+        return "True or False"
+    if first in _EMPTYING:
+        emptied = _emptied(words[1:], slots)
+        if emptied:
+            return "self, after setting " + " and ".join(emptied)
+        return "self, after putting the slots it is about back to 0, '', [], {} or False"
+    numbers = [a for a in arguments if isinstance(a, (int, float)) and not isinstance(a, bool)]
+    if selector.count(":") == 1 and len(numbers) == 1 and not last.endswith("s") and \
+            first not in _CHANGING and (len(words) == 1 or last in ("Of", "Number")):
+        return "one value (not a list of the steps)"
+    return None
+
+
+_EMPTY = {"int": "0", "float": "0", "str": "''", "list": "[]", "dict": "{}", "bool": "False"}
+
+
+def _emptied(nouns: Sequence[str], slots: Sequence[tuple[str, str, str]]) -> list[str]:
+    """``slot = empty value`` for the slots an emptying selector is about."""
+    wanted = {n.lower() for n in nouns}
+    rows = [r for r in slots if r[0].lower() in wanted] if wanted else \
+        [r for r in slots if r[0] != "description"]
+    return [f"self.{name} = {_EMPTY[kind]}" for name, _, kind in rows if kind in _EMPTY]
+
+
+def changes_state(selector: str) -> bool:
+    """Whether the selector's name asks for a change of state (``reset``, ``push:``…)."""
+    words = _HUMPS.findall(selector.split(":", 1)[0])
+    return bool(words) and words[0].lower() in (_EMPTYING | _CHANGING)
 
 
 def param_names(selector: str, nargs: int, arguments: Sequence[Any] = ()) -> list[str]:
@@ -186,13 +180,20 @@ def build_messages(brief: MissionBrief, persona_prompt: str | None,
         messages.append({"role": "assistant", "content": f"```python\n{code.rstrip()}\n```"})
         messages.append({"role": "user", "content":
                          f"That method failed: {error}\nWrite the corrected method "
-                         f"def {brief.name}({', '.join(['self'] + brief.params)})."})
+                         f"{signature(brief)[:-1]}."})
     return messages
 
 
+def signature(brief: MissionBrief) -> str:
+    """The method's ``def`` line: its Python name and one parameter per argument."""
+    return f"def {brief.name}({', '.join(['self'] + brief.params)}):"
+
+
 def prefill(brief: MissionBrief) -> str:
-    """The start of the assistant's answer we write for the model."""
-    return f"```python\ndef {brief.name}(self"
+    """The start of the assistant's answer we write for the model: the fence and the
+    whole ``def`` line (the model writes only the body: fewer tokens to generate, and
+    the brief need not spell out the name and parameters)."""
+    return f"```python\n{signature(brief)}\n"
 
 
 STOP = ("\n```", "```\n", "\n\n\n", "<|im_end|>", "<|endoftext|>")
@@ -240,3 +241,60 @@ def extract_code(prefix: str, completion: str) -> str:
     while kept and not kept[-1].strip():
         kept.pop()
     return "\n".join(kept) + "\n"
+
+
+# Worked examples, rendered with the same MissionBrief.text() as real briefs:
+# (receiver name, selector, arguments, slots, answer).
+_WORKED: list[tuple[str, str, tuple, dict[str, Any], str]] = [
+    ("account", "withdraw:", (30,), {"owner": "Ann", "balance": 100}, """\
+def withdraw_(self, number):
+    if number > self.balance:
+        raise ValueError("insufficient funds")
+    self.balance = self.balance - number
+    self._p_changed = True
+    return self.balance"""),
+    ("words", "mostCommonWord", (), {"text": "the cat sat on the mat"}, """\
+def mostCommonWord(self):
+    from collections import Counter
+    counts = Counter(self.text.split())
+    return counts.most_common(1)[0][0] if counts else None"""),
+    ("geometry", "hypotenuseOf:and:", (3, 4), {}, """\
+def hypotenuseOf_and_(self, number1, number2):
+    import math
+    return math.hypot(number1, number2)"""),
+    ("account", "clearHistory", (), {"owner": "Ann", "history": [30, -5, 12]}, """\
+def clearHistory(self):
+    self.history = []
+    self._p_changed = True
+    return self"""),
+    ("game", "nextTurn", (), {"players": ["ann", "bob", "cy"], "current": "bob"}, """\
+def nextTurn(self):
+    position = self.players.index(self.current)
+    self.current = self.players[(position + 1) % len(self.players)]
+    self._p_changed = True
+    return self.current"""),
+    ("text", "longestWordIn:", ("the quick brown fox",), {}, """\
+def longestWordIn_(self, text):
+    words = text.split()
+    return max(words, key=len) if words else ''"""),
+    ("shelf", "display_summary", (), {"owner": "Ada", "books": ["Dune", "Emma"]}, '''\
+def display_summary(self):
+    titles = ", ".join(self.books) if self.books else "no books"
+    return f"I am {self.owner}'s shelf with {len(self.books)} books: {titles}."'''),
+]
+
+
+def _example_brief(receiver: str, selector: str, arguments: tuple,
+                   slots: dict[str, Any]) -> MissionBrief:
+    from batos.image.proto import selector_to_name
+    rows = [(n, preview(v), type(v).__name__) for n, v in slots.items()]
+    return MissionBrief(
+        receiver=f"a Proto({receiver})", selector=selector, name=selector_to_name(selector),
+        params=param_names(selector, len(arguments), arguments),
+        arguments=[preview(a) for a in arguments],
+        slots=rows, understood=[], hint=return_hint(selector, arguments, rows))
+
+
+EXAMPLES: list[tuple[str, str]] = [
+    (_example_brief(r, sel, args, slots).text(), f"```python\n{code}\n```")
+    for r, sel, args, slots, code in _WORKED]
