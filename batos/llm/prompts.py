@@ -2,9 +2,11 @@
 
 The fixed part (system text and worked examples) comes first and never changes
 for a persona, so the backend's prefix KV cache serves it on every later miss;
-the receiver-specific brief comes last. The assistant turn is pre-filled with
-``def <name>(self`` inside a fenced block, so the model continues the method
-rather than choosing a format.
+the receiver-specific brief comes last and is kept short (uncached prompt tokens
+are the slowest part of a miss on a CPU). The assistant turn is pre-filled with the
+whole ``def <name>(self, ...):`` line inside a fenced block, so the model writes the
+body rather than choosing a format, and a ``Returns:`` line in the brief states what
+the selector's name implies (:func:`return_hint`).
 """
 from __future__ import annotations
 
