@@ -93,7 +93,7 @@ def awaken_core(image: "Image") -> None:
     genesis = Proto("genesis")
     genesis.set_slot("pLLM*", pllm)
     genesis.set_slot("traits*", traits)
-    genesis.set_slot("description", "the first object of this image")
+    genesis.set_slot("description", "first object of this image")
 
     g = image.root["globals"]
     g["traits"] = traits

@@ -279,10 +279,11 @@ def nextTurn(self):
 def longestWordIn_(self, text):
     words = text.split()
     return max(words, key=len) if words else ''"""),
-    ("shelf", "display_summary", (), {"owner": "Ada", "books": ["Dune", "Emma"]}, '''\
-def display_summary(self):
-    titles = ", ".join(self.books) if self.books else "no books"
-    return f"I am {self.owner}'s shelf with {len(self.books)} books: {titles}."'''),
+    ("lamp", "display_state", (), {"description": "reading lamp by the window",
+                                   "on": True}, '''\
+def display_state(self):
+    state = "on" if self.on else "off"
+    return f"I am the {self.description}, switched {state}."'''),
 ]
 
 
