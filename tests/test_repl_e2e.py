@@ -35,7 +35,7 @@ def test_type_complete_interrupt_quit(tmp_path):
         child.send("gene\t")                             # completes to genesis
         child.expect_exact("genesis")
         child.send(" description size\r")               # only works if completed
-        child.expect(echoed("30"))
+        child.expect(echoed("26"))
         child.expect_exact(PROMPT)
 
         child.send("[true] whileTrue: [nil]\r")
