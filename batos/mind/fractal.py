@@ -280,14 +280,22 @@ class Catalog(Persistent):
                 raise CatalogError(f"document {doc_id!r} given twice in one batch")
             if doc_id in fractals:
                 self.remove(doc_id)
+            if not metadata and len(text) <= max_size and text and text.strip() is text:
+                # the usual document: one chunk that is all of its text
+                pending.append((next_id, text))
+                records[next_id] = (doc_id, text)
+                firsts[doc_id] = next_id
+                next_id += 1
+                n_chunks += 1
+                if progress is not None:
+                    progress(1)
+                continue
             sents = sent_words = split = None
             if len(text) > max_size:
                 sents = sentences(text)
                 split = chunk_words(text, sents, target, max_size, overlap)
             if split is not None:  # each sentence read once
                 rows, words, sent_words = split
-            elif text and text.strip() is text and len(text) <= max_size:
-                rows, words = [(text, 0, len(text))], [text]  # one chunk: all of the text
             else:
                 rows = chunk_text(text, target, max_size, overlap, sents=sents)
                 words = [row[0] for row in rows]  # rows are (text, start, end)
@@ -302,13 +310,10 @@ class Catalog(Persistent):
                 pending.append((next_id, summary))
                 new_summaries.append(next_id)
                 next_id += 1
-            if summary is None and not metadata and len(rows) == 1 and rows[0][0] is text:
-                records[first] = (doc_id, text)  # the usual document: one chunk, all of it
-            else:
-                meta = dict(metadata) if metadata else None
-                title = str(meta["title"]) if meta and meta.get("title") else None
-                records[first] = ContextFractal(doc_id, rows, first, summary, meta, len(text),
-                                                title).record()
+            meta = dict(metadata) if metadata else None
+            title = str(meta["title"]) if meta and meta.get("title") else None
+            records[first] = ContextFractal(doc_id, rows, first, summary, meta, len(text),
+                                            title).record()
             firsts[doc_id] = first
             n_chunks += len(rows)
             if progress is not None:
