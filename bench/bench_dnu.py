@@ -19,7 +19,7 @@ first try and with retries (the miss: initialsOf: answers two initials), median
 isLeapYear: reaches for calendar, which the guardian does not allow, asHours: 90
 reads 90 as hours); miss-to-result 0.71-1.07x a raw generation of the same prompt;
 second miss's prompt 0.03-0.04x a cold first miss (0.68 s against 19.6 s); 9.7-12.4
-tokens/s against raw's 5.2-8.8 (ours counts the pre-filled def line as prompt).
+tokens/s against raw's 5.2-8.8.
 """
 from __future__ import annotations
 
