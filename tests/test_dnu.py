@@ -143,3 +143,16 @@ def test_a_mutator_that_changes_nothing_is_fed_back(image):
         assert send(image, counter, "reset") is counter
     assert counter.count == 0
     assert "it changed nothing" in fake.prompts[1] and "count = 3" in fake.prompts[1]
+
+
+def test_a_runaway_generation_is_stopped_and_retried(image):
+    counter = _counter(image)
+    runaway = "    return [" + "365, " * 200 + "]\n```"
+    fake = FakeBackend([runaway, "    return self.count * 2\n```"])
+    with use_backend(fake):
+        assert send(image, counter, "twice") == 6
+    first, second = [rec for _, rec in genlog.entries(image)][::-1]
+    assert first.verdict == "rejected" and "ran away" in first.error
+    assert len(first.output) < 300  # stopped soon after the line grew too long
+    assert "ran away" in fake.prompts[1]  # the error was fed back
+    assert second.verdict == "installed"

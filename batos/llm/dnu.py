@@ -24,6 +24,7 @@ from batos.errors import (GenerationFailed, LimitExceeded, MessageNotUnderstood,
                           MethodDefinitionError, ModelError)
 from batos.guardian.limits import paused
 from batos.llm import genlog
+from batos.llm.backend import Completion
 from batos.llm.prompts import (EXAMPLES, STOP, MissionBrief, build_messages, changes_state,
                                extract_code,
                                param_names, prefill, preview, prompt_hash, return_hint,
@@ -260,12 +261,18 @@ class DNUCycle:
         if sink is not None:
             sink(f"\n{persona.name} ▸ writing #{brief.selector}\n{head.split(chr(10), 1)[-1]}")
         temperature = 0.0 if attempt == 1 else 0.7
+        guard = _RunawayGuard(sink)
         t0 = time.perf_counter()
         with paused():  # generation time does not count against the statement's limit
-            completion = self.backend.generate(
-                prompt, max_tokens=int(self.image.options.get("max_tokens", 384)),
-                temperature=temperature, seed=attempt, stop=STOP,
-                adapters=list(persona.adapters), on_token=sink, prefix=prefix)
+            try:
+                completion = self.backend.generate(
+                    prompt, max_tokens=int(self.image.options.get("max_tokens", 384)),
+                    temperature=temperature, seed=attempt, stop=STOP,
+                    adapters=list(persona.adapters), on_token=guard, prefix=prefix)
+            except _Runaway:
+                model, sha = self.backend.model_identity()
+                completion = Completion(guard.text, 0, 0, time.perf_counter() - t0, 0.0,
+                                        model, sha, finish_reason="runaway")
         if sink is not None:
             sink("\n")
         seconds = time.perf_counter() - t0
@@ -289,6 +296,11 @@ class DNUCycle:
                       "seconds": round(seconds, 3), "attempt": attempt,
                       "reviewer": getattr(persona, "reviewer", "ALFRED"),
                       "trace": record.cycle}
+        if completion.finish_reason == "runaway":
+            record.verdict = "rejected"
+            record.error = (f"the output ran away (a line of over {_RunawayGuard.LINE} "
+                            "characters, so it was stopped); write a short method")
+            raise AttemptFailed(record.error, code)
         if _calls_print(code):
             record.verdict = "rejected"
             record.error = "it prints; build the text and return it instead of printing"
@@ -336,6 +348,33 @@ class DNUCycle:
         self.method = method
         self.result = result
         genlog.append(self.image, self.records)
+
+
+class _Runaway(Exception):
+    """Raised from the token callback to stop a generation that has run away."""
+
+
+class _RunawayGuard:
+    """The token callback of a generation: passes text on to the terminal sink and
+    stops the model when a line grows longer than any method's line would (a small
+    model at a higher temperature can repeat one list item for hundreds of tokens,
+    ~50 ms each on a CPU)."""
+
+    LINE = 240
+
+    def __init__(self, sink: Callable[[str], None] | None) -> None:
+        self.sink = sink
+        self.text = ""
+        self.line = 0
+
+    def __call__(self, piece: str) -> None:
+        if self.sink is not None:
+            self.sink(piece)
+        self.text += piece
+        newline = piece.rfind("\n")
+        self.line = len(piece) - newline - 1 if newline >= 0 else self.line + len(piece)
+        if self.line > self.LINE:
+            raise _Runaway()
 
 
 def _state_snapshot(receiver: Any) -> dict[str, str]:
