@@ -233,6 +233,37 @@ def test_in_place_list_and_dict_mutation_persists(image_path):
         assert obj.table["b"] == 2 and list(obj.table["a"]) == [1, 5]
 
 
+def test_a_set_in_a_slot_is_stored_as_a_persistent_set(image_path):
+    from batos.lang.collections import PersistentSet
+    with batos.open_image(image_path) as im:
+        box = im.globals["genesis"].clone()
+        im.globals["box"] = box
+        box.tags = {"a"}
+        assert type(box.tags) is PersistentSet and box.tags == {"a"}
+        im.commit("box")
+        im.evaluate("box tags add: 'b'")                    # BST, in place
+        box.tags.add("c")                                    # Python, in place
+        box.tags |= {"d"}
+        im.commit("mutate in place")
+        assert im.evaluate("box tags printString") == "a Set('a' 'b' 'c' 'd')"
+        assert im.evaluate("box tags class name") == "Set"
+        assert im.evaluate("(box tags select: [:t | t > 'b']) size") == 2
+        copy = im.evaluate("box tags copy")
+        assert type(copy) is set and copy == {"a", "b", "c", "d"}
+        twin = box.deep_clone()
+        twin.tags.discard("a")
+        assert "a" in box.tags and twin.tags == {"b", "c", "d"}
+    with batos.open_image(image_path) as im:
+        tags = im.globals["box"].tags
+        assert tags == {"a", "b", "c", "d"} and len(tags) == 4 and "d" in tags
+        assert sorted(tags | {"z"}) == ["a", "b", "c", "d", "z"]
+        tags.remove("a")
+        with pytest.raises(KeyError):
+            tags.remove("a")
+        assert im.changes()[0]["changed"][0]["slot"] == "contents"
+        im.abort()
+        assert "a" in tags
+
 # --- transactions ------------------------------------------------------------------------
 
 def test_abort_restores_state_and_method_cache(image):

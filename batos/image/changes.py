@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from persistent.list import PersistentList
-from persistent.mapping import PersistentMapping
 
 if TYPE_CHECKING:
     from batos.image.image import Image
@@ -115,7 +113,7 @@ def _container_name(image: "Image", obj: Any, objects: list[Any]) -> str:
 def _with_new_objects(image: "Image", registered: list[Any]) -> list[Any]:
     """``registered`` plus the new (never stored) prototypes reachable from it or from
     the globals: they have no ZODB connection yet, so nothing registered them."""
-    from batos.image.proto import Proto
+    from batos.image.proto import contained_values
     out = list(registered)
     seen = {id(o) for o in out}
     stack: list[Any] = list(registered)
@@ -126,16 +124,8 @@ def _with_new_objects(image: "Image", registered: list[Any]) -> list[Any]:
             out.append(value)
     while stack:
         obj = stack.pop()
-        if isinstance(obj, Proto):
-            values = list(obj.__dict__.get("_slots", {}).values())
-        elif isinstance(obj, PersistentList):
-            values = list(obj.data)
-        elif isinstance(obj, PersistentMapping):
-            values = list(obj.data.values())
-        else:
-            continue
-        for value in values:
-            if isinstance(value, (Proto, PersistentList, PersistentMapping)) \
+        for value in contained_values(obj) or ():
+            if contained_values(value) is not None \
                     and value._p_oid is None and id(value) not in seen:
                 seen.add(id(value))
                 out.append(value)
@@ -146,7 +136,7 @@ def _with_new_objects(image: "Image", registered: list[Any]) -> list[Any]:
 def describe_changes(image: "Image") -> list[dict[str, Any]]:
     """Per touched object: ``object``, ``oid``, ``new`` and the slots ``added``,
     ``changed`` and ``removed`` (each ``{"slot", "value"}``)."""
-    from batos.image.proto import Proto
+    from batos.image.proto import Proto, contained_values
     out: list[dict[str, Any]] = []
     registered = _with_new_objects(image, list(image.connection._registered_objects))
     seen: set[int] = set()
@@ -158,7 +148,7 @@ def describe_changes(image: "Image") -> list[dict[str, Any]]:
             entry = _proto_change(image, obj)
             if entry is not None:
                 out.append(entry)
-        elif isinstance(obj, (PersistentList, PersistentMapping)):
+        elif contained_values(obj) is not None:  # a stored list, mapping or set
             if obj._p_oid is None:
                 continue  # a new container: shown as the value of the slot that holds it
             out.append({"object": _container_name(image, obj, registered), "oid": _oid(obj),

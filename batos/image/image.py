@@ -15,7 +15,6 @@ from typing import Any, Callable, Iterator
 
 import transaction
 from persistent.list import PersistentList
-from persistent.mapping import PersistentMapping
 
 from batos.errors import BatosError, ImageError, ReadOnlyError, SlotError
 from batos.image.proto import Proto, invalidate_lookup_cache
@@ -184,18 +183,11 @@ class Image:
         """Refuse to commit any value whose unpickling could run code."""
         from batos.guardian import check_storable
         from batos.errors import StorageRejected
+        from batos.image.proto import contained_values
         try:
             for obj in list(self.connection._registered_objects):
-                if isinstance(obj, Proto):
-                    for value in obj.__dict__["_slots"].values():
-                        check_storable(value)
-                elif isinstance(obj, PersistentList):
-                    for value in obj.data:
-                        check_storable(value)
-                elif isinstance(obj, PersistentMapping):
-                    for key, value in obj.data.items():
-                        check_storable(key)
-                        check_storable(value)
+                for value in contained_values(obj) or ():
+                    check_storable(value)
         except StorageRejected:
             self.abort()
             raise

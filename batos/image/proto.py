@@ -81,9 +81,12 @@ def _is_data(value: Any) -> bool:
 # --- persistifying values ---------------------------------------------------------
 
 def persistify(value: Any) -> Any:
-    """Lists and dicts become persistent containers, so in-place mutation persists."""
+    """Lists, dicts and sets become persistent containers, so in-place mutation persists."""
     if isinstance(value, Persistent):
         return value
+    if type(value) is set:
+        from batos.lang.collections import PersistentSet
+        return PersistentSet(value)
     if type(value) is list:
         return PersistentList([persistify(v) for v in value])
     if type(value) is dict:
@@ -91,6 +94,22 @@ def persistify(value: Any) -> Any:
     if type(value) is tuple:
         return tuple(persistify(v) for v in value)
     return value
+
+
+def contained_values(obj: Any) -> list[Any] | None:
+    """What a stored container holds directly: a Proto's slot values, a PersistentList's
+    items, a PersistentMapping's keys and values, a PersistentSet's elements; None for
+    anything else."""
+    if isinstance(obj, Proto):
+        return list(obj.__dict__.get("_slots", {}).values())
+    if isinstance(obj, PersistentList):
+        return list(obj.data)
+    if isinstance(obj, PersistentMapping):
+        return [x for pair in obj.data.items() for x in pair]
+    from batos.lang.collections import PersistentSet
+    if isinstance(obj, PersistentSet):
+        return list(obj.data)
+    return None
 
 
 # --- slot listing -------------------------------------------------------------------
@@ -364,6 +383,9 @@ def _deep_copy_data(value: Any) -> Any:
         return type(value)([_deep_copy_data(v) for v in value])
     if isinstance(value, PersistentMapping):
         return type(value)({k: _deep_copy_data(v) for k, v in value.items()})
+    from batos.lang.collections import PersistentSet
+    if isinstance(value, PersistentSet):
+        return PersistentSet(value.data)  # elements are hashable, immutable values
     if isinstance(value, Persistent):
         return value
     return copy.deepcopy(value)

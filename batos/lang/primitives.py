@@ -88,7 +88,8 @@ def _chains() -> dict[type, list[dict[str, Fn]]]:
     global _CHAINS
     if _CHAINS is None:
         from batos.lang.block import Block
-        from batos.lang.collections import Association, Interval, OrderedCollection, SortedCollection
+        from batos.lang.collections import (Association, Interval, OrderedCollection,
+                                            PersistentSet, SortedCollection)
         from batos.lang.protocol import (blocks, booleans, exceptions, hashed, numbers, numeric,
                                          objects, ordered, sequenceable, sequences, strings)
         from batos.lang.values import Character, Point, Symbol
@@ -116,6 +117,7 @@ def _chains() -> dict[type, list[dict[str, Fn]]]:
             dict: dictionary,
             PersistentMapping: dictionary,
             set: [hashed.SET, coll, obj],
+            PersistentSet: [hashed.SET, coll, obj],
             frozenset: [hashed.SET, coll, obj],
             Association: [hashed.ASSOCIATION, mag, obj],
             Point: [numeric.POINT, obj],

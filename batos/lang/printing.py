@@ -147,14 +147,14 @@ def _display(value: Any, active: set[int]) -> str:
 
 
 def _is_collection(value: Any) -> bool:
-    from batos.lang.collections import Interval, OrderedCollection
+    from batos.lang.collections import Interval, OrderedCollection, PersistentSet
     return isinstance(value, (list, tuple, PersistentList, dict, PersistentMapping, set, frozenset,
-                              OrderedCollection, Interval))
+                              PersistentSet, OrderedCollection, Interval))
 
 
 def _print_composite(value: Any, active: set[int], each: Any) -> str:
     from batos.lang.block import Block
-    from batos.lang.collections import Association, Interval, OrderedCollection
+    from batos.lang.collections import Association, Interval, OrderedCollection, PersistentSet
     t = type(value)
     if isinstance(value, OrderedCollection):
         return _guarded(value, active,
@@ -163,7 +163,7 @@ def _print_composite(value: Any, active: set[int], each: Any) -> str:
         return _guarded(value, active, lambda: _array(value, active, each))
     if t is dict or t is PersistentMapping:
         return _guarded(value, active, lambda: _dictionary(value, active, each))
-    if t is set or t is frozenset:
+    if t is set or t is frozenset or t is PersistentSet:
         return _guarded(value, active, lambda: _named("Set", _set_order(value), active, each))
     if t is Association:
         return _guarded(value, active, lambda: (

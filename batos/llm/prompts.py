@@ -153,7 +153,7 @@ def _type_word(value: Any) -> str:
     if isinstance(value, str):
         return "text"
     if isinstance(value, (list, tuple, set, frozenset)) or type(value).__name__ in (
-            "PersistentList", "OrderedCollection"):
+            "PersistentList", "OrderedCollection", "PersistentSet"):
         return "items"
     if isinstance(value, dict) or type(value).__name__ == "PersistentMapping":
         return "mapping"

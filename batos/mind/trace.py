@@ -34,7 +34,7 @@ def plain(value: Any, depth: int = 0) -> Any:
         return repr(value)[:200]
     if isinstance(value, Mapping):
         return {str(k): plain(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
+    if isinstance(value, (list, tuple, set, frozenset)) or type(value).__name__ == "PersistentSet":
         return [plain(v, depth + 1) for v in value]
     to_json = getattr(value, "to_json", None)
     if callable(to_json):

@@ -9,7 +9,7 @@ from persistent.mapping import PersistentMapping
 
 from batos.errors import BatosError
 from batos.lang.block import call_block, cull_block
-from batos.lang.collections import Interval, OrderedCollection
+from batos.lang.collections import Interval, OrderedCollection, PersistentSet
 from batos.lang.protocol import Table, prim
 from batos.lang.values import SMALL_INTEGER_MAX, SMALL_INTEGER_MIN, Character, Symbol, class_of
 
@@ -50,7 +50,7 @@ def _species(t: type) -> str:
         return "OrderedCollection"
     if t is dict or t is PersistentMapping:
         return "Dictionary"
-    if t is set or t is frozenset:
+    if t is set or t is frozenset or t is PersistentSet:
         return "Set"
     return "value"
 
@@ -209,7 +209,7 @@ def _copy(self: Any) -> Any:
         return list(self)
     if t is dict or t is PersistentMapping:
         return dict(self)
-    if t is set:
+    if t is set or t is PersistentSet:
         return set(self)
     if isinstance(self, (int, float, str, Character)) or self is None:
         return self
@@ -251,7 +251,7 @@ def deep_copy(value: Any, memo: dict[int, Any]) -> Any:
         for k, v in value.items():
             out[k] = deep_copy(v, memo)
         return out
-    if t is set:
+    if t is set or t is PersistentSet:
         return set(value)
     if t is Association:
         out = Association(None, None)

@@ -12,7 +12,7 @@ from persistent.mapping import PersistentMapping
 
 from batos.errors import BatosError
 from batos.lang.block import call_block, cull_block
-from batos.lang.collections import (NotFound, OrderedCollection, SortedCollection,
+from batos.lang.collections import (SET_TYPES, NotFound, OrderedCollection, SortedCollection,
                                     index_error, merge_sort, normalize)
 from batos.lang.protocol import Table, prim
 from batos.lang.protocol.objects import compare, st_equal
@@ -49,7 +49,7 @@ def species(coll: Any, items: list[Any], *, collecting: bool = False) -> Any:
         return SortedCollection(items, coll.sort_block)
     if isinstance(coll, OrderedCollection):
         return OrderedCollection(items)
-    if isinstance(coll, (set, frozenset)):
+    if isinstance(coll, SET_TYPES):
         try:
             return set(items)
         except TypeError:
