@@ -77,6 +77,13 @@ def test_literals(source: str, value: object) -> None:
     assert type(node.value) is type(value)
 
 
+def test_float_literals_past_the_float_range_are_infinite() -> None:
+    import math
+    for source in ("1.5e400", "16r1F1.5e316"):  # decimal and radix alike
+        (stmt,) = parse(source).statements
+        assert stmt.value == math.inf
+
+
 def test_literal_array_kinds() -> None:
     node = expr("#(1 $a 'x' #y (2 3) true false nil foo at:put: #(4) -5 + 16r10 2.5)")
     assert isinstance(node, n.LiteralArray)
@@ -210,6 +217,7 @@ def test_parse_stored_method() -> None:
     ("$", 1, 1, "character literal"),
     ("x ; foo", 1, 3, "cascade"),
     ("#[1 2]", 1, 1, "byte arrays"),
+    ("x := 1e99999999", 1, 6, "exponent 99999999 is too large"),
 ])
 def test_syntax_errors_point_at_the_problem(source: str, line: int, column: int,
                                             fragment: str) -> None:

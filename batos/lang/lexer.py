@@ -9,12 +9,14 @@ negative number unless the previous token ends an operand (``x-1`` is a subtract
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any
 
 from batos.errors import BSTSyntaxError
 
 BINARY_CHARS = frozenset("+-*/\\<>=~@%|&?,")
+MAX_EXPONENT = 4000  # Python prints at most 4300-digit integers
 _OPERAND_END = frozenset({"ident", "number", "string", "symbol", "char", "rparen",
                           "rbracket", "rbrace"})
 _SINGLE = {".": "period", ";": "semicolon", "(": "lparen", ")": "rparen", "[": "lbracket",
@@ -189,13 +191,20 @@ class Lexer:
                 self.pos += 1
             exponent = sign * int(self._digits(10))
             has_exp = True
+            if abs(exponent) > MAX_EXPONENT:  # 1e99999999 would take minutes to compute
+                raise self.error(f"exponent {exponent} is too large (at most {MAX_EXPONENT})",
+                                 start)
         if frac_digits:
             if radix == 10:
                 text = f"{whole}.{frac_digits}" + (f"e{exponent}" if has_exp else "")
                 value = float(text)
             else:
-                value = float(Fraction(int(whole + frac_digits, radix), radix ** len(frac_digits))
-                              * Fraction(radix) ** exponent)
+                exact = (Fraction(int(whole + frac_digits, radix), radix ** len(frac_digits))
+                         * Fraction(radix) ** exponent)
+                try:
+                    value = float(exact)
+                except OverflowError:  # as float('1e400') is: the float is infinite
+                    value = math.inf
         elif has_exp:
             scaled = Fraction(value) * Fraction(radix) ** exponent
             value = int(scaled) if scaled.denominator == 1 else scaled
