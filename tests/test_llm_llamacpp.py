@@ -306,3 +306,28 @@ def test_switching_personas_never_reloads(backend: LlamaCppBackend, tiny_lora: P
     assert backend.engine.stats["adapter_loads"] == 2
     assert backend.engine.stats["adapter_switches"] == 6
     assert backend.engine.stats["state_restores"] >= 3  # each set found its own prefix again
+
+
+def test_ctrl_c_during_a_long_prompt_stops_between_slices_and_keeps_a_valid_prefix(
+        backend: LlamaCppBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    import batos.llm.llamacpp as engine_mod
+    monkeypatch.setattr(engine_mod, "EVAL_SLICE", 8)
+    engine = backend.engine
+    engine.ensure_loaded()
+    real_eval, calls = engine.llm.eval, []
+
+    def eval_then_interrupt(tokens):  # a Ctrl-C arriving during the second slice
+        calls.append(len(tokens))
+        real_eval(tokens)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine.llm, "eval", eval_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        backend.generate(PREFIX + "count up", max_tokens=4)
+    assert calls == [8, 8] and engine.llm.n_tokens == 16
+    monkeypatch.setattr(engine.llm, "eval", real_eval)
+    again = backend.generate(PREFIX + "count up", max_tokens=4)
+    assert again.prompt_tokens_cached == 16  # the slices done before Ctrl-C are reused
+    assert again.text == fresh(backend.model_path).generate(PREFIX + "count up",
+                                                            max_tokens=4).text
