@@ -14,7 +14,7 @@ same code (goal <= 1.3x), second-miss prompt time against the first (goal <=
 0.5x), tokens/s against raw.
 
 Measured 2026-11-22 on the shared 2-core machine (``--held-out``): 41/42 = 98 % on the
-first try and with retries (the miss: initialsOf: answers two initials), median
+first try and with retries (the miss: initialsOf: answers the first two or three letters), median
 1.49-1.77 s over five runs; held out 15/18 = 83 % (acronymOf: forgets to upper-case,
 isLeapYear: reaches for calendar, which the guardian does not allow, asHours: 90
 reads 90 as hours); miss-to-result 0.71-1.07x a raw generation of the same prompt;
