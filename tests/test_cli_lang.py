@@ -266,3 +266,5 @@ def test_inspect_collections_lists_elements(img: Path) -> None:
     assert data["elements"] == [{"key": "#a", "value": "1"}]
     out = cli("inspect", "(1 to: 100) asOrderedCollection", "-i", img).stdout
     assert "│ 50  │ 50    │" in out and "│ 51 " not in out
+    data = json.loads(cli("inspect", "#(3 1 2) asSet", "-i", img, "--json").stdout)
+    assert data["class"] == "Set" and [e["value"] for e in data["elements"]] == ["1", "2", "3"]

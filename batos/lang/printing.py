@@ -164,7 +164,7 @@ def _print_composite(value: Any, active: set[int], each: Any) -> str:
     if t is dict or t is PersistentMapping:
         return _guarded(value, active, lambda: _dictionary(value, active, each))
     if t is set or t is frozenset or t is PersistentSet:
-        return _guarded(value, active, lambda: _named("Set", _set_order(value), active, each))
+        return _guarded(value, active, lambda: _named("Set", set_order(value), active, each))
     if t is Association:
         return _guarded(value, active, lambda: (
             f"{_print(value.key, active)}->{_print(value.value, active)}"))
@@ -256,7 +256,7 @@ def _dictionary(value: Any, active: set[int], each: Any) -> str:
     return f"a Dictionary({''.join(parts)})"
 
 
-def _set_order(value: Any) -> list[Any]:
+def set_order(value: Any) -> list[Any]:
     """Sets print sorted when their elements compare, for stable output."""
     items = list(value)
     try:

@@ -89,6 +89,9 @@ def element_rows(value: Any) -> list[dict[str, str]] | None:
     elif isinstance(value, (list, tuple)) or type(value).__name__ in (
             "PersistentList", "OrderedCollection", "SortedCollection"):
         pairs = [(str(i), v) for i, v in enumerate(list(value)[:_MAX_ELEMENTS], 1)]
+    elif isinstance(value, (set, frozenset)) or type(value).__name__ == "PersistentSet":
+        from batos.lang.printing import set_order
+        pairs = [(str(i), v) for i, v in enumerate(set_order(value)[:_MAX_ELEMENTS], 1)]
     else:
         return None
     return [{"key": k, "value": _short(_print(v))} for k, v in pairs]
