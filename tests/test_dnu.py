@@ -145,6 +145,27 @@ def test_a_mutator_that_changes_nothing_is_fed_back(image):
     assert "it changed nothing" in fake.prompts[1] and "count = 3" in fake.prompts[1]
 
 
+def test_changing_nothing_is_right_when_there_was_nothing_to_change(image):
+    counter = _counter(image)
+    counter.set_slot("count", 0)
+    image.commit("already empty")
+    fake = FakeBackend(["    self.count = 0\n    self._p_changed = True\n    return self\n```",
+                        "    self.name = text\n    self._p_changed = True\n    return self\n```",
+                        "    self._p_changed = True\n    return self\n```",
+                        "    self.count = self.count + 1\n    self._p_changed = True\n"
+                        "    return self\n```"])
+    with use_backend(fake):
+        assert send(image, counter, "reset") is counter         # already reset: fine
+        counter.set_slot("name", "Al")
+        image.commit("a name")
+        assert send(image, counter, "rename:", "Al") is counter  # same name: fine
+        assert send(image, counter, "increment") is counter     # a no-op is not
+    assert counter.count == 1 and counter.name == "Al" and len(fake.prompts) == 4
+    assert "it changed nothing" in fake.prompts[3]
+    assert [rec.verdict for _, rec in genlog.entries(image)][::-1] == [
+        "installed", "installed", "error", "installed"]
+
+
 def test_a_runaway_generation_is_stopped_and_retried(image):
     counter = _counter(image)
     runaway = "    return [" + "365, " * 200 + "]\n```"

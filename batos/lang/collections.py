@@ -10,10 +10,9 @@ place when stored),
 from __future__ import annotations
 
 import math
+from collections.abc import MutableSet
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator
-
-from collections.abc import MutableSet
 
 from persistent import Persistent
 from persistent.list import PersistentList

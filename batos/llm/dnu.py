@@ -25,8 +25,8 @@ from batos.errors import (GenerationFailed, LimitExceeded, MessageNotUnderstood,
 from batos.guardian.limits import paused
 from batos.llm import genlog
 from batos.llm.backend import Completion
-from batos.llm.prompts import (EXAMPLES, STOP, MissionBrief, build_messages, changes_state,
-                               extract_code,
+from batos.llm.prompts import (EXAMPLES, STOP, MissionBrief, build_messages, change_kind,
+                               emptied_slots, extract_code,
                                param_names, prefill, preview, prompt_hash, return_hint,
                                type_name)
 
@@ -320,9 +320,8 @@ class DNUCycle:
             if result is None:
                 raise AttemptFailed("it returned None; return the answer (or self after "
                                     "changing state) instead of printing it", method.source)
-            if (result is self.receiver
-                    and (_assigns_state(method.source) or changes_state(brief.selector))
-                    and _state_snapshot(self.receiver) == before):
+            if (result is self.receiver and _state_snapshot(self.receiver) == before
+                    and _should_have_changed(self.receiver, brief, method.source)):
                 raise AttemptFailed(
                     "it changed nothing: every slot still holds the value it had before "
                     f"({', '.join(f'{n} = {p}' for n, p, _ in brief.slots) or 'no slots'}). "
@@ -381,6 +380,32 @@ def _state_snapshot(receiver: Any) -> dict[str, str]:
     """The printStrings of the receiver's own data slots (to notice a no-op mutator)."""
     return {row.name: preview(row.value, 200) for row in receiver.slots(inherited=False)
             if row.kind == "data"}
+
+
+def _should_have_changed(receiver: Any, brief: MissionBrief, code: str) -> bool:
+    """Whether a method that left every slot as it was cannot be what its selector
+    asks for: an emptying selector whose slots were not empty yet, an always-changing
+    one (``increment``), or a unary one whose code assigns slots (it re-assigned the
+    values they had). A setter given the value a slot holds changes nothing, rightly."""
+    kind = change_kind(brief.selector)
+    if kind == "emptying":
+        names = emptied_slots(brief.selector, [n for n, _, _ in brief.slots])
+        return any(not _is_empty(_slot_value(receiver, n)) for n in names)
+    if kind == "always":
+        return True
+    return not brief.params and _assigns_state(code)
+
+
+def _slot_value(receiver: Any, name: str) -> Any:
+    found = receiver.lookup(name)
+    return found[1] if found else None
+
+
+def _is_empty(value: Any) -> bool:
+    try:
+        return value is None or value is False or value == 0 or len(value) == 0
+    except TypeError:
+        return False
 
 
 def _assigns_state(code: str) -> bool:

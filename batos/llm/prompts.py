@@ -105,7 +105,7 @@ def return_hint(selector: str, arguments: Sequence[Any] = (),
     if first in _PREDICATE:
         return "True or False"
     if first in _EMPTYING:
-        emptied = _emptied(words[1:], slots)
+        emptied = _emptied(selector, slots)
         if emptied:
             return "self, after setting " + " and ".join(emptied)
         return "self, after putting the slots it is about back to 0, '', [], {} or False"
@@ -119,18 +119,35 @@ def return_hint(selector: str, arguments: Sequence[Any] = (),
 _EMPTY = {"int": "0", "float": "0", "str": "''", "list": "[]", "dict": "{}", "bool": "False"}
 
 
-def _emptied(nouns: Sequence[str], slots: Sequence[tuple[str, str, str]]) -> list[str]:
-    """``slot = empty value`` for the slots an emptying selector is about."""
-    wanted = {n.lower() for n in nouns}
-    rows = [r for r in slots if r[0].lower() in wanted] if wanted else \
-        [r for r in slots if r[0] != "description"]
-    return [f"self.{name} = {_EMPTY[kind]}" for name, _, kind in rows if kind in _EMPTY]
+def _emptied(selector: str, slots: Sequence[tuple[str, str, str]]) -> list[str]:
+    """``self.slot = empty value`` for the slots an emptying selector is about."""
+    kinds = {name: kind for name, _, kind in slots}
+    return [f"self.{name} = {_EMPTY[kinds[name]]}"
+            for name in emptied_slots(selector, list(kinds)) if kinds[name] in _EMPTY]
 
 
-def changes_state(selector: str) -> bool:
-    """Whether the selector's name asks for a change of state (``reset``, ``push:``…)."""
+_ALWAYS_CHANGING = {"increment", "decrement", "toggle", "push", "pop", "advance", "enqueue",
+                    "dequeue"}
+
+
+def change_kind(selector: str) -> str | None:
+    """How a selector's name promises a change of state: ``"emptying"`` (``reset``,
+    ``clearItems``: the slots it is about end up empty), ``"always"`` (``increment``,
+    ``push:``, ``toggle``: some slot always changes) or None (a setter may be given
+    the value a slot already holds)."""
     words = _HUMPS.findall(selector.split(":", 1)[0])
-    return bool(words) and words[0].lower() in (_EMPTYING | _CHANGING)
+    first = words[0].lower() if words else ""
+    if first in _EMPTYING:
+        return "emptying"
+    return "always" if first in _ALWAYS_CHANGING else None
+
+
+def emptied_slots(selector: str, names: Sequence[str]) -> list[str]:
+    """The slots an emptying selector is about: those it names (``clearItems`` →
+    items), else every slot but the description."""
+    wanted = {w.lower() for w in _HUMPS.findall(selector.split(":", 1)[0])[1:]}
+    return [n for n in names if n.lower() in wanted] if wanted else \
+        [n for n in names if n != "description"]
 
 
 def param_names(selector: str, nargs: int, arguments: Sequence[Any] = ()) -> list[str]:

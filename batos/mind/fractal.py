@@ -16,7 +16,7 @@ natural language: a chunk matches ANY word of the query and ranks by BM25, so a
 missing word lowers a score but never hides a chunk.
 
 ContextFractals are immutable values stored as tuples inside the ``owners`` BTree's
-buckets (about 60 documents per database record) rather than one record per document
+buckets (about 250 documents per database record) rather than one record per document
 or per chunk: a commit of ten thousand chunks writes hundreds of records, not tens of
 thousands, and fetching a hit loads one bucket. Re-indexing a document replaces its
 fractal.
