@@ -14,13 +14,13 @@ same code (goal <= 1.3x), second-miss prompt time against the first (goal <=
 0.5x), tokens/s against raw.
 
 Measured 2026-11-22 on the shared 2-core machine (``--held-out``): 41/42 = 98 % on the
-first try and with retries (the miss: initialsOf: answers the first two or three letters), median
-1.49-1.77 s over six runs (a seventh, in a slow spell of the shared machine where
-every intent took ~40 % longer, read 2.11 s); held out 15/18 = 83 % (acronymOf: forgets to upper-case,
-isLeapYear: reaches for calendar, which the guardian does not allow, asHours: 90
-reads 90 as hours); miss-to-result 0.71-1.07x a raw generation of the same prompt;
-second miss's prompt 0.03-0.04x a cold first miss (0.68 s against 19.6 s); 9.7-12.4
-tokens/s against raw's 5.2-8.8.
+first try and with retries (the miss: initialsOf: answers the first two or three
+letters), median 1.49-1.77 s over six runs (a seventh, in a slow spell of the shared
+machine where every intent took ~40 % longer, read 2.11 s); held out 15/18 = 83 %
+(acronymOf: forgets to upper-case, isLeapYear: reaches for calendar, which the guardian
+does not allow, asHours: 90 reads 90 as hours); miss-to-result 0.71-1.07x a raw
+generation of the same prompt; second miss's prompt 0.03-0.04x a cold first miss (0.68 s
+against 19.6 s); 9.7-12.4 tokens/s against raw's 5.2-8.8.
 """
 from __future__ import annotations
 
