@@ -26,9 +26,8 @@ from batos.guardian.limits import paused
 from batos.llm import genlog
 from batos.llm.backend import Completion
 from batos.llm.prompts import (EXAMPLES, STOP, MissionBrief, build_messages, change_kind,
-                               emptied_slots, extract_code,
-                               param_names, prefill, preview, prompt_hash, return_hint,
-                               type_name)
+                               emptied_slots, extract_code, param_names, prefill, preview,
+                               prompt_hash, return_hint, type_name)
 
 if TYPE_CHECKING:
     from batos.image.image import Image
