@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import keyword
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -77,6 +78,12 @@ class MissionBrief:
 
 
 _HUMPS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def _selector_words(selector: str) -> list[str]:
+    """The words of a selector's first keyword: ``clearItems:`` → ``clear``, ``Items``."""
+    return _HUMPS.findall(selector.split(":", 1)[0])
+
 _FORMATTING = {"as", "format", "pad"}
 _DESCRIBING = {"display", "describe", "print", "show"}
 _PREDICATE = {"is", "has", "can", "contains", "includes", "should"}
@@ -94,7 +101,7 @@ def return_hint(selector: str, arguments: Sequence[Any] = (),
     emptying the slots it names (all but the description when it names none; ``slots``
     are the brief's ``(name, preview, type)`` rows), and a one-keyword noun of a number
     (``fibonacci:``, ``factorialOf:``) one value rather than a list."""
-    words = _HUMPS.findall(selector.split(":", 1)[0])
+    words = _selector_words(selector)
     if not words:
         return None
     first, last = words[0].lower(), words[-1]
@@ -135,7 +142,7 @@ def change_kind(selector: str) -> str | None:
     ``clearItems``: the slots it is about end up empty), ``"always"`` (``increment``,
     ``push:``, ``toggle``: some slot always changes) or None (a setter may be given
     the value a slot already holds)."""
-    words = _HUMPS.findall(selector.split(":", 1)[0])
+    words = _selector_words(selector)
     first = words[0].lower() if words else ""
     if first in _EMPTYING:
         return "emptying"
@@ -145,7 +152,7 @@ def change_kind(selector: str) -> str | None:
 def emptied_slots(selector: str, names: Sequence[str]) -> list[str]:
     """The slots an emptying selector is about: those it names (``clearItems`` →
     items), else every slot but the description."""
-    wanted = {w.lower() for w in _HUMPS.findall(selector.split(":", 1)[0])[1:]}
+    wanted = {w.lower() for w in _selector_words(selector)[1:]}
     return [n for n in names if n.lower() in wanted] if wanted else \
         [n for n in names if n != "description"]
 
@@ -169,8 +176,8 @@ def _type_word(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "text"
-    if isinstance(value, (list, tuple, set, frozenset)) or type(value).__name__ in (
-            "PersistentList", "OrderedCollection", "PersistentSet"):
+    if isinstance(value, (list, tuple, AbstractSet)) or type(value).__name__ in (
+            "PersistentList", "OrderedCollection"):
         return "items"
     if isinstance(value, dict) or type(value).__name__ == "PersistentMapping":
         return "mapping"

@@ -421,7 +421,7 @@ def _merge_postings(index: CatalogIndex, wids: Any, docs: Any, freqs: Any,
         old = None if wid in fresh else get(wid)
         if old is None:
             new_words += 1
-            updates[wid] = new if j - i <= BIG else BigPostings(new)
+            updates[wid] = postings_value(new)
         elif isinstance(old, BigPostings):
             old.extend(new)  # the batch's documents are not indexed yet
         else:

@@ -12,6 +12,7 @@ keyed by an increasing id and bounded to the last :data:`MAX_TRACES`.
 from __future__ import annotations
 
 import time
+from collections.abc import Set
 from typing import Any, Iterable, Mapping
 
 from persistent import Persistent
@@ -34,7 +35,7 @@ def plain(value: Any, depth: int = 0) -> Any:
         return repr(value)[:200]
     if isinstance(value, Mapping):
         return {str(k): plain(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)) or type(value).__name__ == "PersistentSet":
+    if isinstance(value, (list, tuple, Set)):  # Set: a PersistentSet too
         return [plain(v, depth + 1) for v in value]
     to_json = getattr(value, "to_json", None)
     if callable(to_json):

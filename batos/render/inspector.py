@@ -81,7 +81,7 @@ _MAX_ELEMENTS = 50
 def element_rows(value: Any) -> list[dict[str, str]] | None:
     """``[{"key", "value"}]`` for a collection (1-based indexes for sequences, keys for
     dictionaries; at most 50), else None."""
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Set as AbstractSet
     if isinstance(value, (str, bytes)):
         return None
     if isinstance(value, Mapping):
@@ -89,7 +89,7 @@ def element_rows(value: Any) -> list[dict[str, str]] | None:
     elif isinstance(value, (list, tuple)) or type(value).__name__ in (
             "PersistentList", "OrderedCollection", "SortedCollection"):
         pairs = [(str(i), v) for i, v in enumerate(list(value)[:_MAX_ELEMENTS], 1)]
-    elif isinstance(value, (set, frozenset)) or type(value).__name__ == "PersistentSet":
+    elif isinstance(value, AbstractSet):  # a PersistentSet too
         from batos.lang.printing import set_order
         pairs = [(str(i), v) for i, v in enumerate(set_order(value)[:_MAX_ELEMENTS], 1)]
     else:
