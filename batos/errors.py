@@ -106,6 +106,11 @@ class StorageRejected(BatosError):
     """A value that must not be pickled into the image reached a slot."""
 
 
+class CapabilityError(BatosError):
+    """Method code used something it holds no capability for (the Python API of an
+    object, another object's slots, a private selector, a method's internals)."""
+
+
 class LimitExceeded(BatosError):
     """A runtime limit (time, recursion, memory) was exceeded; the transaction was aborted."""
 

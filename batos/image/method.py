@@ -4,12 +4,18 @@ A Method never pickles a function. It stores its selector, its source, its
 language (``python``, ``bst`` or ``primitive``), its provenance and the guardian's
 audit report. The compiled function lives in a per-process cache keyed by the
 source hash, so an image opens and works after a restart or a batos upgrade.
+
+A Method is immutable once created, and opaque to method code: only batos's own
+code may create one or read its parts (``guardian.capability``).  A primitive is a
+name in batos's fixed table (:data:`PRIMITIVE_MODULES` and each module's
+``PRIMITIVES``), never an arbitrary ``module:function`` an image can store.
 """
 from __future__ import annotations
 
 import ast
 import hashlib
 import importlib
+import sys
 import time
 import types
 from typing import Any, Callable
@@ -18,6 +24,13 @@ from persistent import Persistent
 from persistent.mapping import PersistentMapping
 
 from batos.errors import AuditRejected, MethodDefinitionError
+from batos.guardian.capability import _decider, refuse, require_trusted
+
+#: the modules whose ``PRIMITIVES`` name the functions a primitive Method may run
+PRIMITIVE_MODULES: frozenset[str] = frozenset({
+    "batos.image.primitives", "batos.llm.dnu", "batos.mind.personas", "batos.mind.psm",
+    "batos.mind.catalog", "batos.mind.contrapunto",
+})
 
 LANGUAGES = ("python", "bst", "primitive")
 
@@ -44,14 +57,32 @@ class Method(Persistent):
 
     def __init__(self, selector: str, source: str, language: str = "python",
                  provenance: dict[str, Any] | None = None, audit: Any = None) -> None:
+        require_trusted("create Method objects")
         if language not in LANGUAGES:
             raise MethodDefinitionError(f"unknown method language {language!r}")
-        self.selector = selector
-        self.source = source
-        self.language = language
-        self.provenance = PersistentMapping(provenance or {})
-        self.audit = audit
-        self.created = time.time()
+        if language == "primitive":
+            resolve_primitive(source)  # only names in batos's table
+        self.__dict__.update(selector=selector, source=source, language=language,
+                             provenance=PersistentMapping(provenance or {}), audit=audit,
+                             created=time.time())
+
+    def __getattribute__(self, name: str) -> Any:
+        if name[:1] != "_" and _decider(sys._getframe(1)) is not None:
+            raise refuse(f"read a Method's {name!r}: methods are opaque inside the image")
+        return Persistent.__getattribute__(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name[:3] in ("_p_", "_v_"):
+            Persistent.__setattr__(self, name, value)
+            return
+        raise AttributeError(f"a Method is immutable: cannot set {name!r} (define a new "
+                             "version of the method instead)")
+
+    def __delattr__(self, name: str) -> None:
+        if name[:3] in ("_p_", "_v_"):
+            Persistent.__delattr__(self, name)
+            return
+        raise AttributeError(f"a Method is immutable: cannot delete {name!r}")
 
     # -- creation ---------------------------------------------------------------------
     @classmethod
@@ -62,6 +93,7 @@ class Method(Persistent):
 
         Raises :class:`MethodDefinitionError` (or :class:`AuditRejected`) on bad source.
         """
+        require_trusted("create methods")
         from batos.image.proto import selector_to_name
         if not isinstance(source, str) or not source.strip():
             raise MethodDefinitionError(f"empty source for #{selector}")
@@ -72,8 +104,8 @@ class Method(Persistent):
             name = selector_to_name(selector)
             _check_def_name(source, name, selector)
             if audit:
-                from batos.guardian import audit as run_audit
-                report = run_audit(source, selector=selector, repair=repair)
+                from batos.guardian import audit_definition  # = `batos audit FILE`
+                report = audit_definition(source, selector=selector, repair=repair)
                 if report is not None and not report.accepted:
                     raise AuditRejected(f"guardian rejected #{selector}: {report.summary()}",
                                         report=report)
@@ -151,14 +183,18 @@ def _compile(language: str, selector: str, source: str) -> Callable[..., Any]:
 
 
 def resolve_primitive(ref: str) -> Callable[..., Any]:
-    """``module:function`` → the function (primitives are batos code, not image data)."""
-    module_name, _, attr = ref.partition(":")
+    """``module:function`` → the function, for names in batos's primitive table only
+    (primitives are batos code, not image data: an image cannot name ``os:system``)."""
+    module_name, _, attr = str(ref).partition(":")
+    if module_name not in PRIMITIVE_MODULES:
+        raise MethodDefinitionError(f"unknown primitive {ref!r}: not in batos's primitive table")
     try:
-        fn = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
         raise MethodDefinitionError(f"unknown primitive {ref!r}: {exc}") from None
-    if not isinstance(fn, (types.FunctionType, types.BuiltinFunctionType)):
-        raise MethodDefinitionError(f"primitive {ref!r} is not a function")
+    fn = getattr(module, attr, None) if attr in getattr(module, "PRIMITIVES", ()) else None
+    if not isinstance(fn, types.FunctionType):
+        raise MethodDefinitionError(f"unknown primitive {ref!r}: not in batos's primitive table")
     return fn
 
 

@@ -7,8 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from batos.errors import MessageNotUnderstood
-from batos.image.proto import Proto, selector_to_name
+from batos.errors import CapabilityError, MessageNotUnderstood
+from batos.guardian.capability import in_method, require_human
+from batos.image.method import Method
+from batos.image.proto import Proto, _mirrored, is_parent_slot, selector_to_name
+
+
+def _check_reflective_write(self: Proto, name: str, value: Any = None) -> None:
+    """Methods and parent links change only by a human act or the generation cycle;
+    private slots are never written by a message."""
+    if name.startswith("_"):
+        raise CapabilityError(f"slot names starting with '_' are private: cannot write {name!r}")
+    old = self.__dict__.get("_slots", {}).get(name)
+    if is_parent_slot(name) or isinstance(value, Method) or isinstance(old, Method):
+        require_human(f"change the method or parent slot {name!r} of {self._display()}")
 
 
 def clone(self: Proto) -> Proto:
@@ -20,11 +32,13 @@ def deep_clone(self: Proto) -> Proto:
 
 
 def set_slot_value(self: Proto, name: Any, value: Any) -> Proto:
+    _check_reflective_write(self, str(name), value)
     Proto.set_slot(self, str(name), value)
     return self
 
 
 def remove_slot(self: Proto, name: Any) -> Proto:
+    _check_reflective_write(self, str(name))
     Proto.remove_slot(self, str(name))
     return self
 
@@ -34,10 +48,13 @@ def has_slot(self: Proto, name: Any) -> bool:
 
 
 def slot_at(self: Proto, name: Any) -> Any:
-    found = Proto.lookup(self, str(name))
+    found = None if str(name).startswith("_") else Proto.lookup(self, str(name))
     if found is None:
         from batos.errors import SlotError
         raise SlotError(f"{self._display()} has no slot {str(name)!r}")
+    if not _mirrored(found[1]) and in_method():
+        raise CapabilityError(f"guardian: a method may not reach the "
+                              f"{type(found[1]).__name__} in slot {str(name)!r}")
     return found[1]
 
 
@@ -55,6 +72,9 @@ def responds_to(self: Proto, selector: Any) -> bool:
 
 
 def define_as(self: Proto, selector: Any, source: Any) -> Any:
+    require_human(f"define methods (#{selector})")
+    if str(selector).startswith("_"):
+        raise CapabilityError(f"selectors starting with '_' are private: cannot define #{selector}")
     return Proto.define(self, str(selector), str(source))
 
 
@@ -114,3 +134,7 @@ def does_not_understand(self: Proto, message: Any) -> Any:
 
 
 __all__ = [name for name in dir() if not name.startswith("_")] + ["selector_to_name"]
+
+
+#: the functions a primitive Method may name (batos.image.method.resolve_primitive)
+PRIMITIVES: frozenset[str] = frozenset({'clone', 'deep_clone', 'define_as', 'display_nl', 'display_string', 'does_not_understand', 'equals', 'false', 'has_slot', 'inspect', 'not_equals', 'parents', 'print_nl', 'print_string', 'remove_slot', 'responds_to', 'set_slot_value', 'slot_at', 'slot_names', 'true', 'yourself'})

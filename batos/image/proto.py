@@ -23,7 +23,8 @@ from persistent import Persistent
 from persistent.list import PersistentList
 from persistent.mapping import PersistentMapping
 
-from batos.errors import AmbiguousSelector, MessageNotUnderstood, SlotError
+from batos.errors import AmbiguousSelector, CapabilityError, MessageNotUnderstood, SlotError
+from batos.guardian.capability import may_write, require_trusted
 from batos.image.method import Method
 
 # --- selector <-> Python name ----------------------------------------------------
@@ -36,7 +37,8 @@ def selector_to_name(selector: str) -> str:
     name = _NAME_CACHE.get(selector)
     if name is None:
         name = selector.replace(":", "_") if selector[:1].isalpha() or selector[:1] == "_" else selector
-        _NAME_CACHE[selector] = name
+        if name[:1] != "_":  # Proto.send's fast path relies on never finding a private name
+            _NAME_CACHE[selector] = name
     return name
 
 
@@ -65,7 +67,7 @@ def invalidate_lookup_cache() -> None:
         for name in names:
             d.pop(name, None)
             # restore the data mirror if a data slot of that name exists now
-            if name in slots and _is_data(slots[name]):
+            if name in slots and _mirrored(slots[name]):
                 d[name] = slots[name]
     _CACHED.clear()
 
@@ -76,6 +78,22 @@ def _is_method(value: Any) -> bool:
 
 def _is_data(value: Any) -> bool:
     return not _is_method(value)
+
+
+def _mirrored(value: Any) -> bool:
+    """Whether a data slot's value is mirrored in ``__dict__`` (read without a check):
+    data, data containers and prototypes.  Other persistent objects (the catalog's
+    index, an adapter's blob …) are served by ``__getattr__``, which refuses them to
+    method code: their Python API is batos's, not the image's."""
+    if not isinstance(value, Persistent) or isinstance(value, Proto):
+        return True
+    if not _OPEN:
+        from batos.lang.collections import PersistentSet
+        _OPEN.update({PersistentList, PersistentMapping, PersistentSet})
+    return type(value) in _OPEN
+
+
+_OPEN: set[type] = set()  # persistent data containers (filled on first use)
 
 
 # --- persistifying values ---------------------------------------------------------
@@ -133,6 +151,7 @@ class Proto(Persistent):
     """A prototype: an ordered bag of slots, created by cloning."""
 
     def __init__(self, name: str | None = None, slots: dict[str, Any] | None = None) -> None:
+        require_trusted("construct an object directly (send it clone instead)")
         d = self.__dict__
         d["_slots"] = {}
         d["_name"] = name
@@ -152,7 +171,7 @@ class Proto(Persistent):
         d["_name"] = state.get("_name")
         _CACHED.pop(self, None)
         for key, value in slots.items():
-            if not is_parent_slot(key) and key not in _API_NAMES and _is_data(value):
+            if not is_parent_slot(key) and key not in _API_NAMES and _mirrored(value):
                 d[key] = value
 
     # -- attribute protocol -------------------------------------------------------------
@@ -160,10 +179,15 @@ class Proto(Persistent):
         # Only reached when the name is not in __dict__ (not mirrored, not cached yet).
         if name.startswith("_"):
             raise AttributeError(name)
-        found = self.lookup(name)
+        found = _lookup(self, name, set())
+        if found is not None:
+            found = found[1], found[2]
         if found is None:
             raise MessageNotUnderstood(self, name_to_selector(name, 0))
         owner, value = found
+        if not _is_method(value) and not _mirrored(value):
+            require_trusted(f"reach the {type(value).__name__} in slot {name!r} (send the "
+                            "object that holds it a message instead)")
         if _is_method(value):
             bound = types.MethodType(value.function, self)
             if self._p_status != "ghost":
@@ -178,18 +202,24 @@ class Proto(Persistent):
         elif name.startswith("_") or name in _API_NAMES:
             raise SlotError(f"cannot assign {name!r}: names starting with '_' and the Python API "
                             "names are not slots")
+        elif not may_write(self):
+            raise _foreign_write(self, name)
         else:
             self.set_slot(name, value)
 
     def __delattr__(self, name: str) -> None:
         if name.startswith("_p_") or name.startswith("_v_"):
             Persistent.__delattr__(self, name)
+        elif not may_write(self):
+            raise _foreign_write(self, name)
         else:
             self.remove_slot(name)
 
     # -- slots --------------------------------------------------------------------------
     def set_slot(self, name: str, value: Any) -> None:
         """Add or replace an own slot (data, Method, or ``name*`` parent)."""
+        if not may_write(self):
+            raise _foreign_write(self, name)
         _check_slot_name(name)
         if is_parent_slot(name) and not isinstance(value, Proto) and value is not None:
             raise SlotError(f"parent slot {name!r} must hold a prototype, not {type(value).__name__}")
@@ -206,13 +236,15 @@ class Proto(Persistent):
         slots[name] = value
         self._p_changed = True
         if not is_parent_slot(name) and name not in _API_NAMES:
-            if _is_method(value):
-                d.pop(name, None)
-            else:
+            if _mirrored(value):
                 d[name] = value
+            else:
+                d.pop(name, None)
 
     def remove_slot(self, name: str) -> None:
         """Remove an own slot; inherited slots are not touched."""
+        if not may_write(self):
+            raise _foreign_write(self, name)
         slots = self._slots
         if name not in slots:
             raise SlotError(f"{self._display()} has no own slot {name!r}")
@@ -226,6 +258,7 @@ class Proto(Persistent):
 
     def get_slot(self, name: str, default: Any = _MISSING) -> Any:
         """The value of an own slot."""
+        require_trusted("read slots through the Python API (send the slot's name instead)")
         slots = self._slots
         if name in slots:
             return slots[name]
@@ -237,14 +270,17 @@ class Proto(Persistent):
         return list(self._slots)
 
     def own_slots(self) -> dict[str, Any]:
+        require_trusted("read an object's slot table")
         return dict(self._slots)
 
     def parents(self) -> list["Proto"]:
-        return [v for k, v in self._slots.items() if is_parent_slot(k) and v is not None]
+        require_trusted("walk an object's parents")
+        return _parents(self)
 
     def slots(self, inherited: bool = True) -> list[SlotInfo]:
         """Own slots, then (with ``inherited``) every slot reachable through parents that
         is not shadowed, each with the object that defines it."""
+        require_trusted("read an object's slot table")
         rows: list[SlotInfo] = []
         seen: set[str] = set()
         for owner, depth in self._walk():
@@ -268,32 +304,44 @@ class Proto(Persistent):
                 continue
             seen.add(id(obj))
             yield obj, depth
-            stack.extend((p, depth + 1) for p in reversed(obj.parents()))
+            stack.extend((p, depth + 1) for p in reversed(_parents(obj)))
 
     # -- lookup and send ------------------------------------------------------------------
     def lookup(self, name: str) -> tuple["Proto", Any] | None:
         """Find slot ``name``: own slots, then parents (nearest wins; two different
         owners at the same nearest depth raise :class:`AmbiguousSelector`)."""
+        require_trusted("look up slots (send the message instead)")
         found = _lookup(self, name, set())
         if found is None:
             return None
         return found[1], found[2]
 
     def responds_to(self, selector: str) -> bool:
-        return self.lookup(selector_to_name(selector)) is not None
+        selector = str(selector)
+        if selector[:1] == "_":
+            return False
+        return _lookup(self, selector_to_name(selector), set()) is not None
 
     def send(self, selector: str, *args: Any) -> Any:
         """Send a message by selector (``"at:put:"``), the one path every caller shares."""
-        name = _NAME_CACHE.get(selector) or selector_to_name(selector)
+        name = _NAME_CACHE.get(selector)
+        if name is None:
+            if not isinstance(selector, str) or selector[:1] in ("_", ""):
+                raise _private_selector(self, selector)
+            name = selector_to_name(selector)
         attr = self.__dict__.get(name, _MISSING) if name not in _API_NAMES else _MISSING
         if attr is _MISSING:
-            found = self.lookup(name)
+            found = _lookup(self, name, set())
+            if found is not None:
+                found = found[1], found[2]
             if found is None:
                 return self._send_missing(selector, args)
             value = found[1]
             if type(value) is not Method:
+                if not _mirrored(value):
+                    require_trusted(f"reach the {type(value).__name__} in slot {name!r}")
                 attr = value
-            elif name in _API_NAMES or name.startswith("_"):
+            elif name in _API_NAMES:
                 return value.function(self, *args)
             else:
                 attr = self.__getattr__(name)
@@ -307,7 +355,9 @@ class Proto(Persistent):
         if len(args) == 1 and selector.endswith(":") and selector.count(":") == 1:
             # Self-style assignment slot: `count: 5` writes the data slot `count`
             slot = selector[:-1]
-            target = self.lookup(slot)
+            target = _lookup(self, slot, set())
+            if target is not None:
+                target = target[1], target[2]
             if target is not None and not _is_method(target[1]) and not is_parent_slot(slot):
                 self.set_slot(slot, args[0])
                 return self
@@ -315,9 +365,12 @@ class Proto(Persistent):
 
     def does_not_understand(self, selector: str, args: tuple[Any, ...] | list[Any]) -> Any:
         """Reify the message and send ``doesNotUnderstand_`` (per-object overrides win)."""
+        require_trusted("send doesNotUnderstand_ through the Python API")
         from batos.image.message import Message
         message = Message(self, selector, list(args))
-        found = self.lookup("doesNotUnderstand_")
+        found = _lookup(self, "doesNotUnderstand_", set())
+        if found is not None:
+            found = found[1], found[2]
         if found is None or not _is_method(found[1]):
             raise MessageNotUnderstood(self, selector, args)
         return found[1].function(self, message)
@@ -347,6 +400,7 @@ class Proto(Persistent):
                author: str = "human", provenance: dict[str, Any] | None = None,
                audit: bool = True) -> Any:
         """Compile ``source`` (Python ``def`` or BST) and install it as method ``selector``."""
+        require_trusted("define methods")
         from batos.image.method import Method
         method = Method.create(selector, source, language=language, author=author,
                                provenance=provenance, audit=audit)
@@ -355,7 +409,10 @@ class Proto(Persistent):
 
     def method(self, selector: str) -> Any:
         """The Method object that answers ``selector`` (own or inherited), or None."""
-        found = self.lookup(selector_to_name(selector))
+        require_trusted("reach a Method object")
+        found = _lookup(self, selector_to_name(selector), set())
+        if found is not None:
+            found = found[1], found[2]
         if found is not None and _is_method(found[1]):
             return found[1]
         return None
@@ -374,6 +431,21 @@ class Proto(Persistent):
     def __rich__(self) -> Any:
         from batos.render.inspector import Inspector
         return Inspector(self)
+
+
+def _parents(obj: Proto) -> list[Proto]:
+    return [v for k, v in obj._slots.items() if is_parent_slot(k) and v is not None]
+
+
+def _foreign_write(target: Proto, name: str) -> CapabilityError:
+    return CapabilityError(
+        f"guardian: a method may change only its own receiver's slots, not {name!r} of "
+        f"{target._display()}; send that object a message that changes it")
+
+
+def _private_selector(target: Proto, selector: Any) -> CapabilityError:
+    return CapabilityError(f"selectors starting with '_' are private: {target._display()} "
+                           f"does not answer #{selector} to senders")
 
 
 def _deep_copy_data(value: Any) -> Any:
@@ -429,4 +501,5 @@ def _lookup(obj: Proto, name: str, visiting: set[int]) -> tuple[int, Proto, Any]
 
 
 _API_NAMES = frozenset(n for n in dir(Proto) if not n.startswith("_"))
+
 

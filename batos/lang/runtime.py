@@ -382,6 +382,8 @@ def define_method(receiver: Any, selector: str, source: str) -> Any:
         from batos.lang.printing import print_string
         raise BSTRuntimeError(f"cannot define #{selector} on {print_string(receiver)}: "
                               "methods are defined on prototypes")
+    from batos.guardian.capability import require_human
+    require_human(f"define methods (#{selector})")
     receiver.define(selector, source, language="bst")
     return Symbol(selector)
 

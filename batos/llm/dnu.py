@@ -488,3 +488,7 @@ def choose_persona(image: "Image", message: "Message") -> Any:
 
 __all__ = ["does_not_understand", "awaken_llm", "use_backend", "stream_to", "use_persona",
            "decompose", "DNUCycle", "generation_enabled"]
+
+
+#: the functions a primitive Method may name (batos.image.method.resolve_primitive)
+PRIMITIVES: frozenset[str] = frozenset({'does_not_understand'})

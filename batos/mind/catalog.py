@@ -372,3 +372,7 @@ def describe_from_memory(receiver: Any, cat: Catalog, docs: list[str], limit: in
         fractal = cat.fractal(doc)
         lines.append(f"- {fractal.title} ({doc}): {fractal.summary}")
     return "\n".join(lines)
+
+
+#: the functions a primitive Method may name (batos.image.method.resolve_primitive)
+PRIMITIVES: frozenset[str] = frozenset({'ingest_and_display_yourself', 'index_text', 'index_text_metadata', 'search', 'search_k', 'unindex', 'documents', 'size', 'summary_of', 'zoom', 'forget_all'})

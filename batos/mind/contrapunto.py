@@ -146,3 +146,7 @@ def ask(self: Proto, question: Any) -> str:
 
 
 __all__ = ["ask", "run_ask", "turn_prompt", "transcript", "clean_turn"]
+
+
+#: the functions a primitive Method may name (batos.image.method.resolve_primitive)
+PRIMITIVES: frozenset[str] = frozenset({'ask'})

@@ -398,3 +398,7 @@ __all__ = ["NAMES", "CODEX", "PersonaChoice", "awaken_personas", "persona_for_co
            "find_persona", "persona_names", "persona_name", "adapter_specs", "cues_of",
            "system_prompt_of", "generate_as", "backend_for", "infer", "infer_system",
            "facet_with", "make_persona"]
+
+
+#: the functions a primitive Method may name (batos.image.method.resolve_primitive)
+PRIMITIVES: frozenset[str] = frozenset({'infer', 'infer_system', 'facet_with'})

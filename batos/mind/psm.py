@@ -276,3 +276,7 @@ def new_cycle(image: Any, kind: str, mission: str, persona: str = "", **context:
 
 __all__ = ["STATES", "Cycle", "CycleFailed", "awaken_psm", "new_cycle", "current_cycle",
            "process_synthesis", "state_proto", "completion_info"]
+
+
+#: the functions a primitive Method may name (batos.image.method.resolve_primitive)
+PRIMITIVES: frozenset[str] = frozenset({'process_synthesis'})

@@ -1,0 +1,104 @@
+"""Who is calling: the capability boundary between method code and batos's own code.
+
+A method (Python or BST, human or generated) holds references, and a reference is
+a capability to *send messages* and nothing else.  Python methods can spell
+attributes, so the Python API of prototypes and methods (``define``, ``method``,
+``lookup``, ``parents``, ``set_slot`` on another object, ``Method.function`` …) asks
+who is calling before it acts: stack inspection, as in Java's and .NET's security
+managers.  The nearest frame that decides is
+
+* method code (frames whose globals are a sandbox namespace, ``__name__ ==
+  "batos.method"``): untrusted, the API refuses;
+* batos's own code (a module under ``batos.``): trusted, batos acts for itself —
+  the doesNotUnderstand_ cycle installing a method, a primitive cloning;
+* anything else (the standard library, C code, the guardian's deputies such as
+  the guarded ``getattr``): not a decision, look further up — so ``json.dumps(x,
+  default=methodcaller('define', ...))`` is still the method's doing.
+
+A reference obtained by any path (a slot, a container, a primitive's answer) is
+therefore harmless: the check is at the use, not at the acquisition.  The cost is
+paid only by the guarded API (one frame walk that usually stops at the first
+frame), never by a message send.
+"""
+from __future__ import annotations
+
+import sys
+from types import FrameType
+from typing import Any
+
+from batos.errors import CapabilityError
+
+#: ``__name__`` of every Python method's globals (see ``guardian.sandbox``)
+SANDBOX_NAME = "batos.method"
+#: batos modules that act on a method's behalf with the method's arguments
+DEPUTIES = frozenset({"batos.guardian.sandbox"})
+
+
+def _decider(frame: FrameType | None) -> FrameType | None:
+    """The nearest frame at or above ``frame`` that is method code or batos code."""
+    while frame is not None:
+        name = frame.f_globals.get("__name__")
+        if name == SANDBOX_NAME:
+            return frame
+        if name is not None and name[:6] == "batos." and name not in DEPUTIES:
+            return None
+        frame = frame.f_back
+    return None
+
+
+def sandboxed(depth: int = 1) -> bool:
+    """Whether the code that called our caller (``depth`` frames up) is method code."""
+    return _decider(sys._getframe(depth + 1)) is not None
+
+
+def calling_method_frame(depth: int = 1) -> FrameType | None:
+    """The sandboxed method frame deciding for our caller's caller, or None if trusted."""
+    return _decider(sys._getframe(depth + 1))
+
+
+def refuse(what: str) -> CapabilityError:
+    """The error for an API a method may not use."""
+    return CapabilityError(
+        f"guardian: a method may not {what}; inside the image an object is reached only "
+        "by sending it messages (define and inspect methods at the REPL, in a script or "
+        "through the Python API)")
+
+
+def require_trusted(what: str, depth: int = 1) -> None:
+    """Raise CapabilityError when our caller's caller is method code."""
+    if _decider(sys._getframe(depth + 1)) is not None:
+        raise refuse(what)
+
+
+def may_write(target: Any, depth: int = 1) -> bool:
+    """Whether our caller's caller may write ``target``'s slots: batos code may; a
+    method may write only its own receiver's (``self``) slots."""
+    frame = _decider(sys._getframe(depth + 1))
+    if frame is None:
+        return True
+    return frame.f_locals.get("self") is target
+
+
+def in_method() -> bool:
+    """Whether any method (Python or BST) is running on this thread's stack.
+
+    Redefining methods and re-parenting objects are human acts (REPL, scripts, the
+    Python API) and the generation cycle's, never a method's."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        g = frame.f_globals
+        if g.get("__name__") == SANDBOX_NAME:
+            return True
+        unit = g.get("__unit__")
+        if unit is not None and str(getattr(unit, "filename", "")).startswith("<method"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def require_human(what: str) -> None:
+    """Raise CapabilityError when a method (Python or BST) is anywhere on the stack."""
+    if in_method():
+        raise CapabilityError(
+            f"guardian: a method may not {what}; that is a human act (the REPL, "
+            "`batos run`, the Python API) or the generation cycle's")
