@@ -101,7 +101,7 @@ def test_shape_rules(text: str, rule: str) -> None:
 
 
 def test_docstring_before_def_and_literal_defaults_are_fine() -> None:
-    r = audit('"""Module doc."""\ndef m(self, a=1, b=-2.5, c=(1, "x"), d=None, *, e=[]):\n'
+    r = audit('"""Module doc."""\ndef m(self, a=1, b=-2.5, c=(1, "x"), d=None, *, e=()):\n'
               '    return a\n')
     assert r.accepted, r.findings
 

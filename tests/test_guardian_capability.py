@@ -152,3 +152,18 @@ def test_refused_statement_leaves_the_image_unchanged(world):
         im.execute(lambda: im.evaluate("a poke: b"), note="poke")
     assert b.count == 1
     assert json.dumps(sorted(b.slot_names()))
+
+
+@pytest.mark.parametrize("body", [
+    "    self = other\n    self.count = 9\n    return 1\n",
+    "    f = lambda self: setattr(self, 'count', 9)\n    return f(other)\n",
+    "    for self in [other]:\n        self.count = 9\n    return 1\n",
+    "    [self for self in [other]]\n    return 1\n",
+    "    (self := other)\n    return 1\n",
+])
+def test_self_is_never_rebound(world, body):
+    _, a, b = world
+    with pytest.raises(MethodDefinitionError) as info:
+        run(a, body, b)
+    assert "G102" in [f["rule"] for f in info.value.report.findings]
+    assert b.count == 1

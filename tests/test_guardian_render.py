@@ -28,7 +28,7 @@ Guardian audit: REJECTED — method #total: · guardian 1.0 · sha256 cd2b8801e8
 
 GOLDEN_ACCEPTED = """\
 Guardian audit: ACCEPTED — method #answer · guardian 1.0 · sha256 b4dc0c880e68
-no findings; 29 rules checked
+no findings; 30 rules checked
 """
 
 

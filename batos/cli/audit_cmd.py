@@ -13,14 +13,14 @@ import typer
 
 def audit_path(path: Path, repair: bool = False) -> "object":
     """Audit one file: a LoRA adapter (.gguf) or a method's Python source."""
-    from batos.guardian import audit, audit_adapter
+    from batos.guardian import audit_adapter, audit_definition
     if path.suffix.lower() == ".gguf":
         return audit_adapter(path)
     try:
         source = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         source = path.read_bytes().decode("utf-8", "replace")
-    return audit(source, repair=repair)
+    return audit_definition(source, repair=repair)  # exactly what define applies
 
 
 def register(app: typer.Typer) -> None:
@@ -56,6 +56,7 @@ def register(app: typer.Typer) -> None:
                 console.print(r)
                 if r.verdict == "repaired":
                     console.print("repaired source:")
-                    console.print(Syntax(r.source, "python", theme="ansi_dark",
+                    from batos.guardian.hygiene import printable
+                    console.print(Syntax(printable(r.source), "python", theme="ansi_dark",
                                          background_color="default"))
         raise typer.Exit(1 if rejected else 0)

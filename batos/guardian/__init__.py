@@ -11,15 +11,15 @@ import os
 from typing import Any
 
 from batos.guardian.auditor import VERSION as GUARDIAN_VERSION
-from batos.guardian.auditor import audit_source
+from batos.guardian.auditor import audit_definition, audit_source
 from batos.guardian.report import AuditReport, make_finding, source_hash
 from batos.guardian.sandbox import compile_method, module_proxy
 from batos.guardian.storable import check_storable, register_storable
 from batos.guardian import limits  # the module: limits.limits, limits.paused
 from batos.guardian.limits import DEFAULT_TIMEOUT
 
-__all__ = ["GUARDIAN_VERSION", "AuditReport", "audit", "compile_method", "check_storable",
-           "register_storable", "audit_adapter", "limits", "DEFAULT_TIMEOUT",
+__all__ = ["GUARDIAN_VERSION", "AuditReport", "audit", "audit_definition", "compile_method",
+           "check_storable", "register_storable", "audit_adapter", "limits", "DEFAULT_TIMEOUT",
            "make_finding", "source_hash", "module_proxy"]
 
 

@@ -7,14 +7,16 @@ from typing import Any
 
 from batos.guardian import covenant
 from batos.guardian.covenant import flatten
-from batos.guardian.bombs import bomb_message, huge_format
+from batos.guardian.bombs import (BOMB_WIDTH, Big, bomb_message, fold, huge_format,
+                                 huge_percent, nested_spec, percent_stars)
 from batos.guardian.report import AuditReport, make_finding
 from batos.guardian.rules import (ALLOWED_MODULES, AUDIT_RULES, DUNDER_RE,
-                                  FIELD_ATTR_RE, FORBIDDEN_BUILTINS, NAME_FUNCS,
-                                  SEVERITY_WARNING, ZODB_NAMES)
+                                  DYNAMIC_FORBIDDEN, FIELD_ATTR_RE, FORBIDDEN_BUILTINS,
+                                  NAME_FUNCS, SEVERITY_WARNING, ZODB_NAMES)
 from batos.guardian.static import (_FORMAT_ATTRS, _NAME_SINK_ATTRS,
                                    _finding, _def_time_findings, _suspicious, bad_name,
-                                   fold_str, nfkc_findings, norm, shape_findings)
+                                   floor_findings, fold_str, nfkc_findings, norm,
+                                   shape_findings, type_call)
 
 VERSION = "1.0"
 #: longer sources are rejected unread (a method is a page, not a program)
@@ -230,7 +232,9 @@ class _Auditor(ast.NodeVisitor):
                 self.add("G108", h, "a bare except would swallow the guardian's limits; "
                          "catch Exception instead")
 
-    visit_TryStar = visit_Try
+    def visit_TryStar(self, node: ast.AST) -> None:
+        self.add("G109", node, "except* (exception groups) is forbidden: a handler "
+                 "for part of a group lets the rest of a limit breach be swallowed")
 
     def visit_While(self, node: ast.While) -> None:
         test = node.test
@@ -249,9 +253,7 @@ class _Auditor(ast.NodeVisitor):
             elif f.id == "type" and len(node.args) + len(node.keywords) > 1:
                 self.add("G202", node, "three-argument type() creates classes and is forbidden")
             elif f.id == "format" and len(node.args) == 2:
-                spec = node.args[1]
-                if isinstance(spec, ast.Constant) and isinstance(spec.value, str) \
-                        and huge_format(spec.value):
+                if _spec_bomb(node.args[1]):
                     self.add("G501", node, "format() to a huge width or precision")
             if f.id in self.from_names and self.from_names[f.id][1] in _NAME_SINK_ATTRS:
                 sink = self.from_names[f.id][1]
@@ -259,6 +261,9 @@ class _Auditor(ast.NodeVisitor):
             if f.attr in ("format", "format_map") and isinstance(f.value, ast.Constant) \
                     and isinstance(f.value.value, str):
                 self._format_fields(f.value)
+                if f.attr == "format" and nested_spec(f.value.value) and _big_arg(node):
+                    self.add("G501", node, "str.format with a huge width or precision "
+                             "argument")
             if f.attr in _NAME_SINK_ATTRS:
                 sink = f.attr
             if f.attr in ("send", "perform") and node.args \
@@ -267,6 +272,9 @@ class _Auditor(ast.NodeVisitor):
                     and norm(node.args[0].value).startswith("_"):
                 self.add("G204", node, f"sending the private selector "
                          f"{node.args[0].value!r} is off limits")
+        if type_call(f):
+            self.add("G202", node, "calling what type() answers constructs objects or "
+                     "classes; name the type instead")
         if sink:
             for a in node.args[:1] if sink == "methodcaller" else node.args:
                 self._literal_name(node, a, f"operator.{sink}")
@@ -283,8 +291,7 @@ class _Auditor(ast.NodeVisitor):
     def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
         for v in node.values:
             spec = getattr(v, "format_spec", None)
-            text = fold_str(spec) if spec is not None else None
-            if text and huge_format(text):
+            if spec is not None and _spec_bomb(spec):
                 self.add("G501", node, "f-string to a huge width or precision")
 
     def _loop_target(self, target: ast.AST, node: ast.AST) -> None:
@@ -322,6 +329,12 @@ class _Auditor(ast.NodeVisitor):
             return
         for part in arg.value.split("."):
             why = bad_name(part)
+            if why is None and norm(part) in DYNAMIC_FORBIDDEN:
+                why = (f"{part!r} may not be reached by name: the format mini-language "
+                       "walks attributes (use an f-string)")
+                self.add("G207", call, f"{what}: {why}")
+                self.reported_strings.add(id(arg))
+                continue
             if why:
                 self.reported_strings.add(id(arg))
                 self.add("G203", call, f"{what}: {why}")
@@ -366,7 +379,7 @@ class _Auditor(ast.NodeVisitor):
                 and isinstance(node.left.value, (str, bytes)):
             text = node.left.value
             text = text.decode("latin-1") if isinstance(text, bytes) else text
-            if huge_format(text):
+            if huge_percent(text) or percent_stars(text) and _big_arg(node):
                 self.add("G501", node, "%-format to a huge width or precision")
 
     # -- assignments (reach) ------------------------------------------------------------
@@ -440,6 +453,42 @@ _IDENT_FIELDS_BY_TYPE: dict[type, tuple[str, ...]] = {
     ast.ExceptHandler: ("name",), ast.MatchAs: ("name",), ast.MatchStar: ("name",)}
 
 
+def _huge(v: object) -> bool:
+    return isinstance(v, Big) or isinstance(v, int) and not isinstance(v, bool) \
+        and abs(v) > BOMB_WIDTH
+
+
+def _spec_bomb(spec: ast.AST) -> bool:
+    """A format spec (literal, folded string or f-string spec) asking for a huge width."""
+    if isinstance(spec, ast.JoinedStr):
+        parts: list[str] = []
+        for v in spec.values:
+            if isinstance(v, ast.FormattedValue):
+                if _spec_bomb(v.value):
+                    return True
+                folded = fold(v.value)
+                if _huge(folded):
+                    return True
+                parts.append(str(folded) if isinstance(folded, (int, str)) else "")
+            elif isinstance(v, ast.Constant):
+                parts.append(str(v.value))
+        return huge_format("".join(parts))
+    text = fold_str(spec)
+    return bool(text) and huge_format(text)  # type: ignore[arg-type]
+
+
+def _big_arg(node: ast.AST) -> bool:
+    """True if a visible constant argument is a huge number (``'%*d' % (10**10, x)``,
+    ``'{:{}}'.format(x, 10**10)``)."""
+    if isinstance(node, ast.BinOp):
+        items = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+    elif isinstance(node, ast.Call):
+        items = [*node.args, *[k.value for k in node.keywords]]
+    else:
+        return False
+    return any(_huge(fold(i)) for i in items)
+
+
 def _selector_name(selector: str) -> str | None:
     name = selector.replace(":", "_")
     return name if name.isidentifier() else None
@@ -481,6 +530,8 @@ def audit_source(source: str, *, selector: str | None = None, repair: bool = Fal
     except RecursionError:
         return done("rejected", [make_finding("G001", "source nests too deeply to audit")])
     findings += a.findings
+    seen = {(f["line"], f["col"]) for f in findings}
+    findings += [f for f in floor_findings(tree) if (f["line"], f["col"]) not in seen]
     if not exits:
         return done("rejected" if findings else "accepted", _dedupe(findings))
     if not repair or findings:
@@ -508,6 +559,23 @@ def audit_source(source: str, *, selector: str | None = None, repair: bool = Fal
             else "at the end") + f" (self changed at line {ex.mutation_line})",
         ex.mutation_line, 1, severity=SEVERITY_WARNING) for ex in exits]
     return done("repaired", warnings, fixed)
+
+
+def definition_source(source: str) -> str:
+    """The text ``define`` audits and stores: dedented, surrounding blank lines gone."""
+    import textwrap
+    return textwrap.dedent(source).strip("\n") + "\n"
+
+
+def audit_definition(source: str, *, selector: str | None = None,
+                     repair: bool = False) -> AuditReport:
+    """The one audit a Python method definition passes, shared by ``define``
+    (``Method.create``) and ``batos audit FILE``: the source is dedented as
+    ``define`` stores it, then every static rule runs, including the floor
+    ``compile_method`` enforces; with no selector the def's own name is used."""
+    if not isinstance(source, str):
+        return audit_source(source, selector=selector, repair=repair)
+    return audit_source(definition_source(source), selector=selector, repair=repair)
 
 
 def _dedupe(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -304,5 +304,32 @@ _WIDTH_RE = __import__("re").compile(r"(\d{8,})")
 
 
 def huge_format(spec: str) -> bool:
-    """True if a format spec or %-format asks for a width/precision above BOMB_WIDTH."""
+    """True if a format spec asks for a width/precision above BOMB_WIDTH."""
     return any(int(m) > BOMB_WIDTH for m in _WIDTH_RE.findall(spec))
+
+
+#: one %-conversion: flags, width, precision (``*`` takes them from the arguments)
+_PERCENT_RE = __import__("re").compile(
+    r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?[hlL]?[diouxXeEfFgGcrsab%]")
+
+
+def huge_percent(fmt: str) -> bool:
+    """True if a %-format asks for a width/precision above BOMB_WIDTH (digits only
+    inside a conversion count, so ``'order 123456789: %s'`` is fine)."""
+    return any(part.isdigit() and int(part) > BOMB_WIDTH
+               for m in _PERCENT_RE.finditer(fmt) for part in m.groups() if part)
+
+
+def percent_stars(fmt: str) -> bool:
+    """True if a %-format takes a width or precision from its arguments (``%*d``)."""
+    return any("*" in (m.group(1) or "") + (m.group(2) or "")
+               for m in _PERCENT_RE.finditer(fmt))
+
+
+def nested_spec(fmt: str) -> bool:
+    """True if a str.format string takes a width or precision from its arguments."""
+    import string
+    try:
+        return any(spec and "{" in spec for _, _, spec, _ in string.Formatter().parse(fmt))
+    except ValueError:
+        return False

@@ -11,25 +11,27 @@ RULES: dict[str, str] = {
     # shape
     "G001": "source must parse as Python",
     "G101": "exactly one top-level def (a docstring may precede it)",
-    "G102": "the first parameter must be self",
+    "G102": "the first parameter must be self, and self is never rebound",
     "G103": "decorators are forbidden",
-    "G104": "default values must be literals (they run at definition time)",
-    "G105": "class definitions are forbidden",
+    "G104": "default values must be immutable literals (they run at definition time "
+            "and are shared by every call)",
+    "G105": "class creation of any kind is forbidden",
     "G106": "global and nonlocal are forbidden",
     "G107": "methods may not be generators or coroutines",
     "G108": "handlers must not swallow the guardian's limits",
+    "G109": "except* (exception groups) is forbidden",
     # imports
     "G110": "imports only inside the method",
     "G111": "imports only from the allow-list",
     "G112": "from-imports only of public names",
     # security
     "G201": "forbidden builtin (eval, exec, open, __import__, ...)",
-    "G202": "three-argument type() creates classes",
+    "G202": "type() may only be asked, never called with three arguments or its answer called",
     "G203": "getattr/setattr/delattr/hasattr need a literal, public name",
     "G204": "attributes starting with _ are private (only self._p_changed)",
     "G205": "dunder names are forbidden, strings included",
     "G206": "frames, code objects, globals and MRO walks are off limits",
-    "G207": "str.format attribute access and computed format strings",
+    "G207": "str.format attribute access, computed format strings, format reached by name",
     "G208": "ZODB internals (transaction, _p_jar, _p_oid, _slots)",
     "G210": "obfuscated names (chr/ord arithmetic, fromhex, codecs)",
     "G211": "identifier spelled with compatibility characters (NFKC)",
@@ -80,6 +82,11 @@ FORBIDDEN_BUILTINS: frozenset[str] = frozenset({
 })
 
 NAME_FUNCS: frozenset[str] = frozenset({"getattr", "setattr", "delattr", "hasattr"})
+
+#: attribute names a method may spell as syntax (on a literal receiver, checked) but
+#: never reach by name (getattr, hasattr, attrgetter, methodcaller): the format
+#: mini-language walks attributes of its arguments
+DYNAMIC_FORBIDDEN: frozenset[str] = frozenset({"format", "format_map", "vformat"})
 
 #: attributes that reach frames, code, globals, the MRO or interpreter internals
 FORBIDDEN_ATTRS: frozenset[str] = frozenset({

@@ -9,10 +9,15 @@ attributes, dunder strings, forbidden builtins, classes) even when the audit
 was skipped.  What the AST cannot show is covered at run time: the namespace's
 builtins are RestrictedPython's ``safe_builtins`` minus class building and the
 exception roots, plus guarded ``getattr``/``hasattr``/``setattr``/``delattr``/
-``type``/``__import__``; the allowed modules are reached only through
+``type``/``__import__``/``print``; the allowed modules are reached only through
 read-only proxies that expose their documented public names, so
 ``statistics.sys`` or ``re.enum`` do not exist, and ``operator.attrgetter``/
-``methodcaller`` refuse private names.
+``methodcaller`` refuse private names.  Names that walk attributes by name
+(``format``, ``format_map``, ``vformat``) are refused to every by-name path.
+One-argument ``type`` answers the class itself only when the method can already
+name it (``int``, ``list``, ``collections.deque``...), else an inert
+:class:`TypeView` that cannot construct and shows no hierarchy, so
+``type(type(1))`` is never the metaclass.  ``print`` writes to the Transcript.
 """
 from __future__ import annotations
 
@@ -21,12 +26,13 @@ import builtins
 import importlib
 import operator
 import types
+import weakref
 from functools import lru_cache
 from typing import Any, Callable
 
 from batos.errors import MethodDefinitionError
-from batos.guardian.rules import (ALLOWED_MODULES, FORBIDDEN_ATTRS, WITHHELD,
-                                  ZODB_NAMES)
+from batos.guardian.rules import (ALLOWED_MODULES, DYNAMIC_FORBIDDEN, FORBIDDEN_ATTRS,
+                                  WITHHELD, ZODB_NAMES)
 
 
 class ModuleProxy:
@@ -48,7 +54,8 @@ class ModuleProxy:
 def _check_name(name: Any) -> str:
     if not isinstance(name, str):
         raise TypeError("attribute name must be a string")
-    if name.startswith("_") or name in FORBIDDEN_ATTRS or name in ZODB_NAMES:
+    if name.startswith("_") or name in FORBIDDEN_ATTRS or name in ZODB_NAMES \
+            or name in DYNAMIC_FORBIDDEN:
         raise AttributeError(f"guardian: attribute {name!r} is off limits to methods")
     return name
 
@@ -131,16 +138,121 @@ def guarded_delattr(obj: Any, name: str) -> None:
     delattr(obj, _check_name(name))
 
 
-def guarded_type(*args: Any) -> type:
-    """One-argument ``type`` only: the three-argument form builds classes."""
+class TypeView:
+    """What one-argument ``type`` answers for a class a method cannot already name.
+
+    Frozen and inert: it cannot be called (no construction), exposes no class
+    hierarchy (``__subclasses__``, ``mro``, ``__bases__``), and is one object per
+    class, so ``type(a) is type(b)`` and ``==`` still work; ``isinstance(x, view)``
+    works too.  Its only public attribute is ``name``.
+    """
+
+    __slots__ = ("_batos_ref", "__weakref__")
+
+    def __init__(self, cls: type) -> None:
+        object.__setattr__(self, "_batos_ref", weakref.ref(cls))
+
+    def _cls(self) -> type:
+        cls = self._batos_ref()
+        if cls is None:  # pragma: no cover - the class died; nothing to match
+            return _Gone
+        return cls
+
+    @property
+    def name(self) -> str:
+        """The class's name, e.g. ``'Proto'``."""
+        return str(self._cls().__name__)
+
+    def __call__(self, *args: Any, **kw: Any) -> Any:
+        raise TypeError(f"guardian: {self!r} cannot construct objects in methods")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("guardian: a type view is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("guardian: a type view is read-only")
+
+    def __instancecheck__(self, obj: Any) -> bool:
+        return isinstance(obj, self._cls())
+
+    def __subclasscheck__(self, cls: Any) -> bool:
+        return isinstance(cls, TypeView) and issubclass(cls._cls(), self._cls())
+
+    def __reduce__(self) -> Any:
+        raise TypeError("guardian: a type view cannot be stored")
+
+    def __repr__(self) -> str:
+        return f"<type {self.name!r} (guardian view)>"
+
+    __str__ = __repr__
+
+
+class _Gone:
+    pass
+
+
+#: one view per class (classes are few and live as long as the process anyway)
+_VIEWS: dict[type, TypeView] = {}
+
+
+@lru_cache(maxsize=None)
+def nameable_types() -> frozenset[type]:
+    """Classes a method can already name (its builtins, the allowed modules' public
+    classes): ``type()`` may answer these themselves; metaclasses never."""
+    found: set[type] = {v for v in sandbox_builtins().values() if isinstance(v, type)}
+    for module in ALLOWED_MODULES:
+        proxy = module_proxy(module)
+        for name in public_names(module):
+            value = getattr(proxy, name, None)
+            if isinstance(value, type):
+                found.add(value)
+    return frozenset(t for t in found if not issubclass(t, type))
+
+
+def guarded_type(*args: Any) -> Any:
+    """One-argument ``type`` that cannot construct: the class itself when the method
+    can already name it (``type(x) is int`` works), else a :class:`TypeView`.
+    The three-argument form (class creation) is refused."""
     if len(args) != 1:
         raise TypeError("guardian: type() may only be called with one argument in methods")
-    return type(args[0])
+    cls = type(args[0])
+    if cls in (_NAMEABLE or _load_nameable()):
+        return cls
+    view = _VIEWS.get(cls)
+    if view is None:
+        view = _VIEWS[cls] = TypeView(cls)
+    return view
+
+
+_NAMEABLE: frozenset[type] = frozenset()
+
+
+def _load_nameable() -> frozenset[type]:
+    global _NAMEABLE
+    _NAMEABLE = nameable_types()
+    return _NAMEABLE
+
+
+def guarded_print(*values: Any, sep: Any = " ", end: Any = "\n", file: Any = None,
+                  flush: bool = False) -> None:
+    """``print`` for methods: writes to the Transcript (captured by the REPL and
+    ``batos run``, escapes shown visibly), never to a file the method names."""
+    if file is not None:
+        raise TypeError("guardian: methods print to the Transcript only (no file=)")
+    sep = " " if sep is None else sep
+    end = "\n" if end is None else end
+    if not isinstance(sep, str) or not isinstance(end, str):
+        raise TypeError("sep and end must be strings")
+    from batos.lang.transcript import transcript
+    sink = transcript()
+    sink.show(sep.join(map(str, values)) + end)
+    if flush:
+        sink.flush()
 
 
 _EXTRA = ("list", "tuple", "range", "set", "frozenset", "dict", "sorted", "min", "max",
           "sum", "any", "all", "enumerate", "zip", "map", "filter", "reversed", "iter",
-          "next", "print", "format", "bin", "ascii", "bytes", "bytearray", "NotImplemented",
+          "next", "format", "bin", "ascii", "bytes", "bytearray", "NotImplemented",
           "Ellipsis", "StopAsyncIteration")
 _DROPPED = ("__build_class__", "_getattr_", "BaseException", "KeyboardInterrupt",
             "SystemExit", "GeneratorExit")
@@ -156,7 +268,8 @@ def sandbox_builtins() -> dict[str, Any]:
     for name in _EXTRA:
         b[name] = getattr(builtins, name)
     b.update(getattr=guarded_getattr, hasattr=guarded_hasattr, setattr=guarded_setattr,
-             delattr=guarded_delattr, type=guarded_type, __import__=guarded_import)
+             delattr=guarded_delattr, type=guarded_type, __import__=guarded_import,
+             print=guarded_print)
     return b
 
 

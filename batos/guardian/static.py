@@ -46,6 +46,9 @@ def _def_time_findings(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
         if not _literal_ok(d):
             yield _finding("G104", d, "default values must be plain literals "
                            "(they are evaluated when the method is defined)")
+        elif any(isinstance(n, _MUTABLE_DISPLAYS) for n in ast.walk(d)):
+            yield _finding("G104", d, "mutable default value (list, dict or set): it is "
+                           "shared by every call; default to None or a tuple")
     annotations = [a.annotation for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
                                           args.vararg, args.kwarg] if a is not None]
     annotations.append(getattr(node, "returns", None))
@@ -54,6 +57,10 @@ def _def_time_findings(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
                                    for n in ast.walk(ann)):
             yield _finding("G104", ann, "annotations must not call anything "
                            "(they are evaluated when the method is defined)")
+
+
+_MUTABLE_DISPLAYS = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp,
+                     ast.Call)  # set() is the one call literal_eval accepts
 
 
 def shape_findings(tree: ast.Module) -> list[dict[str, Any]]:
@@ -98,6 +105,7 @@ def floor_findings(tree: ast.Module) -> list[dict[str, Any]]:
     frame/code attributes, no classes, no forbidden builtins (attribute syntax
     and str.format are not guarded at run time)."""
     out: list[dict[str, Any]] = []
+    top = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
     docstrings = {id(h.body[0].value) for h in ast.walk(tree)
                   if isinstance(h, (ast.Module, ast.FunctionDef)) and h.body
                   and isinstance(h.body[0], ast.Expr)}
@@ -119,9 +127,46 @@ def floor_findings(tree: ast.Module) -> list[dict[str, Any]]:
             out.append(_finding("G201", n, f"use of {n.id} is forbidden"))
         elif t is ast.ClassDef:
             out.append(_finding("G105", n, "class definitions are forbidden"))
+        elif t is TRY_STAR:
+            out.append(_finding("G109", n, "except* (exception groups) is forbidden"))
+        elif (t is ast.Lambda or t is ast.FunctionDef) and n is not top:
+            out.extend(_def_time_findings(n))
+        elif t is ast.Call and type_call(n.func):
+            out.append(_finding("G202", n, "calling what type() answers constructs "
+                                "objects or classes; name the type instead"))
         elif t is ast.MatchClass and any(bad_name(a) for a in n.kwd_attrs):
             out.append(_finding("G206", n, "class pattern reads a forbidden attribute"))
+        if _rebinds_self(n, top):
+            # the guardian's own-slot check reads the method frame's ``self``
+            out.append(_finding("G102", n, "self may not be rebound: it is the receiver"))
     return out
+
+
+def _rebinds_self(n: ast.AST, top: ast.FunctionDef | None) -> bool:
+    t = type(n)
+    if t is ast.Name:
+        return n.id == "self" and not isinstance(n.ctx, ast.Load)
+    if t is ast.arg:
+        return n.arg == "self" and (top is None or not top.args.args
+                                    or n is not top.args.args[0])
+    if t is ast.ExceptHandler or t is ast.MatchAs or t is ast.MatchStar:
+        return n.name == "self"
+    if t is ast.MatchMapping:
+        return n.rest == "self"
+    if t is ast.alias:
+        return (n.asname or n.name) == "self"
+    return False
+
+
+TRY_STAR: type = getattr(ast, "TryStar", ast.Try)
+if TRY_STAR is ast.Try:  # pragma: no cover - Python < 3.11 has no except*
+    TRY_STAR = type("NoTryStar", (), {})
+
+
+def type_call(func: ast.AST) -> bool:
+    """True if ``func`` is itself a call of ``type`` (``type(x)(...)``)."""
+    return isinstance(func, ast.Call) and isinstance(func.func, ast.Name) \
+        and func.func.id == "type"
 
 
 def norm(text: str) -> str:
