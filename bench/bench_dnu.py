@@ -161,8 +161,7 @@ def run_speed(image: Any) -> dict[str, Any]:
     """Miss-to-result vs one raw generation of the same prompt; the second miss's
     prompt time against a first miss that finds no prefix cache at all (the
     in-memory one cleared, the disk one pointed at an empty folder)."""
-    import llama_cpp
-    from batos.llm.llamacpp import get_engine
+    from batos.llm.llamacpp import get_engine, open_llama
     from batos.llm.models import resolve_model
     genesis = image.globals["genesis"]
     obj = genesis.clone()
@@ -179,7 +178,7 @@ def run_speed(image: Any) -> dict[str, Any]:
     image.execute(lambda: obj.send("smallestItem"), note="speed 2")
     miss2 = time.perf_counter() - t0
     rec2 = genlog.entries(image, 1)[0][1]
-    raw = llama_cpp.Llama(str(resolve_model()), n_ctx=4096, verbose=False)
+    raw = open_llama(str(resolve_model()), n_ctx=4096, verbose=False)  # as ours: no AMX buffer
     # warm raw's own prefix cache the same way ours was warmed, then time the same prompt
     raw.create_completion(rec1.prompt, max_tokens=1, temperature=0.0)
     t0 = time.perf_counter()

@@ -163,13 +163,13 @@ def bench_prefix(model: Path, lora: Path, rounds: int) -> None:
 
 
 def bench_speed(model: Path, max_tokens: int, rounds: int) -> None:
-    import llama_cpp
+    from batos.llm.llamacpp import open_llama
     be = LlamaCppBackend(model, shared=False)
     prompt = be.format_chat([{"role": "user", "content": LONG_ASK}])
     be.generate(prompt, max_tokens=4)
-    raw_llm = llama_cpp.Llama(model_path=str(model), n_ctx=be.engine.n_ctx,
-                              n_threads=be.engine.n_threads,
-                              n_threads_batch=be.engine.n_threads, verbose=False)
+    raw_llm = open_llama(str(model), n_ctx=be.engine.n_ctx,  # as ours: no AMX buffer
+                         n_threads=be.engine.n_threads,
+                         n_threads_batch=be.engine.n_threads, verbose=False)
     ours, raws, n_tok = [], [], 0
     for _ in range(rounds):  # interleaved, so load from elsewhere hits both alike
         be.engine.invalidate()

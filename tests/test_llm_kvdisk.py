@@ -41,3 +41,15 @@ def test_prefix_state_is_not_shared_across_adapter_sets(tiny_model, tiny_lora, k
     assert out.prompt_tokens_cached == 0
     assert with_adapter.engine.stats.get("disk_restores") is None
     assert len(list(kv_home.glob("*.kv"))) == 2
+
+
+def test_prefix_state_from_another_llama_cpp_version_is_not_loaded(tiny_model, kv_home):
+    _fresh(tiny_model).generate(PROMPT, max_tokens=4, prefix=PREFIX)
+    other = _fresh(tiny_model)
+    other.engine.ensure_loaded()
+    assert other.engine.lib_version
+    other.engine.lib_version = "0.0.0-another-build"
+    out = other.generate(PROMPT, max_tokens=4, prefix=PREFIX)
+    assert out.prompt_tokens_cached == 0
+    assert other.engine.stats.get("disk_restores") is None
+    assert len(list(kv_home.glob("*.kv"))) == 2

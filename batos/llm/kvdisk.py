@@ -5,9 +5,10 @@ covenant, worked examples). In a fresh process (a ``batos send`` one-liner) the
 in-memory prefix cache is empty, so that part would be re-processed on every run.
 After evaluating it once, the engine writes the sequence's KV state to
 ``<cache>/kv/<hash>.kv``, the hash covering the model's sha256, the adapter key
-(paths, sizes, mtimes, scales) and the prefix tokens, so a state is never reused
-under another model or adapter set. Files are written atomically; the newest
-``BATOS_KV_FILES`` (default 8) are kept.
+(paths, sizes, mtimes, scales), the prefix tokens and the llama-cpp-python version,
+so a state is never reused under another model, adapter set or llama.cpp build (the
+state format is llama.cpp's own; a state from another build can crash it). Files are
+written atomically; the newest ``BATOS_KV_FILES`` (default 8) are kept.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def kv_dir() -> Path:
 def _path(engine: Any, key: Any, tokens: Sequence[int]) -> Path:
     h = hashlib.sha256()
     h.update(engine.sha256.encode())
+    h.update(b"\0llama-cpp-python " + str(getattr(engine, "lib_version", "")).encode() + b"\0")
     h.update(repr(key).encode())
     h.update(struct.pack(f"<{len(tokens)}i", *tokens))
     return kv_dir() / f"{h.hexdigest()[:32]}.kv"

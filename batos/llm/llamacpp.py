@@ -81,6 +81,13 @@ def _quiet_log(level: int, text: bytes, user_data: Any) -> None:
         _PENDING_INTERRUPT = True
 
 
+def open_llama(path: str, **kwargs: Any) -> Any:
+    """``llama_cpp.Llama(model_path=path, **kwargs)``, without ggml's AMX weight buffer
+    where the build has it (it segfaults: see :mod:`batos.llm.llamaload`)."""
+    from batos.llm.llamaload import open_llama as _open
+    return _open(_llama_cpp(), path, **kwargs)
+
+
 def _cores() -> int:
     """CPU cores this process may run on."""
     try:
@@ -118,6 +125,7 @@ class Engine:
         self.sha256 = ""
         self.load_seconds = 0.0
         self._lc: Any = None
+        self.lib_version = ""  # llama-cpp-python's version (keys the on-disk KV states)
         self._vocab: Any = None
         self._warm: OrderedDict[str, Any] = OrderedDict()  # realpath -> adapter pointer
         self._warm_ident: dict[str, tuple[int, int]] = {}   # realpath -> (size, mtime_ns)
@@ -144,9 +152,9 @@ class Engine:
             lc = _llama_cpp()
             t0 = time.perf_counter()
             try:
-                llm = lc.Llama(model_path=self.path, n_ctx=n_ctx, n_batch=min(self.n_batch, n_ctx),
-                               n_threads=self.n_threads, n_threads_batch=self.n_threads,
-                               verbose=False)
+                llm = open_llama(self.path, n_ctx=n_ctx, n_batch=min(self.n_batch, n_ctx),
+                                 n_threads=self.n_threads, n_threads_batch=self.n_threads,
+                                 verbose=False)
             except (ValueError, RuntimeError, OSError) as e:
                 raise ModelError(f"llama.cpp could not load the model {self.path}: {e}\n"
                                  "hint: the file may be corrupt or of an unsupported "
@@ -156,6 +164,7 @@ class Engine:
             _LOADED.add(self)
             _raise_pending_interrupt()
             self._lc, self.llm = lc, llm
+            self.lib_version = str(getattr(lc, "__version__", "unknown"))
             self._vocab = lc.llama_model_get_vocab(llm.model)
             return llm
 
