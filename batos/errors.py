@@ -106,6 +106,10 @@ class StorageRejected(BatosError):
     """A value that must not be pickled into the image reached a slot."""
 
 
+class UnsafeImageError(ImageError):
+    """An image record names a class batos does not load (it could run code); nothing ran."""
+
+
 class CapabilityError(BatosError):
     """Method code used something it holds no capability for (the Python API of an
     object, another object's slots, a private selector, a method's internals)."""
@@ -131,6 +135,9 @@ class SourceError(BatosError):
         self.line = line
         self.column = column
         self.filename = filename
+        #: the BST call chain, outermost first: ``(filename, line, column, code)`` per
+        #: activation, the failing place last (set by ``batos.lang.evaluate``)
+        self.stack: list[tuple[str, int, int, str]] = []
 
     def source_line(self) -> str:
         lines = self.source.splitlines()
@@ -149,7 +156,25 @@ class SourceError(BatosError):
             pad = "".join(c if c == "\t" else " " for c in line[: max(self.column - 1, 0)])
             caret = pad + "^"
             text += f"\n  {line}\n  {caret}"
+        chain = self.call_chain()
+        if chain:
+            text += "\nBST call chain (innermost last):"
+            width = max(len(where) for where, _ in chain)
+            text += "".join(f"\n  {where.ljust(width)}  {code}" for where, code in chain)
         return text
+
+    def call_chain(self) -> list[tuple[str, str]]:
+        """``(file:line:col, code)`` per BST activation, outermost first, the failing
+        place last; empty when the error happened in the text evaluated (its blocks
+        included): the caret says it all then."""
+        stack = getattr(self, "stack", None) or []
+        if len({frame[0] for frame in stack}) < 2:
+            return []
+        chain = [(f"{file}:{line}:{col}", " ".join(code.split())) for file, line, col, code
+                 in stack]
+        if len(chain) > 12:     # deep recursion: the outer calls and the innermost ones
+            chain[3:-8] = [("...", f"({len(chain) - 11} more activations)")]
+        return chain
 
 
 class BSTSyntaxError(SourceError):

@@ -14,6 +14,12 @@ from batos.cli.memory_cmd import register
 runner = CliRunner()
 
 
+def new_image(path):
+    """A fresh image (a command creates one only where asked: --create)."""
+    batos.open_image(path).close()
+    return str(path)
+
+
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     root = tmp_path / "proj"
@@ -30,10 +36,11 @@ def project(tmp_path, monkeypatch):
 
 
 def test_ingest_walks_directories_and_search_finds(project, tmp_path):
-    img = str(tmp_path / "m.fs")
+    img = new_image(tmp_path / "m.fs")
     result = runner.invoke(app, ["ingest", str(project), "-i", img])
     assert result.exit_code == 0, result.output
     assert "ingested 3 files" in result.stdout
+    assert "blob.bin: binary" in result.stderr      # skipped, and said why
     result = runner.invoke(app, ["search", "puffins lighthouses", "-i", img, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -44,23 +51,23 @@ def test_ingest_walks_directories_and_search_finds(project, tmp_path):
     assert len(hits) == 1 and hits[0]["doc"] == "proj/docs/guide.md"
     with batos.open_image(img, read_only=True) as im:
         notes = [h["note"] for h in im.history(5)]
-        assert any(n == "ingest 3 files" for n in notes)
+        assert any(n == "ingest 4 files" for n in notes)  # blob.bin: looked at, skipped
         assert im.globals["catalog"].send("documents") == [
             "proj/README.md", "proj/docs/guide.md", "proj/src/tool.py"]
 
 
 def test_ingest_glob_and_single_files(project, tmp_path):
-    img = str(tmp_path / "g.fs")
+    img = new_image(tmp_path / "g.fs")
     result = runner.invoke(app, ["ingest", str(project), "--glob", "*.md", "-i", img, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["files"] == 2 and data["documents"] == 2
     result = runner.invoke(app, ["ingest", str(project / "src" / "tool.py"), "-i", img])
-    assert result.exit_code == 0 and "ingested 1 files" in result.stdout
+    assert result.exit_code == 0 and "ingested 1 file " in result.stdout
 
 
 def test_search_table_and_no_results(project, tmp_path):
-    img = str(tmp_path / "t.fs")
+    img = new_image(tmp_path / "t.fs")
     runner.invoke(app, ["ingest", str(project), "-i", img])
     result = runner.invoke(app, ["search", "walruses ice", "-i", img])
     assert result.exit_code == 0
@@ -70,7 +77,7 @@ def test_search_table_and_no_results(project, tmp_path):
 
 
 def test_missing_path_is_a_user_error_and_saves_nothing(project, tmp_path):
-    img = str(tmp_path / "e.fs")
+    img = new_image(tmp_path / "e.fs")
     result = runner.invoke(app, ["ingest", str(project / "nope"), "-i", img])
     assert result.exit_code == 1
     assert "no such file or directory" in result.output
@@ -79,7 +86,7 @@ def test_missing_path_is_a_user_error_and_saves_nothing(project, tmp_path):
 def test_register_on_a_fresh_typer(project, tmp_path):
     fresh = typer.Typer()
     register(fresh)
-    img = str(tmp_path / "f.fs")
+    img = new_image(tmp_path / "f.fs")
     assert runner.invoke(fresh, ["ingest", str(project / "README.md"), "-i", img]).exit_code == 0
     result = runner.invoke(fresh, ["search", "lighthouses", "-i", img, "--json"])
     assert json.loads(result.stdout)["results"][0]["doc"] == "proj/README.md"

@@ -33,6 +33,7 @@ def env(tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     monkeypatch.setenv("BATOS_LORAS", str(tmp_path / "none"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "120")
+    batos.open_image(tmp_path / "cli.fs").close()  # commands open images; they create none
     return tmp_path / "cli.fs"
 
 

@@ -23,7 +23,7 @@ def batos(*args: str, env: dict | None = None, timeout: int = 900) -> subprocess
 def test_send_on_fresh_image_generates_persists_and_reuses_without_model(tmp_path, real_model_env):
     img = str(tmp_path / "fresh.fs")
     env = dict(os.environ, BATOS_LLM="on", BATOS_STREAM="0")
-    first = batos("send", "-i", img, "genesis", "display_yourself", env=env)
+    first = batos("send", "-i", img, "--create", "genesis", "display_yourself", env=env)
     assert first.returncode == 0, first.stderr
     answer = first.stdout.strip()
     assert answer.startswith("'") and len(answer) > 2  # a string's printString
@@ -60,7 +60,7 @@ def test_missing_model_is_a_clear_error_and_image_untouched(tmp_path):
     img = str(tmp_path / "m.fs")
     env = dict(os.environ, BATOS_LLM="on", BATOS_STREAM="0",
                BATOS_MODEL=str(tmp_path / "missing.gguf"))
-    assert batos("eval", "-i", img, "1", env=env).returncode == 0
+    assert batos("eval", "-i", img, "--create", "1", env=env).returncode == 0
     before = (tmp_path / "m.fs").read_bytes()
     out = batos("send", "-i", img, "genesis", "display_yourself", env=env)
     assert out.returncode == 1

@@ -599,8 +599,10 @@ def test_transcript_render_uses_a_plain_console_by_default():
     assert "".join(out) == "plain\n"
     rendered = []
     with capture_transcript(out.append, rendered.append) as sink:
-        sink.render("r")
-    assert rendered == ["r"]
+        sink.render(Text("r"))
+        sink.render("[bold]s\x1b]52;c;eA==\x07")  # a string is text: no markup, no escapes
+    assert rendered[0].plain == "r"
+    assert "".join(out).endswith("[bold]s\\x1b]52;c;eA==\\x07\n")
 
 
 # --- prototypes and the image -------------------------------------------------------------------------

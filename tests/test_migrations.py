@@ -153,7 +153,7 @@ def test_missing_script_is_a_usage_error(img: Path, tmp_path: Path) -> None:
 ])
 def test_shipped_example_migrations(tmp_path: Path, name: str, output: str) -> None:
     path = tmp_path / "ex.fs"
-    result = run(ROOT / "images" / name, "-i", path)
+    result = run(ROOT / "images" / name, "-i", path, "--create")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == output
     with batos.open_image(path) as im:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import batos
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -59,6 +61,7 @@ def test_model_example(tmp_path, real_model_env):
     assert block.splitlines()[5] == "6"
     env = dict(os.environ, BATOS_LLM="on", BATOS_STREAM="0")
     img = str(tmp_path / "world.fs")
+    batos.open_image(img).close()  # the README's `batos repl world.fs` made it
     out = subprocess.run([sys.executable, "-m", "batos.cli.main", "send", "-i", img, "genesis",
                           "gcdOf:", "12", "and:", "18"], capture_output=True, text=True, env=env,
                          timeout=900)

@@ -105,13 +105,13 @@ def test_golden_table() -> None:
 
 
 GOLDEN_TIMELINE = """\
-trace 12 · doesNotUnderstand_ · complete                                                       
-state            at   took  persona  tokens  notes                                             
-IDLE          0.000  0.002  BRICK                                                              
-DECOMPOSING   0.002  0.002                   slots 2; route BRICK 0.90 · ROBIN 0.04 · BABS 0.0…
-DELEGATING    0.004  0.006  BRICK            backend llama.cpp; adapters brick.gguf ×1         
-SYNTHESIZING  0.010  1.290           412→31  attempt 1; verdict installed                      
-COMPLETE      1.300  0.000                                                                     
+trace 12 · doesNotUnderstand_ · complete                                                   
+state            at   took  persona  tokens  notes                                         
+IDLE          0.000  0.002  BRICK                                                          
+DECOMPOSING   0.002  0.002                   slots 2; route BRICK 0.90 · ROBIN 0.04 · BABS…
+DELEGATING    0.004  0.006  BRICK            backend llama.cpp; adapters brick.gguf ×1     
+SYNTHESIZING  0.010  1.290           412→31  attempt 1; verdict installed                  
+COMPLETE      1.300  0.000                                                                 
 """
 
 

@@ -37,14 +37,92 @@ def console(stderr: bool = False, no_color: bool = False):
                    force_terminal=color, highlight=color, soft_wrap=not stream.isatty())
 
 
-def open_cli_image(path: Optional[Path], read_only: bool = False):
-    """Open the image for a command (resolving the default path)."""
+CreateOpt = Annotated[bool, typer.Option(
+    "--create", help="create a new image at --image when there is none (else: exit 3)")]
+AdoptOpt = Annotated[bool, typer.Option(
+    "--adopt", help="turn a ZODB file of another application into a batos image")]
+
+
+def image_path_policy(path: Optional[Path], *, create: bool = False,
+                      named_new: bool = False) -> Path:
+    """The image path a command opens, after batos's one creation policy.
+
+    An existing file is opened (``NotAnImageError`` for anything but a FileStorage).
+    A missing one is created only where the user asked for a new image: the default
+    ``./live_image.fs`` (no ``--image``, no ``$BATOS_IMAGE``), ``named_new`` (``batos repl
+    NEW.fs``) in an existing directory, or ``create`` (``--create``, parents included).
+    Otherwise :class:`ImageError` (exit 3) and nothing is created: a typo in a path must
+    not start a new world.
+    """
+    from batos.errors import ImageError
+    from batos.image.storage import check_image_file, default_image_path
+    given = path is not None or bool(os.environ.get("BATOS_IMAGE"))
+    target = Path(path) if path is not None else default_image_path()
+    if check_image_file(target) or target.exists():  # an image, or an empty file to fill
+        return target
+    if create or not given:
+        return target
+    parent = target.parent if str(target.parent) else Path(".")
+    if named_new and parent.is_dir():
+        return target
+    if not parent.is_dir():
+        raise ImageError(f"no image at {target} (directory {parent} does not exist); nothing "
+                         "was created. Check the path, or add --create to start a new image "
+                         "there (directories included)")
+    raise ImageError(f"no image at {target}; nothing was created. Check the path, or start a "
+                     f"new image there with --create or `batos repl {target}`")
+
+
+def open_cli_image(path: Optional[Path], read_only: bool = False, *, create: bool = False,
+                   adopt: bool = False, named_new: bool = False):
+    """Open the image for a command (the default path resolved, :func:`image_path_policy`
+    applied; ``adopt`` lets a foreign ZODB file become an image)."""
     from batos.image.image import open_image
-    return open_image(path, read_only=read_only)
+    from batos.image.storage import default_image_path
+    target = (Path(path) if path is not None else default_image_path()) if read_only \
+        else image_path_policy(path, create=create, named_new=named_new)
+    if read_only:
+        quiet_stale_index()
+    return open_image(target, read_only=read_only, adopt=adopt)
+
+
+def _not_stale_index(record: Any) -> bool:
+    return not str(record.msg).startswith("Ignoring index for")
+
+
+def quiet_stale_index() -> None:
+    """ZODB rebuilds a stale ``.index`` in memory and says "Ignoring index for ..." on
+    stderr; a read-only look (another process writes the image) need not hear it."""
+    import logging
+    logger = logging.getLogger("ZODB.FileStorage")
+    if _not_stale_index not in logger.filters:
+        logger.addFilter(_not_stale_index)
+
+
+_CONFINE_ARMED = False
+
+
+def arm_confinement() -> None:
+    """Called by the console-script entry only: the process that runs statements gets
+    confined (batos.guardian.confine); in-process callers (tests, CliRunner) never do."""
+    global _CONFINE_ARMED
+    _CONFINE_ARMED = True
+
+
+def confine_statements(image: Any, *, rw: Any = (), prompt: Any = None,
+                       say: Optional[Callable[[str], Any]] = None) -> Any:
+    """Confine this process before its first statement (seccomp exec filter, Landlock),
+    when armed by the entry point and not disabled by ``BATOS_CONFINE=off``."""
+    if not _CONFINE_ARMED:
+        return None
+    from batos.guardian.confine import confine_cli
+    return confine_cli(image, rw=rw, prompt=prompt, say=say)
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False) + "\n")
+    from batos.guardian.hygiene import printable_json  # C1/bidi as \u escapes: same JSON
+    text = json.dumps(data, indent=2, default=_json_default, ensure_ascii=False)
+    sys.stdout.write(printable_json(text) + "\n")
 
 
 def _json_default(obj: Any) -> Any:
@@ -72,7 +150,8 @@ def fail(exc: BaseException, *, as_json: bool = False) -> "typer.Exit":
     if as_json:
         emit_json({"ok": False, "error": type(exc).__name__, "message": error_text(exc)})
     else:
-        sys.stderr.write(f"error: {error_text(exc)}\n")
+        from batos.guardian.hygiene import printable
+        sys.stderr.write(f"error: {printable(error_text(exc))}\n")
     return typer.Exit(code)
 
 

@@ -30,6 +30,8 @@ def info_cmd(image: ImageOpt = None, as_json: JsonOpt = False, read_only: ReadOn
     """Objects, size and recent transactions."""
     with open_cli_image(image, read_only=read_only) as im:
         data = im.info()
+    from batos.guardian.confine import describe
+    data["confine"] = describe()  # what statements run under (eval/send/run/repl)
     if as_json:
         emit_json(data)
         return
@@ -38,6 +40,7 @@ def info_cmd(image: ImageOpt = None, as_json: JsonOpt = False, read_only: ReadOn
     out.print(f"size    {data['size_bytes']:,} bytes (+ {data['blob_bytes']:,} in blobs)")
     out.print(f"objects {data['objects']:,}")
     out.print(f"globals {', '.join(data['globals'])}")
+    out.print(f"confine {data['confine']}", markup=False, highlight=False)
     out.print(_table("recent transactions", ["id", "when", "note"],
                      [[r["id"], r["when"], r["note"]] for r in data["recent"]]))
 
@@ -47,22 +50,30 @@ def info_cmd(image: ImageOpt = None, as_json: JsonOpt = False, read_only: ReadOn
 def history_cmd(image: ImageOpt = None, limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
                 as_json: JsonOpt = False, read_only: ReadOnlyOpt = False) -> None:
     """The transaction log, newest first (ids for `batos image undo`)."""
+    from batos.image.history import packed_before
     with open_cli_image(image, read_only=read_only) as im:
         rows = im.history(limit)
+        packed = packed_before(im)
     if as_json:
         emit_json(rows)
         return
     console().print(_table("history", ["id", "when", "note"],
                            [[r["id"], r["when"], r["note"]] for r in rows]))
+    if packed is not None and len(rows) < limit:
+        import time
+        typer.echo(f"history before {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(packed))} "
+                   "is gone: `batos image pack` removed it (it cannot be listed or undone)")
 
 
 @image_app.command("undo")
 @handle_errors
-def undo_cmd(txn: Annotated[str, typer.Argument(help="transaction id from `batos image history`")],
+def undo_cmd(txn: Annotated[Optional[str], typer.Argument(
+                 help="transaction id from `batos image history` (default: the latest)")] = None,
              image: ImageOpt = None, as_json: JsonOpt = False) -> None:
-    """Undo one transaction (as a new transaction)."""
+    """Undo one transaction (as a new transaction); the latest one by default, like :undo."""
+    from batos.image.history import latest_undoable
     with open_cli_image(image) as im:
-        data = im.undo(txn)
+        data = im.undo(txn or latest_undoable(im))
     if as_json:
         emit_json(data)
     else:

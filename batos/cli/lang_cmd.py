@@ -12,14 +12,17 @@ from typing import Any, Optional
 import typer
 from typing_extensions import Annotated
 
-from batos.cli.common import (ImageOpt, JsonOpt, NoSaveOpt, PersonaOpt, ReadOnlyOpt, emit_json,
-                              handle_errors, open_cli_image)
+from batos.cli.common import (AdoptOpt, CreateOpt, ImageOpt, JsonOpt, NoSaveOpt, PersonaOpt,
+                              ReadOnlyOpt, emit_json, handle_errors, open_cli_image)
 
 
-def _open(image: Optional[Path], read_only: bool, persona: Optional[str]) -> Any:
-    im = open_cli_image(image, read_only=read_only)
+def _open(image: Optional[Path], read_only: bool, persona: Optional[str], *,
+          create: bool = False, adopt: bool = False) -> Any:
+    im = open_cli_image(image, read_only=read_only, create=create, adopt=adopt)
     if persona:
         im.options["persona"] = persona.upper()
+    from batos.cli.common import confine_statements
+    confine_statements(im)  # no exec, files limited, from here on (guardian.confine)
     return im
 
 
@@ -34,6 +37,12 @@ def _evaluate(im: Any, source: str, *, note: str, save: bool, filename: str) -> 
 
     value = im.execute(action, note=note, save=save)
     return value, holder["print"]
+
+
+def printable(text: str) -> str:
+    """A printString as the terminal may see it (escapes shown, see guardian.hygiene)."""
+    from batos.guardian.hygiene import printable as _printable
+    return _printable(text)
 
 
 def _value_json(value: Any, printed: str) -> dict[str, Any]:
@@ -73,15 +82,16 @@ def register(app: typer.Typer) -> None:
         expression: Annotated[str, typer.Argument(help="BST source, e.g. '3 + 4'")],
         image: ImageOpt = None, as_json: JsonOpt = False, no_save: NoSaveOpt = False,
         read_only: ReadOnlyOpt = False, persona: PersonaOpt = None,
+        create: CreateOpt = False, adopt: AdoptOpt = False,
     ) -> None:
         """Evaluate an expression (one transaction) and print its printString."""
-        with _open(image, read_only, persona) as im:
+        with _open(image, read_only, persona, create=create, adopt=adopt) as im:
             value, printed = _evaluate(im, expression, note=f"eval {expression}",
                                        save=not no_save, filename="<eval>")
         if as_json:
             emit_json(_value_json(value, printed))
         else:
-            sys.stdout.write(printed + "\n")
+            sys.stdout.write(printable(printed) + "\n")
 
     @app.command("send", context_settings={"ignore_unknown_options": True})
     @handle_errors
@@ -91,19 +101,20 @@ def register(app: typer.Typer) -> None:
             help="the message, e.g. `display_yourself` or `at: 3 put: 4`")] = None,
         image: ImageOpt = None, as_json: JsonOpt = False, no_save: NoSaveOpt = False,
         read_only: ReadOnlyOpt = False, persona: PersonaOpt = None,
+        create: CreateOpt = False, adopt: AdoptOpt = False,
     ) -> None:
         """Send a message (joined into one expression) and print the result."""
         from batos.errors import UsageError
         if not message:
             raise UsageError("send needs a message: batos send RECEIVER MESSAGE...")
         source = send_source(receiver, list(message))
-        with _open(image, read_only, persona) as im:
+        with _open(image, read_only, persona, create=create, adopt=adopt) as im:
             value, printed = _evaluate(im, source, note=f"send {source}", save=not no_save,
                                        filename="<send>")
         if as_json:
             emit_json(_value_json(value, printed))
         else:
-            sys.stdout.write(printed + "\n")
+            sys.stdout.write(printable(printed) + "\n")
 
     @app.command("run")
     @handle_errors
@@ -116,6 +127,7 @@ def register(app: typer.Typer) -> None:
             "--timeout", help="wall-clock limit in seconds for the whole script "
                               "(default: the guardian's; 0: none)")] = None,
         persona: PersonaOpt = None,
+        create: CreateOpt = False, adopt: AdoptOpt = False,
     ) -> None:
         """Run a script as ONE transaction: any error rolls the whole script back."""
         from batos.errors import UsageError
@@ -123,17 +135,20 @@ def register(app: typer.Typer) -> None:
             source = script.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {script}: {exc}") from None
-        with _open(image, False, persona) as im:
+        with _open(image, False, persona, create=create, adopt=adopt) as im:
             if timeout is not None:
                 im.options["timeout"] = timeout if timeout > 0 else None
             report = run_script(im, source, filename=str(script), dry_run=dry_run,
                                 save=not (no_save or dry_run))
         if as_json:
             emit_json({"ok": True, "printString": report["print"], "dry_run": dry_run,
-                       "changes": report["changes"], "saved": report["saved"]})
+                       "changes": report["changes"], "saved": report["saved"],
+                       "transaction": report["transaction"]})
             return
         if dry_run:
-            sys.stdout.write(format_changes(report["changes"]))
+            sys.stdout.write(printable(format_changes(report["changes"])))
+        elif report["saved"]:  # stdout stays the script's own output (Transcript)
+            sys.stderr.write(printable(format_commit(report)))
 
     @app.command("inspect")
     @handle_errors
@@ -214,7 +229,7 @@ def fast_path(argv: list[str]) -> int | None:
     if opts["as_json"]:
         emit_json(_value_json(value, printed))
     else:
-        sys.stdout.write(printed + "\n")
+        sys.stdout.write(printable(printed) + "\n")
     return 0
 
 
@@ -234,7 +249,7 @@ def run_script(im: Any, source: str, *, filename: str, dry_run: bool = False,
     def action() -> Any:
         value = im.evaluate(source, workspace={}, filename=filename)
         holder["print"] = im.print_string(value)
-        if dry_run:
+        if dry_run or save:
             holder["changes"] = im.changes()
         return value
 
@@ -244,7 +259,30 @@ def run_script(im: Any, source: str, *, filename: str, dry_run: bool = False,
         from batos.lang.transcript import transcript
         transcript().flush()
     holder["saved"] = save
+    holder["transaction"] = None
+    if save and holder["changes"]:
+        latest = im.history(1)
+        holder["transaction"] = latest[0]["id"] if latest else None
     return holder
+
+
+def format_commit(report: dict[str, Any]) -> str:
+    """What a saved ``batos run`` committed: objects, slots and the transaction."""
+    changes = report.get("changes") or []
+    if not changes:
+        return "committed nothing: the script changed no object\n"
+    counts = {kind: sum(len(c.get(kind, [])) for c in changes)
+              for kind in ("added", "changed", "removed")}
+    new = sum(1 for c in changes if c.get("new"))
+    slots = sum(counts.values())
+    parts = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+    objects = f"{len(changes)} object{'s' if len(changes) != 1 else ''}"
+    if new:
+        objects += f" ({new} new)"
+    txn = report.get("transaction")
+    where = f" in transaction {txn} (undo: batos image undo {txn})" if txn else ""
+    return (f"committed {objects}, {slots} slot{'s' if slots != 1 else ''}"
+            f"{' (' + parts + ')' if parts else ''}{where}\n")
 
 
 def format_changes(changes: list[dict[str, Any]]) -> str:

@@ -1,7 +1,7 @@
 """``batos log``: the generation log kept in the image, and its real deletion."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -32,10 +32,38 @@ def log_list(ctx: typer.Context, image: ImageOpt = None, as_json: JsonOpt = Fals
             return
         if not rows:
             typer.echo("no generations logged yet")
+        from batos.guardian.hygiene import printable  # model text: escapes shown, not obeyed
         for i, rec in rows:
-            typer.echo(genlog.record_line(i, rec))
-            if full and isinstance(rec, genlog.GenerationRecord):
-                typer.echo(rec.code)
+            typer.echo(printable(genlog.record_line(i, rec), newlines=False))
+            if full:
+                typer.echo(printable(full_detail(rec)))
+
+
+def _section(title: str, text: str) -> list[str]:
+    text = str(text or "").rstrip()
+    if not text:
+        return []
+    return [f"      {title}:"] + [f"        {line}" for line in text.splitlines()]
+
+
+def full_detail(rec: Any) -> str:
+    """``--full``: under a record's line, why it failed (the guardian's or the run's
+    reason), the prompt the model was given, its output and the code taken from it; for
+    a final failure, each attempt's reason and code."""
+    from batos.llm import genlog
+    lines: list[str] = []
+    if isinstance(rec, genlog.GenerationRecord):
+        lines += _section("reason", rec.error)
+        lines += _section("prompt", rec.prompt)
+        if rec.output and rec.output.strip() != rec.code.strip():
+            lines += _section("output", rec.output)
+        lines += _section("code", rec.code)
+    else:
+        for number, attempt in enumerate(getattr(rec, "attempts", []), 1):
+            attempt = attempt if isinstance(attempt, dict) else {"error": str(attempt)}
+            lines += _section(f"attempt {number} reason", attempt.get("error", ""))
+            lines += _section(f"attempt {number} code", attempt.get("code", ""))
+    return "\n".join(lines)
 
 
 @log_app.command("rm")

@@ -7,6 +7,10 @@ import sys
 
 import typer
 
+from batos.cli.helpstyle import apply as _classic_help
+
+_classic_help()  # --help reads "Usage: batos run [OPTIONS] SCRIPT", no <bool> after flags
+
 app = typer.Typer(
     name="batos",
     help="A Smalltalk-style live-object REPL over a persistent image.",
@@ -32,7 +36,7 @@ for _name in COMMAND_MODULES:
         importlib.import_module(_name).register(app)
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(version: bool = typer.Option(False, "--version", help="print the version and exit",
                                        is_eager=True)) -> None:
     if version:
@@ -47,7 +51,9 @@ def main() -> None:
     Plain ``eval``/``send`` one-liners skip typer's option machinery (its pydantic
     adapters cost more than ZODB's import); everything else goes through typer.
     """
+    from batos.cli.common import arm_confinement
     from batos.cli.lang_cmd import fast_path
+    arm_confinement()  # statements run confined in this process (BATOS_CONFINE=off: not)
     code = fast_path(sys.argv[1:])
     if code is not None:
         sys.exit(code)

@@ -49,10 +49,26 @@ def ingest_cmd(paths: Annotated[List[Path], typer.Argument(
     if as_json:
         emit_json({"ok": True, **report})
         return
-    typer.echo(f"ingested {report['files']} files ({report['chunks']} chunks); the catalog "
-               f"holds {report['documents']} documents, {report['catalog_chunks']} chunks")
-    for skipped in report["skipped"]:
-        typer.echo(f"skipped {skipped} (binary or too large)", err=True)
+    typer.echo(f"ingested {_n(report['files'], 'file')} ({_n(report['chunks'], 'chunk')}); "
+               f"the catalog holds {_n(report['documents'], 'document')}, "
+               f"{_n(report['catalog_chunks'], 'chunk')}")
+    _say_skipped(report["skipped"])
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _say_skipped(skipped: list[dict[str, str]], show: int = 20) -> None:
+    """On stderr: each file that was not ingested and why (the first ``show``)."""
+    from batos.guardian.hygiene import printable
+    if not skipped:
+        return
+    typer.echo(f"skipped {_n(len(skipped), 'file')}:", err=True)
+    for item in skipped[:show]:
+        typer.echo(printable(f"  {item['path']}: {item['reason']}", newlines=False), err=True)
+    if len(skipped) > show:
+        typer.echo(f"  ... and {len(skipped) - show} more (--json lists them all)", err=True)
 
 
 @handle_errors

@@ -1,4 +1,4 @@
-"""Runtime limits for one top-level send: wall clock, recursion, memory growth.
+"""Runtime limits for one top-level send: wall clock, recursion, memory, a hard deadline.
 
 In the main thread a periodic ``ITIMER_REAL`` tick (SIGALRM) checks the deadline
 and the memory growth; in other threads a watchdog thread does the same and
@@ -10,17 +10,30 @@ allocations but slows allocation-heavy code 3-15x.  Wrap work that is not the
 method's doing (loading a model, generating) in :func:`paused`.
 Inside the block the limit is raised as ``_Breach`` (a BaseException, so a
 method's ``except Exception`` cannot swallow it; it is re-raised every tick
-anyway) and leaves the block as :class:`LimitExceeded`.
+anyway) and leaves the block as :class:`LimitExceeded`.  A breach is sticky: once
+a limit fired, the block fails on exit even if code caught the breach.
 
-Not stoppable: a single long C-level operation (huge ``pow``, a catastrophic
-regex, ``sum(range(10**12))``) runs to completion before the next tick, and one
-huge allocation happens before it can be measured (the static audit catches the
-visible cases); with the rss probe, memory that other threads allocate meanwhile counts too.
+Two process-level guards cover what the tick cannot stop:
+
+* **The memory cap.**  The outermost block sets a soft ``RLIMIT_DATA`` (private
+  writable memory; ``RLIMIT_AS`` where the kernel predates 4.7) to the current
+  usage plus the memory budget, so one huge allocation (``bytearray(n)``,
+  ``'a' * n``) fails *itself* with MemoryError instead of exhausting the machine.
+  A read-only memory-mapped model is not data, and the cap is relative to what is
+  already mapped anyway.  :func:`paused` lifts it (generation allocates), and it is
+  restored on exit.
+* **The hard deadline.**  Work stuck in one C call (``sum(range(10**13))``) never
+  reaches a bytecode boundary, so no Python handler or thread runs.  At
+  ``hard_factor`` × the time limit, ``faulthandler``'s C watchdog thread (it needs
+  no GIL) dumps the stacks and ends the process with ``_exit(1)``: nothing was
+  committed.  A supervisor (``batos repl``) learns of it through
+  :func:`share_hard_deadline` and restarts.
 """
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import os
 import signal
 import sys
@@ -31,37 +44,55 @@ from types import TracebackType
 from typing import Any, Iterator
 
 from batos.errors import LimitExceeded
+from batos.guardian.process import (HARD_STATE, _MemoryCap, _proc,  # noqa: F401 (re-exported)
+                                    _set_hard, cap_owner, peak_reset, preopen, resident,
+                                    share_hard_deadline, vm_usage)
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_RECURSION = 4000
 DEFAULT_MEMORY_MB = 512
+HARD_FACTOR = 2.0  # the hard deadline, as a multiple of the time limit
 TICK = 0.05
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _local = threading.local()
 
 
-_STATM: tuple[int, int] | None = None  # (pid, fd of /proc/self/statm), read with pread
-
-
 def rss_anon() -> int:
     """Anonymous resident memory of this process in bytes (peak RSS off Linux)."""
-    global _STATM
     try:
-        pid = os.getpid()
-        if _STATM is None or _STATM[0] != pid:  # (re)open after a fork: /proc/self is bound
-            _STATM = (pid, os.open("/proc/self/statm", os.O_RDONLY))
-        fields = os.pread(_STATM[1], 256, 0).split()
+        fields = os.pread(_proc("statm"), 256, 0).split()  # reopened after a fork
         return (int(fields[1]) - int(fields[2])) * _PAGE
     except (OSError, IndexError, ValueError):
         import resource
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def configured_timeout() -> float | None:
+    """The default statement time limit: ``$BATOS_TIMEOUT`` (seconds, 0 = none), else 5 s."""
+    raw = os.environ.get("BATOS_TIMEOUT", "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_TIMEOUT
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if value > 0 else None
+
+
+def configured_memory_mb() -> int | None:
+    """The default statement memory budget: ``$BATOS_MEMORY_MB`` (0 = none), else 512."""
+    raw = os.environ.get("BATOS_MEMORY_MB", "").strip()
+    try:
+        value = int(float(raw)) if raw else DEFAULT_MEMORY_MB
+    except ValueError:
+        return DEFAULT_MEMORY_MB
+    return value if value > 0 else None
+
+
 @contextlib.contextmanager
 def paused(*, time_limit: bool = True, memory: bool = True) -> Iterator[None]:
     """Suspend the innermost active limits of this thread for work that is not the
     method's doing (model loads, generation): the time spent inside extends the
-    deadline and the memory grown inside is not counted.  A no-op outside limits."""
+    deadline (the hard one too, which is off meanwhile) and the memory grown inside
+    is not counted (the memory cap is lifted meanwhile).  A no-op outside limits."""
     active = getattr(_local, "stack", None)
     if not active:
         yield
@@ -70,13 +101,26 @@ def paused(*, time_limit: bool = True, memory: bool = True) -> Iterator[None]:
     t0 = time.monotonic()
     before = lim._probe() if memory and lim._trace_mem else 0
     lim._paused += 1
+    owner = cap_owner() if memory else None
+    cap = owner if owner is not None and owner.active else None
+    left = cap.lift() if cap is not None else 0
+    hard = time_limit and lim._hard_at is not None
+    if hard:
+        _set_hard(id(lim), None)
     try:
         yield
     finally:
         if time_limit:
-            lim._deadline += time.monotonic() - t0
+            spent = time.monotonic() - t0
+            lim._deadline += spent
+            if lim._hard_at is not None:
+                lim._hard_at += spent
         if memory and lim._trace_mem:
             lim._mem_base += max(lim._probe() - before, 0)
+        if cap is not None:
+            cap.apply(left)
+        if hard and lim._active:
+            _set_hard(id(lim), lim._hard_at, lim.timeout or 0.0)
         lim._paused -= 1
 
 
@@ -106,6 +150,45 @@ class RecursionLimitExceeded(LimitExceeded):
     """The statement recursed deeper than its cap."""
 
 
+class _CommitGate:
+    """A data manager sorted after every connection: its ``commit`` runs once all
+    objects were pickled and stored, before any vote; from there on no limit may
+    interrupt the two-phase commit."""
+
+    def __init__(self, guard: "limits") -> None:
+        self.guard = guard
+
+    def sortKey(self) -> str:  # noqa: N802 (transaction API)
+        return "\uffffbatos-limits-commit-gate"
+
+    def commit(self, txn: Any) -> None:
+        self.guard._stop_ticking()
+
+    def tpc_begin(self, txn: Any) -> None:
+        pass
+
+    def tpc_vote(self, txn: Any) -> None:
+        pass
+
+    def tpc_finish(self, txn: Any) -> None:
+        pass
+
+    def tpc_abort(self, txn: Any) -> None:
+        pass
+
+    def abort(self, txn: Any) -> None:
+        pass
+
+
+def _caused_by_memory_error(exc: BaseException) -> bool:
+    """``exc`` is a MemoryError or wraps one (a BST error keeps it as ``cause``)."""
+    for _ in range(8):
+        if exc is None or isinstance(exc, MemoryError):
+            return exc is not None
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__  # type: ignore
+    return False
+
+
 def _depth() -> int:
     f, n = sys._getframe(), 0
     while f is not None:
@@ -116,27 +199,44 @@ def _depth() -> int:
 class limits:  # noqa: N801 - used as a function-like context manager
     """Context manager: ``with limits(timeout=5.0, recursion=1000, memory_mb=512):``.
 
-    Any limit may be None to disable it.  Restores the signal handler, the
-    interval timer, the recursion limit and tracemalloc's state on exit.
+    Any limit may be None to disable it.  ``hard_deadline`` (seconds; default
+    ``HARD_FACTOR`` x ``timeout``) ends the process when work is stuck in C;
+    ``memory_cap`` sets the soft rlimit; ``collect`` runs ``gc.collect()`` inside the
+    limits on a clean exit (the block's garbage is finalized under them).  Restores
+    the signal handler, the interval timer, the recursion limit, the rlimit and
+    tracemalloc's state on exit.
     """
 
     def __init__(self, timeout: float | None = DEFAULT_TIMEOUT,
                  recursion: int | None = DEFAULT_RECURSION,
                  memory_mb: int | None = DEFAULT_MEMORY_MB,
-                 memory_probe: str = "rss") -> None:
+                 memory_probe: str = "rss", *, hard_deadline: float | None | object = ...,
+                 memory_cap: bool = True, collect: bool = False) -> None:
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be positive (or None)")
         if memory_probe not in ("rss", "tracemalloc"):
             raise ValueError("memory_probe must be 'rss' or 'tracemalloc'")
+        if hard_deadline is ...:
+            hard_deadline = timeout * HARD_FACTOR if timeout is not None else None
         self.memory_probe = memory_probe
         self.timeout = timeout
         self.recursion = recursion
         self.memory_mb = memory_mb
+        self.hard_deadline: float | None = hard_deadline  # type: ignore[assignment]
+        self.memory_cap = memory_cap
+        self.collect = collect
         self._breach: type[_Breach] | None = None
         self._active = False
         self._paused = 0
+        self._hard_at: float | None = None
+        self._cap: _MemoryCap | None = None
+        self._committing = False
 
     # -- the check, run from the tick or the watchdog -----------------------------------
+    def _memory_breach(self, detail: str) -> type[_Breach]:
+        msg = f"statement exceeded the {self.memory_mb} MB memory limit ({detail})"
+        return type("_MemBreach", (_Breach,), {"message": msg, "kind": "memory"})
+
     def _exceeded(self) -> type[_Breach] | None:
         if self._breach is not None:
             return self._breach
@@ -148,10 +248,9 @@ class limits:  # noqa: N801 - used as a function-like context manager
         elif self._trace_mem:
             current = self._probe() - self._mem_base
             if current > self.memory_mb * 2**20:  # type: ignore[operator]
-                msg = (f"statement exceeded the {self.memory_mb} MB memory limit "
-                       f"(grew by {current / 2**20:.0f} MB)")
-                self._breach = type("_MemBreach", (_Breach,), {"message": msg,
-                                                                "kind": "memory"})
+                self._breach = self._memory_breach(f"grew by {current / 2**20:.0f} MB")
+            elif self._cap is not None and self._cap.pressed():
+                self._breach = self._memory_breach("an allocation failed")
         return self._breach
 
     def _on_alarm(self, signum: int, frame: Any) -> None:
@@ -209,12 +308,63 @@ class limits:  # noqa: N801 - used as a function-like context manager
             self._lock = threading.Lock()
             self._watcher = threading.Thread(target=self._watch, daemon=True,
                                              name="batos-limits")
+        self._gc_gen1 = gc.get_stats()[1]["collections"] if self.collect else 0
+        if self.hard_deadline is not None:  # its C thread starts before the cap
+            self._hard_at = time.monotonic() + self.hard_deadline
+            _set_hard(id(self), self._hard_at, self.timeout or self.hard_deadline)
         self._active = True
         if self._watcher is not None:
             self._watcher.start()
+        if self.memory_mb is not None and self.memory_cap:  # last: nothing above allocates
+            cap = _MemoryCap(self.memory_mb * 2**20)
+            self._cap = cap if cap.apply() else None
         return self
 
+    def settle(self) -> None:
+        """End of the block's own work: collect its garbage (``collect``; finalizers
+        run here, under the limits) and raise the breach if any limit fired, even
+        one the block caught and swallowed."""
+        if self.collect:  # full only when a gen-1 pass may have promoted the block's objects
+            full = gc.get_stats()[1]["collections"] != self._gc_gen1
+            gc.collect() if full else gc.collect(1)
+        breach = self._breach
+        if breach is None and self._cap is not None and self._cap.pressed():
+            breach = self._breach = self._memory_breach("an allocation failed")
+        if breach is not None:
+            raise breach()
+
+    @contextlib.contextmanager
+    def committing(self, txn: Any = None) -> Iterator[None]:
+        """Wrap the commit that ends the block (settled first).  The commit gets a
+        fresh memory budget over what the block holds, watched by the tick, not the
+        rlimit: zodbpickle's C pickler crashes (SIGSEGV, measured) when an allocation
+        fails.  The tick and the hard deadline stay on while the objects are pickled
+        and stop once they are (``txn``: the transaction, which a last-sorted data
+        manager joins to say when), so a commit is never cut halfway through writing."""
+        self.settle()
+        self._committing = True
+        if self._cap is not None:
+            self._cap.lift()
+            self._cap = None
+        if self._trace_mem:
+            self._mem_base = self._probe()
+        if txn is None:
+            self._stop_ticking()
+        else:
+            txn.join(_CommitGate(self))
+        yield
+
+    def _stop_ticking(self) -> None:
+        self._paused += 1
+        if self._hard_at is not None:
+            _set_hard(id(self), None)
+            self._hard_at = None
+
     def _restore(self) -> None:
+        if self._cap is not None:
+            self._cap.lift()
+        if self._hard_at is not None:
+            _set_hard(id(self), None)
         if self._watcher is not None:
             with self._lock:
                 self._active = False
@@ -239,12 +389,22 @@ class limits:  # noqa: N801 - used as a function-like context manager
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> bool:
-        self._active = False
-        try:
-            self._restore()
-        finally:
-            pass
-        if exc_type is None:
+        if exc_type is None and not self._committing:
+            try:
+                self.settle()
+            except _Breach as breach:
+                exc_type, exc = type(breach), breach
+        self._active = False  # no tick raises from here on
+        pressed = self._cap is not None and self._cap.pressed()
+        self._restore()
+        if self._committing and exc_type is None:
+            return False
+        if not isinstance(exc, _Breach) and not self._committing:
+            if self._breach is not None:   # fired, then caught by the block: still fails
+                exc = self._breach()
+            elif pressed and exc is not None and not _caused_by_memory_error(exc):
+                exc = self._memory_breach("an allocation failed")()
+        if exc is None:
             return False
         if isinstance(exc, _Breach):
             kind = getattr(exc, "kind", "time")
@@ -254,6 +414,8 @@ class limits:  # noqa: N801 - used as a function-like context manager
             raise RecursionLimitExceeded(
                 f"statement exceeded the recursion limit of {self.recursion} frames",
                 limit="recursion") from None
-        if isinstance(exc, MemoryError):
-            raise MemoryLimitExceeded("statement ran out of memory", limit="memory") from None
+        if _caused_by_memory_error(exc):
+            what = (f"statement exceeded the {self.memory_mb} MB memory limit (an allocation "
+                    "failed)" if self.memory_mb is not None else "statement ran out of memory")
+            raise MemoryLimitExceeded(what, limit="memory") from None
         return False

@@ -2,8 +2,16 @@
 
 An object whose unpickling would run code (a custom ``__reduce__``, a function,
 a class, a module, a generator, a file ...) must never reach the image, or
-every later load would run it.  ``check_storable`` walks plain containers with
-depth and size guards and never descends into persistent objects.
+every later load would run it.  Everything is matched by EXACT type (a subclass
+of ``str`` or of a registered type could carry its own ``__reduce__``).
+
+Two checks share these tables:
+
+* :func:`check_storable` gives an early, friendly error when a slot is written;
+* :func:`writable` is asked by the image's pickler for every object a commit
+  writes (:mod:`batos.image.storage`): that one is the guarantee, because it
+  sees the globals tree, BTree buckets and whatever a registered type's own
+  state holds, exactly as they are pickled.
 """
 from __future__ import annotations
 
@@ -30,8 +38,9 @@ _ATOMS: frozenset[type] = frozenset({
 _SEQUENCES: frozenset[type] = frozenset({tuple, list, set, frozenset, collections.deque})
 _MAPPINGS: frozenset[type] = frozenset({dict, collections.Counter, collections.OrderedDict,
                                         collections.defaultdict})
-_SAFE_FACTORIES = (None, list, dict, set, int, float, str, tuple, frozenset)
-_REGISTERED: dict[type, bool] = {}
+#: defaultdict factories an image may name (plain constructors of plain data)
+_SAFE_FACTORIES = (None, list, dict, set, frozenset, int, float, tuple)
+_REGISTERED: set[type] = set()
 
 MAX_DEPTH = 200
 MAX_ITEMS = 2_000_000
@@ -41,26 +50,22 @@ _CODE_HOOKS = ("__reduce__", "__reduce_ex__", "__setstate__", "__getnewargs__",
 
 
 def register_storable(cls: type, *, walk: bool = True) -> type:
-    """Trust instances of ``cls`` (and subclasses) in slots; returns ``cls``.
+    """Trust instances of exactly ``cls`` in slots; returns ``cls``.
 
-    With ``walk`` the instance's ``__dict__`` values are checked in turn.
+    Their state (``__getstate__``, i.e. ``__dict__`` and ``__slots__``) is always
+    walked; ``walk`` is kept for compatibility.  Subclasses are not trusted.
     Usable as a class decorator.
     """
     if not isinstance(cls, type):
         raise TypeError("register_storable expects a class")
-    _REGISTERED[cls] = walk
+    _REGISTERED.add(cls)
+    _WRITABLE.pop(cls, None)
     return cls
 
 
-def _registered(t: type) -> bool | None:
-    walk = _REGISTERED.get(t)
-    if walk is not None:
-        return walk
-    for base in t.__mro__[1:]:
-        if base in _REGISTERED:
-            _REGISTERED[t] = _REGISTERED[base]
-            return _REGISTERED[t]
-    return None
+def registered_value_types() -> frozenset[type]:
+    """The registered (exact) value types."""
+    return frozenset(_REGISTERED)
 
 
 _CODE_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
@@ -68,9 +73,15 @@ _CODE_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
                types.FrameType, types.TracebackType, type)
 
 
-def _why(value: Any) -> str:
+def _name(t: type) -> str:
+    mod = getattr(t, "__module__", "?")
+    return f"{mod}.{t.__qualname__}" if mod != "builtins" else t.__qualname__
+
+
+def describe(value: Any) -> str:
+    """Why ``value`` cannot be stored (the StorageRejected message)."""
     t = type(value)
-    name = f"{t.__module__}.{t.__qualname__}" if t.__module__ != "builtins" else t.__qualname__
+    name = _name(t)
     if isinstance(value, _CODE_TYPES):
         return (f"a {name} cannot be stored in the image: it is code, not data "
                 "(define a Method from source instead)")
@@ -78,18 +89,65 @@ def _why(value: Any) -> str:
         return f"a {name} cannot be stored in the image: it is an open file or stream"
     hooks = [h for h in _CODE_HOOKS if any(h in vars(k) for k in t.__mro__[:-1])
              and t not in (tuple, list, dict, set, frozenset)]
+    inst = getattr(value, "__dict__", None)
+    if isinstance(inst, dict):
+        hooks += [h for h in _CODE_HOOKS if h in inst]
     if hooks:
         return (f"a {name} cannot be stored in the image: it defines {', '.join(hooks)}, "
                 "so loading it would run code")
+    base = next((b for b in t.__mro__[1:] if b in _ATOMS or b in _SEQUENCES or b in _MAPPINGS
+                 or b in _REGISTERED), None)
+    if base is not None:
+        return (f"a {name} cannot be stored in the image: it is a subclass of "
+                f"{_name(base)}, and only the exact type is plain data")
     return (f"a {name} cannot be stored in the image: only plain data (numbers, strings, "
             "bytes, lists, dicts, tuples, sets), persistent objects and registered "
             "types may be stored")
 
 
+_why = describe  # the old private name
+
+
+def _instance_hooks(v: Any) -> bool:
+    d = getattr(v, "__dict__", None)
+    return isinstance(d, dict) and any(isinstance(k, str) and k.startswith("__") for k in d)
+
+
+def _state(v: Any) -> Any:
+    """A registered value's state, read through its class (never an instance override)."""
+    return type(v).__getstate__(v)
+
+
+# --- the writer's question: may this exact type be pickled? --------------------------
+
+#: type -> "value" (pickled by its own class's reducer), "persistent" or False
+_WRITABLE: dict[type, Any] = {}
+
+
+def writable(t: type) -> Any:
+    """How the commit's pickler treats exact type ``t``: "persistent", "value" or False.
+
+    Allowed are exactly the classes the loader resolves
+    (:func:`batos.guardian.unpickle.resolve_global`): the writer never writes a
+    record the reader refuses.
+    """
+    kind = _WRITABLE.get(t)
+    if kind is None:
+        from batos.guardian.unpickle import allowed_global
+        if not allowed_global(t):
+            kind = False
+        elif issubclass(t, Persistent):
+            kind = "persistent"
+        else:
+            kind = "value"
+        _WRITABLE[t] = kind
+    return kind
+
+
 def check_storable(value: Any) -> None:
     """Raise StorageRejected unless ``value`` is safe to pickle into the image."""
     t = type(value)
-    if t in _ATOMS or isinstance(value, Persistent):
+    if t in _ATOMS:
         return
     stack: list[tuple[Any, int]] = [(value, 0)]
     seen: set[int] = set()
@@ -127,12 +185,15 @@ def check_storable(value: Any) -> None:
                     stack.append((item, depth + 1))
             continue
         if isinstance(v, Persistent):
+            if writable(t) != "persistent":
+                raise StorageRejected(
+                    f"a {_name(t)} cannot be stored in the image: it is not one of batos's "
+                    "persistent classes", type=t.__qualname__)
             continue
-        walk = _registered(t)
-        if walk is None:
-            raise StorageRejected(_why(v), type=t.__qualname__)
-        if walk and id(v) not in seen:
+        if t not in _REGISTERED or _instance_hooks(v):
+            raise StorageRejected(describe(v), type=t.__qualname__)
+        if id(v) not in seen:
             seen.add(id(v))
-            state = getattr(v, "__dict__", None)
-            if isinstance(state, dict):
-                stack.extend((x, depth + 1) for x in state.values())
+            state = _state(v)
+            if state is not None and type(state) not in atoms:
+                stack.append((state, depth + 1))

@@ -52,7 +52,7 @@ def _proto_change(image: "Image", obj: Any) -> dict[str, Any] | None:
     old: dict[str, Any] = {}
     if not new:
         try:
-            old = image.connection.oldstate(obj, obj._p_serial).get("_slots", {})
+            old = _committed_state(image, obj).get("_slots", {})
         except Exception:
             old = {}
     added = [{"slot": k, "value": preview(v)} for k, v in slots.items() if k not in old]
@@ -63,6 +63,15 @@ def _proto_change(image: "Image", obj: Any) -> dict[str, Any] | None:
         return None
     return {"object": _describe(obj), "oid": _oid(obj), "new": new, "added": added,
             "changed": changed, "removed": removed}
+
+
+def _committed_state(image: "Image", obj: Any) -> dict[str, Any]:
+    """``obj``'s committed state, read from the image's own storage: after a savepoint
+    (a generation takes one) the connection's storage is a temporary one that has no
+    old revisions, so ``connection.oldstate`` would find nothing."""
+    conn = image.connection
+    data = image.storage.loadSerial(obj._p_oid, obj._p_serial)
+    return conn._reader.getState(data)
 
 
 def _oid(obj: Any) -> str | None:

@@ -57,6 +57,34 @@ def info(image: "Image") -> dict[str, Any]:
     }
 
 
+#: where ``pack`` notes when it last removed history (root of the image)
+PACKED_KEY = "packed"
+
+#: transactions that make the image: never undone by default (name them to undo them)
+UNDOABLE_ONLY_BY_ID = ("initial database creation", "Prototypal Awakening")
+
+
+def latest_undoable(image: "Image") -> str:
+    """The id of the latest transaction, the default of ``:undo`` and ``batos image undo``;
+    BatosError when there is none or it is one that made the image."""
+    rows = history(image, 1)
+    note = str(rows[0].get("note") or "") if rows else ""
+    if not rows or note in UNDOABLE_ONLY_BY_ID or note.startswith(("awakening", "pack:")):
+        raise BatosError("nothing to undo" if not rows else
+                         f"the latest transaction is {note!r}, which is undone only when "
+                         "named (give its id from the history)")
+    return str(rows[0]["id"])
+
+
+def packed_before(image: "Image") -> float | None:
+    """When the history was last packed away (``batos image pack``), else None."""
+    packed = image.root.get(PACKED_KEY)
+    try:
+        return float(packed["time"]) if packed is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def undo(image: "Image", txn_id: str) -> dict[str, Any]:
     """Undo transaction ``txn_id`` (an id from :func:`history`) in a new transaction."""
     if image.read_only:
@@ -83,8 +111,17 @@ def pack(image: "Image", days: float = 0.0) -> dict[str, Any]:
         raise ReadOnlyError(f"image {image.path} is open read-only; cannot pack")
     before = image.storage.getSize()
     image.abort()
+    cutoff = time.time() - days * 86400.0
     image.db.pack(days=days)
-    return {"before_bytes": before, "after_bytes": image.storage.getSize(), "days": days}
+    # say so in the image: the history that follows begins with this note
+    image.root[PACKED_KEY] = {"time": cutoff, "days": float(days)}
+    image.commit(f"pack: history before {_when(cutoff)} removed")
+    return {"before_bytes": before, "after_bytes": image.storage.getSize(), "days": days,
+            "history_before": cutoff}
+
+
+def _when(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
 def verify(image: "Image") -> dict[str, Any]:

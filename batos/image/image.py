@@ -18,7 +18,7 @@ from persistent.list import PersistentList
 
 from batos.errors import BatosError, ImageError, ReadOnlyError, SlotError
 from batos.image.proto import Proto, invalidate_lookup_cache
-from batos.image.storage import open_storage
+from batos.image.storage import max_record_bytes, open_database, open_storage
 
 
 _CURRENT: contextvars.ContextVar["Image | None"] = contextvars.ContextVar("batos_image", default=None)
@@ -40,8 +40,10 @@ class Globals(MutableMapping):
         key = str(key)
         if not key or not (key[0].isalpha() or key[0] == "_"):
             raise SlotError(f"invalid global name {key!r}")
+        from batos.guardian import check_storable
         from batos.image.proto import persistify
         value = persistify(value)
+        check_storable(value)  # early error; the commit's pickler is the guarantee
         if isinstance(value, Proto) and not value.__dict__.get("_name"):
             value.__dict__["_name"] = key
             value._p_changed = True
@@ -80,15 +82,14 @@ class _CacheSynch:
 class Image:
     """An open batos image. Create with :func:`batos.open_image`."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
-        import ZODB
+    def __init__(self, path: str | Path, *, read_only: bool = False, adopt: bool = False) -> None:
         from BTrees.OOBTree import OOBTree
 
         self.path = Path(path)
         self.read_only = read_only
         self.storage = open_storage(self.path, read_only=read_only)
         try:
-            self.db = ZODB.DB(self.storage, cache_size=50_000)
+            self.db = open_database(self.storage, cache_size=50_000)
         except Exception:
             self.storage.close()
             raise
@@ -100,22 +101,44 @@ class Image:
         self.workspace: dict[str, Any] = {}
         _OPEN[id(self.connection)] = self
         self.options: dict[str, Any] = {}
-        if "globals" not in self.root:
-            if read_only:
-                self.close()
-                raise ImageError(f"{self.path} is an empty ZODB database, not an awakened "
-                                 "batos image; open it without --read-only to awaken it")
-            from batos.image import awakening
-            self.root["globals"] = OOBTree()
-            self.root["awakening"] = PersistentList()
-            awakening.awaken(self)
-            self.commit("Prototypal Awakening")
-        elif not read_only:
-            from batos.image import awakening
-            if awakening.missing_steps(self):
+        try:  # a record that cannot be loaded (or is refused) must not leave the file locked
+            if "globals" not in self.root:
+                self._refuse_foreign(adopt)
+                if read_only:
+                    self.close()
+                    raise ImageError(f"{self.path} is an empty ZODB database, not an awakened "
+                                     "batos image; open it without --read-only to awaken it")
+                from batos.image import awakening
+                self.root["globals"] = OOBTree()
+                self.root["awakening"] = PersistentList()
                 awakening.awaken(self)
-                self.commit("awakening: upgrade")
-        self.globals = Globals(self.root["globals"])
+                self.commit("Prototypal Awakening")
+            elif not read_only:
+                from batos.image import awakening
+                if awakening.missing_steps(self):
+                    awakening.awaken(self)
+                    self.commit("awakening: upgrade")
+            self.globals = Globals(self.root["globals"])
+        except BaseException:
+            self.close()
+            raise
+
+    def _refuse_foreign(self, adopt: bool) -> None:
+        """A ZODB file whose root holds another application's data is not written into
+        (batos would add its globals beside them) unless ``adopt`` asks for it."""
+        try:
+            foreign = sorted(str(k) for k in self.root.keys())
+        except Exception:
+            foreign = ["?"]
+        if not foreign or adopt:
+            return
+        self.close()
+        from batos.errors import NotAnImageError
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise NotAnImageError(
+            f"{self.path} is a ZODB database of another application (its root holds {shown}), "
+            "not a batos image; it was left untouched. To make it a batos image beside that "
+            "data, open it with --adopt")
 
     # -- lifecycle ---------------------------------------------------------------------
     def close(self) -> None:
@@ -149,7 +172,9 @@ class Image:
         if self.read_only and self.connection._registered_objects:
             self.abort()
             raise ReadOnlyError(f"image {self.path} is open read-only; nothing was saved")
-        self._check_storable()
+        # the storability check and the record cap run inside the commit itself, on every
+        # object pickled (batos.image.storage.GuardedObjectWriter): StorageRejected aborts
+        self.db.batos_max_record = max_record_bytes(self.options.get("max_record_mb"))
         try:
             txn.commit()
         except Exception as exc:
@@ -179,19 +204,6 @@ class Image:
         else:
             self.commit(note)
 
-    def _check_storable(self) -> None:
-        """Refuse to commit any value whose unpickling could run code."""
-        from batos.guardian import check_storable
-        from batos.errors import StorageRejected
-        from batos.image.proto import contained_values
-        try:
-            for obj in list(self.connection._registered_objects):
-                for value in contained_values(obj) or ():
-                    check_storable(value)
-        except StorageRejected:
-            self.abort()
-            raise
-
     def changes(self) -> list[dict[str, Any]]:
         """What the current transaction would change, per object (for ``--dry-run``)."""
         from batos.image.changes import describe_changes
@@ -203,42 +215,96 @@ class Image:
         """Run ``action`` as one transaction under the guardian's limits.
 
         Commits with ``note`` when ``save`` (else aborts); any error aborts and re-raises.
+        The limits (time, memory cap, hard deadline; ``options['timeout']``,
+        ``options['memory_mb']``, else ``$BATOS_TIMEOUT``/``$BATOS_MEMORY_MB``) cover the
+        action, the finalizers of its garbage (collected before the commit) and the
+        commit while it pickles (never once it writes).  A limit that fired
+        fails the statement even if the action caught it.
         """
-        from batos.guardian.limits import DEFAULT_TIMEOUT, limits
+        from batos.guardian.limits import configured_memory_mb, configured_timeout, limits
         if timeout is ...:
-            timeout = self.options.get("timeout", DEFAULT_TIMEOUT)
+            timeout = self.options.get("timeout", configured_timeout())
+        memory_mb = self.options.get("memory_mb", configured_memory_mb())
         if self.dirty():  # start clean: nothing half-done may ride along
             self.abort()
+        if self.read_only:
+            self.refresh()  # see what writers committed since the last statement
+        self._survivors: list[Callable[["Image"], Any]] = []
         token = _CURRENT.set(self)
+        committed = False
         try:
-            with limits(timeout=timeout):
+            with limits(timeout=timeout, memory_mb=memory_mb, collect=True) as guard:
                 value = action()
+                if save and not self.read_only:
+                    with guard.committing(self.tm.get()):
+                        self.commit(note)
+                    committed = True
         except BaseException as exc:
-            self.abort()
-            self._run_followup(exc)
+            if not committed:
+                self.abort()
+                self._run_followup(exc)
             raise
         finally:
             _CURRENT.reset(token)
-        if save and not self.read_only:
-            self.commit(note)
-        elif save and self.read_only and self.dirty():
+        if committed:
+            self._survivors = []
+            return value
+        if save and self.read_only and self.dirty():
             self.abort()
             raise ReadOnlyError(f"image {self.path} is open read-only; this statement changed "
                                 "the image, so it was rolled back")
-        else:
-            self.abort()
+        self.abort()
+        self._run_followup(None)  # not saved (--dry-run, --no-save): its records still are
         return value
 
-    def _run_followup(self, exc: BaseException) -> None:
-        """Write an error's follow-up record (e.g. a failed generation) in its own transaction."""
+    def refresh(self) -> bool:
+        """A read-only image catches up with the transactions other processes committed
+        since (as a ZODB connection does at a new transaction); True when there were any."""
+        if not self.read_only or self._closed:
+            return False
+        from batos.image.refresh import catch_up
+        found = catch_up(self.storage)
+        if found is None:
+            return False
+        tid, oids = found
+        mvcc = getattr(self.db, "_mvcc_storage", None)
+        if mvcc is not None:
+            mvcc.invalidate(tid, oids)
+        else:
+            self.connection._cache.invalidate(oids)
+        self.abort()  # a new transaction: the connection drops the changed objects
+        return True
+
+    def keep_if_rolled_back(self, rewrite: Callable[["Image"], Any]) -> None:
+        """Have ``rewrite(image)`` run in a follow-up transaction if the running statement
+        is rolled back (an error, ``--dry-run``, ``--no-save``): how a record of what
+        happened in it (a generation) outlives the rollback."""
+        survivors = getattr(self, "_survivors", None)
+        if survivors is not None:
+            survivors.append(rewrite)
+
+    def _run_followup(self, exc: BaseException | None) -> None:
+        """Write, in one transaction of their own, what a rolled-back statement must leave
+        behind: the records kept with :meth:`keep_if_rolled_back`, then the error's
+        ``followup`` (e.g. a failed generation)."""
+        survivors, self._survivors = list(getattr(self, "_survivors", None) or ()), []
         followup = getattr(exc, "followup", None)
-        if not callable(followup) or self.read_only:
+        if self.read_only or not (survivors or callable(followup)):
             return
         try:
-            note = followup(self)
-            self.commit(note if isinstance(note, str) else f"record failure: {exc}"[:200])
+            note = None
+            for rewrite in survivors:
+                rewrite(self)
+            if callable(followup):
+                note = followup(self)
+            self._survivors = []
+            self.commit(note if isinstance(note, str) else
+                        f"record failure: {exc}"[:200] if exc is not None else
+                        "record generations of a rolled-back statement")
         except Exception:
             self.abort()
+        finally:
+            self._survivors = []
 
     def evaluate(self, source: str, *, workspace: dict[str, Any] | None = None,
                  filename: str = "<input>") -> Any:
@@ -303,10 +369,13 @@ def image_of(obj: Any) -> "Image | None":
     return _OPEN.get(id(jar)) if jar is not None else None
 
 
-def open_image(path: str | Path | None = None, read_only: bool = False) -> Image:
-    """Open (creating and awakening if missing) the image at ``path``."""
+def open_image(path: str | Path | None = None, read_only: bool = False,
+               adopt: bool = False) -> Image:
+    """Open (creating and awakening if missing) the image at ``path``; a ZODB file of
+    another application is refused unless ``adopt``."""
     from batos.image.storage import default_image_path
-    return Image(Path(path) if path is not None else default_image_path(), read_only=read_only)
+    return Image(Path(path) if path is not None else default_image_path(), read_only=read_only,
+                 adopt=adopt)
 
 
 __all__ = ["Image", "Globals", "open_image", "image_of"]

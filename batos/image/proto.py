@@ -24,6 +24,7 @@ from persistent.list import PersistentList
 from persistent.mapping import PersistentMapping
 
 from batos.errors import AmbiguousSelector, CapabilityError, MessageNotUnderstood, SlotError
+from batos.guardian.unpickle import is_loading as _unpickling
 from batos.guardian.capability import may_write, require_trusted
 from batos.image.method import Method
 
@@ -177,7 +178,7 @@ class Proto(Persistent):
     # -- attribute protocol -------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
         # Only reached when the name is not in __dict__ (not mirrored, not cached yet).
-        if name.startswith("_"):
+        if name.startswith("_") or _unpickling():  # a record being loaded sends nothing
             raise AttributeError(name)
         found = _lookup(self, name, set())
         if found is not None:

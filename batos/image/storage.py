@@ -7,8 +7,10 @@
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from batos.errors import ImageError, ImageLockedError, NotAnImageError
 
@@ -70,3 +72,258 @@ def open_storage(path: Path, *, read_only: bool = False):
         raise NotAnImageError(f"{path} is not a readable batos image: {exc}") from None
     except PermissionError as exc:
         raise ImageError(f"cannot open image {path}: {exc.strerror}") from None
+
+
+# --- the image's database: every record written is checked, every class read is vetted --
+
+#: default cap on one committed record (``BATOS_MAX_RECORD_MB`` or the image option
+#: ``max_record_mb``); blobs are not records and are not capped
+DEFAULT_MAX_RECORD_MB = 64.0
+
+
+def max_record_bytes(option: float | None = None) -> int:
+    """The per-record cap in bytes: ``option`` (MB), else ``$BATOS_MAX_RECORD_MB``, else 64."""
+    value: Any = option
+    if value is None:
+        value = os.environ.get("BATOS_MAX_RECORD_MB") or DEFAULT_MAX_RECORD_MB
+    try:
+        mb = float(value)
+    except (TypeError, ValueError):
+        raise ImageError(f"BATOS_MAX_RECORD_MB must be a number of megabytes, not {value!r}") \
+            from None
+    if mb <= 0:
+        raise ImageError("the record size cap must be positive")
+    return int(mb * 1024 * 1024)
+
+
+def _make_db_classes() -> tuple[type, type, type]:
+    """Build the guarded writer/reader/connection/DB classes (ZODB imported lazily)."""
+    import ZODB
+    from persistent.list import PersistentList
+    from persistent.mapping import PersistentMapping
+    from ZODB.Connection import Connection
+    from ZODB.POSException import POSError, StateLoadError
+    from ZODB.serialize import ObjectReader, ObjectWriter
+    from ZODB.utils import oid_repr
+
+    from batos.errors import StorageRejected, UnsafeImageError
+    from batos.guardian.storable import _WRITABLE, describe, writable
+    from batos.guardian.unpickle import allowed_global, class_factory, harden_zodb, loading
+    from batos.image.method import Method as method_class
+    from batos.lang.collections import PersistentSet
+
+    harden_zodb()
+
+    class _QuietRefusals(logging.Filter):
+        """ZODB logs a traceback for every record it fails to load; a refused record is
+        reported once, by the UnsafeImageError/ImageError that reaches the user."""
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            exc = record.exc_info[1] if record.exc_info else None
+            return not isinstance(exc, ImageError)
+
+    logging.getLogger("ZODB.Connection").addFilter(_QuietRefusals())
+    native = frozenset({type(None), bool, int, float, str, bytes, tuple, list, dict})
+    global_ok: dict[Any, bool] = {}
+    class_types = frozenset({type})
+
+    def _reject(obj: Any, holder: Any) -> StorageRejected:
+        where = f" (inside {type(holder).__qualname__} {oid_repr(holder._p_oid)})" \
+            if holder is not None and getattr(holder, "_p_oid", None) else ""
+        return StorageRejected(describe(obj) + where + "; nothing was committed",
+                               type=type(obj).__qualname__)
+
+    def _plain_to_persistent(obj: Any) -> None:
+        """A plain list/dict/set held by a persistent container becomes persistent, so a
+        later in-place mutation of it marks something changed (the "silent loss" fix)."""
+        from batos.image.proto import persistify
+        kinds = (list, dict, set, tuple)
+        if isinstance(obj, PersistentList):
+            data = obj.data
+            for i, v in enumerate(data):
+                if type(v) in kinds:
+                    data[i] = persistify(v)
+        elif isinstance(obj, PersistentMapping):
+            data = obj.data
+            for k, v in list(data.items()):
+                if type(v) in kinds:
+                    data[k] = persistify(v)
+        elif isinstance(obj, PersistentSet):
+            data = obj.data
+            for v in [v for v in data if type(v) is tuple]:
+                new = persistify(v)
+                if new is not v:
+                    data.discard(v)
+                    data.add(new)
+
+    holders = (PersistentList, PersistentMapping, PersistentSet)
+
+    class GuardedObjectWriter(ObjectWriter):
+        """ZODB's writer with the storability check on every object pickled."""
+
+        def __init__(self, jar: Any, stack: list[Any], limit: int) -> None:
+            super().__init__()
+            self._jar = jar
+            self._stack = stack
+            self._limit = limit
+            self._holder: Any = None
+            self._frozen: set[int] = set()
+            self._watch: Any = None   # a persistent container's own data (list/dict/set)
+            self._plain = 0           # plain lists/dicts/sets seen besides it
+
+        def persistent_id(self, obj: Any) -> Any:
+            t = type(obj)
+            if t in native:
+                if t is str or t is bytes:
+                    if len(obj) > self._limit:
+                        raise StorageRejected(
+                            f"a {len(obj) / 1048576:.1f} MB {t.__name__} cannot be committed: "
+                            f"one record may hold at most {self._limit / 1048576:g} MB "
+                            "(BATOS_MAX_RECORD_MB); nothing was committed")
+                elif (t is list or t is dict) and self._watch is not None \
+                        and obj is not self._watch:
+                    self._plain += 1
+                return None
+            if t in class_types or (t not in _WRITABLE and isinstance(obj, type)):
+                ok = global_ok.get(obj)
+                if ok is None:
+                    ok = global_ok[obj] = allowed_global(obj)
+                if not ok:
+                    raise _reject(obj, self._holder)
+                return None
+            kind = _WRITABLE.get(t) or writable(t)
+            if kind == "persistent":
+                if type(self._holder) is method_class:
+                    self._frozen.add(id(obj))  # a Method's provenance stays as it was made
+                return ObjectWriter.persistent_id(self, obj)
+            if kind != "value" or (hasattr(obj, "__dict__") and any(
+                    isinstance(k, str) and k.startswith("__") for k in vars(obj))):
+                raise _reject(obj, self._holder)
+            if t is set and self._watch is not None and obj is not self._watch:
+                self._plain += 1
+            return None
+
+        def serialize(self, obj: Any) -> bytes:
+            t = type(obj)
+            if writable(t) != "persistent":
+                raise _reject(obj, None)
+            watch = isinstance(obj, holders) and id(obj) not in self._frozen
+            self._holder = obj
+            self._watch = obj.data if watch else None
+            self._plain = 0
+            try:
+                p = super().serialize(obj)
+                # besides the state dict, a plain list/dict/set was pickled inside a
+                # persistent container: make it persistent and write the record again
+                if watch and self._plain > 1:
+                    _plain_to_persistent(obj)
+                    self._watch = None
+                    p = super().serialize(obj)
+            finally:
+                self._holder = self._watch = None
+            if len(p) > self._limit:
+                raise StorageRejected(
+                    f"{t.__qualname__} {oid_repr(obj._p_oid)} would be a "
+                    f"{len(p) / 1048576:.1f} MB record; one record may hold at most "
+                    f"{self._limit / 1048576:g} MB (BATOS_MAX_RECORD_MB): split the data "
+                    "over several objects; nothing was committed")
+            return p
+
+    class GuardedObjectReader(ObjectReader):
+        """ZODB's reader, with prototype dispatch off while a record is unpickled."""
+
+        def getGhost(self, pickle: bytes) -> Any:  # noqa: N802 (ZODB API)
+            with loading():
+                return super().getGhost(pickle)
+
+        def getClassName(self, pickle: bytes) -> str:  # noqa: N802
+            with loading():
+                return super().getClassName(pickle)
+
+        def _unloadable(self, exc: BaseException) -> BaseException:
+            cause = exc.__cause__
+            if isinstance(cause, UnsafeImageError):
+                return cause
+            if isinstance(exc, StateLoadError) and cause is not None:
+                oid = getattr(self._conn, "_batos_loading_oid", None) or "?"
+                return ImageError(f"object {oid} of the image cannot be loaded "
+                                  f"({type(cause).__name__}: {cause}); it was not loaded")
+            return exc
+
+        def getState(self, pickle: bytes) -> Any:  # noqa: N802
+            with loading():
+                try:
+                    return super().getState(pickle)
+                except POSError as exc:
+                    raise self._unloadable(exc) from None
+
+        def setGhostState(self, obj: Any, pickle: bytes) -> None:  # noqa: N802
+            with loading():
+                try:
+                    super().setGhostState(obj, pickle)
+                except POSError as exc:
+                    raise self._unloadable(exc) from None
+
+    class GuardedConnection(Connection):
+        """A connection whose commits go through :class:`GuardedObjectWriter`."""
+
+        def __init__(self, db: Any, *args: Any, **kw: Any) -> None:
+            super().__init__(db, *args, **kw)
+            self._reader = GuardedObjectReader(self, self._cache, db.classFactory)
+            self._batos_loading_oid: str | None = None
+
+        def _store_objects(self, writer: Any, transaction: Any) -> None:
+            guarded = GuardedObjectWriter(self, writer._stack, self._db.batos_max_record)
+            super()._store_objects(guarded, transaction)
+
+        def setstate(self, obj: Any) -> None:
+            previous = self._batos_loading_oid
+            self._batos_loading_oid = oid_repr(obj._p_oid)
+            try:
+                super().setstate(obj)
+            finally:
+                self._batos_loading_oid = previous
+
+        def get(self, oid: bytes) -> Any:
+            previous = self._batos_loading_oid
+            self._batos_loading_oid = oid_repr(oid)
+            try:
+                return super().get(oid)
+            finally:
+                self._batos_loading_oid = previous
+
+    class BatosDB(ZODB.DB):
+        """A ZODB database for batos images: guarded commits, vetted classes."""
+
+        klass = GuardedConnection
+        batos_max_record = int(DEFAULT_MAX_RECORD_MB * 1024 * 1024)
+
+        def classFactory(self, connection: Any, modulename: str, globalname: str) -> Any:  # noqa: N802
+            return class_factory(connection, modulename, globalname)
+
+    return BatosDB, GuardedConnection, GuardedObjectWriter
+
+
+_DB_CLASSES: tuple[type, type, type] | None = None
+
+
+def open_database(storage: Any, *, max_record_mb: float | None = None, **kw: Any) -> Any:
+    """A :class:`BatosDB` on ``storage`` (every commit checked, every load vetted)."""
+    global _DB_CLASSES
+    if _DB_CLASSES is None:
+        _DB_CLASSES = _make_db_classes()
+    db = _DB_CLASSES[0](storage, **kw)
+    db.batos_max_record = max_record_bytes(max_record_mb)
+    return db
+
+
+def __getattr__(name: str) -> Any:
+    """``BatosDB``, ``GuardedConnection``, ``GuardedObjectWriter``, built on first use
+    (ZODB is imported lazily)."""
+    global _DB_CLASSES
+    names = ("BatosDB", "GuardedConnection", "GuardedObjectWriter")
+    if name in names:
+        if _DB_CLASSES is None:
+            _DB_CLASSES = _make_db_classes()
+        return _DB_CLASSES[names.index(name)]
+    raise AttributeError(name)

@@ -13,6 +13,9 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from batos.errors import BSTSyntaxError
+from batos.lang.bigint import lift_int_digit_limit
+
+lift_int_digit_limit()  # BST integers have no digit limit (time is bounded by the statement limit)
 
 
 class StatementSpan(NamedTuple):
@@ -59,7 +62,9 @@ def evaluate(image: Any, source: str, *, workspace: dict[str, Any] | None = None
     except runtime.NonLocalReturn as exc:
         raise runtime.block_cannot_return(exc) from None
     except Exception as exc:
-        raise runtime.wrap_error(exc) from None
+        err = runtime.wrap_error(exc)
+        runtime.attach_call_chain(err, exc.__traceback__)
+        raise err from None
     finally:
         runtime.pop_context()
 

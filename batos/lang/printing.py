@@ -16,6 +16,7 @@ from typing import Any
 from persistent.list import PersistentList
 from persistent.mapping import PersistentMapping
 
+from batos.lang.bigint import decimal_string
 from batos.lang.values import Character, Point, StClass, Symbol, class_name_of
 
 #: collections longer than this print their first elements then ``...``
@@ -26,6 +27,8 @@ def print_string(value: Any) -> str:
     """The Smalltalk printString of any value."""
     try:
         return _print(value, set())
+    except MemoryError:   # the statement's memory cap: a limit, never a fallback
+        raise
     except Exception:
         return _fallback(value)
 
@@ -35,6 +38,8 @@ def display_string(value: Any) -> str:
     display their elements the same way (Pharo's displayString)."""
     try:
         return _display(value, set())
+    except MemoryError:   # the statement's memory cap: a limit, never a fallback
+        raise
     except Exception:
         return _fallback(value)
 
@@ -107,7 +112,7 @@ def article(name: str) -> str:
 def _print(value: Any, active: set[int]) -> str:
     t = type(value)
     if t is int:
-        return str(value)
+        return decimal_string(value)
     if t is str:
         return string_print_string(value)
     if value is None:
@@ -119,7 +124,7 @@ def _print(value: Any, active: set[int]) -> str:
     if t is Symbol:
         return value.print_string()
     if t is Fraction:
-        return f"({value.numerator}/{value.denominator})"
+        return f"({decimal_string(value.numerator)}/{decimal_string(value.denominator)})"
     if t is Character:
         return value.print_string()
     if t is StClass:

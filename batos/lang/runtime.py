@@ -75,6 +75,34 @@ def locate(tb: Any) -> tuple[Unit, int, int] | None:
     return found[0], line, col
 
 
+def attach_call_chain(err: BaseException, tb: Any) -> None:
+    """Record on ``err`` (a positioned SourceError) the BST activations its traceback
+    ``tb`` passed through, outermost first, ending at the failing place.
+
+    A method re-raises a positioned error from its handler, so a frame may appear
+    twice in ``tb``: the deeper entry (the call site) is the one kept.
+    """
+    if not isinstance(err, SourceError) or not err.line:
+        return
+    frames: dict[int, tuple[Unit, int]] = {}
+    while tb is not None:
+        unit = UNITS.get(tb.tb_frame.f_code.co_filename)
+        if unit is not None:
+            frames[id(tb.tb_frame)] = (unit, tb.tb_lineno)   # insertion order: outer first
+        tb = tb.tb_next
+    chain: list[tuple[str, int, int, str]] = []
+    sources: dict[int, list[str]] = {}
+    for unit, pyline in list(frames.values())[:-1]:   # the last one is the failing place
+        line, col = unit.position(pyline)
+        lines = sources.get(id(unit))
+        if lines is None:
+            lines = sources[id(unit)] = unit.source.splitlines()
+        code = lines[line - 1] if 1 <= line <= len(lines) else ""
+        chain.append((unit.filename, line, col, code))
+    chain.append((err.filename, err.line, err.column, err.source_line()))
+    err.stack = chain
+
+
 _POSITIONED: dict[type, type] = {}
 
 

@@ -2,7 +2,8 @@
 
 The current sink lives in a :class:`contextvars.ContextVar`, so the REPL and
 ``batos run`` capture output with :func:`capture_transcript` while the default
-writes to ``sys.stdout``. Pharo's ``cr`` (a carriage return) becomes a newline.
+writes to ``sys.stdout``. Pharo's ``cr`` (a carriage return) becomes a newline; other
+control characters and escape sequences are shown escaped, never sent raw.
 """
 from __future__ import annotations
 
@@ -25,10 +26,13 @@ class TranscriptSink:
         self._render = render
 
     def show(self, text: str) -> None:
+        """Write ``text``; control characters and escape sequences are shown escaped
+        (the Transcript is a terminal boundary: see :mod:`batos.guardian.hygiene`)."""
+        from batos.guardian.hygiene import printable
         text = str(text)
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        self._write(text)
+        self._write(printable(text))
 
     def show_line(self, text: str) -> None:
         self.show(f"{text}\n")
@@ -48,7 +52,11 @@ class TranscriptSink:
             flush()
 
     def render(self, renderable: Any) -> None:
-        """Show a rich renderable (through a plain, colourless Console by default)."""
+        """Show a rich renderable (through a plain, colourless Console by default);
+        a plain string is shown as a line (never as markup or raw escapes)."""
+        if isinstance(renderable, str):
+            self.show_line(renderable)
+            return
         if self._render is not None:
             self._render(renderable)
             return
@@ -58,7 +66,8 @@ class TranscriptSink:
         buffer = io.StringIO()
         Console(file=buffer, force_terminal=False, color_system=None, width=100,
                 highlight=False).print(renderable)
-        self._write(buffer.getvalue())
+        from batos.guardian.hygiene import printable
+        self._write(printable(buffer.getvalue()))
 
 
 _DEFAULT = TranscriptSink(_stdout_write)

@@ -76,6 +76,16 @@ def use_persona(name: str | None) -> Iterator[None]:
         _persona_request.reset(token)
 
 
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters between words, with ``…`` when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    inside_a_word = text[limit - 1] != " " and space > limit // 2
+    return (cut[:space] if inside_a_word else cut).rstrip() + "…"
+
+
 def generation_enabled() -> bool:
     """Off with ``BATOS_LLM=off`` (tests, scripts) unless a backend is given explicitly."""
     if _backend_override.get() is not None:
@@ -87,7 +97,8 @@ def _default_sink() -> Callable[[str], None] | None:
     if os.environ.get("BATOS_STREAM", "") == "1" or (sys.stderr.isatty() and
                                                       os.environ.get("BATOS_STREAM") != "0"):
         def write(text: str) -> None:
-            sys.stderr.write(text)
+            from batos.guardian.hygiene import printable  # model text: escapes shown
+            sys.stderr.write(printable(text))
             sys.stderr.flush()
         return write
     return None
@@ -178,7 +189,7 @@ class DNUCycle:
             self._attempt(attempt)
         except AttemptFailed as failure:
             self.feedback.append((failure.code, failure.error))
-            self._note(cycle, attempt=attempt, verdict="failed", error=failure.error[:300])
+            self._note(cycle, attempt=attempt, verdict="failed", error=_clip(failure.error, 300))
             return "SYNTHESIZING" if attempt <= self.retries else "FAILED"
         rec = self.records[-1]
         self._note(cycle, attempt=attempt, verdict="installed",

@@ -84,15 +84,53 @@ def _log(image: "Image"):
 
 
 def append(image: "Image", records: Iterable[Persistent]) -> list[int]:
-    """Add records (in the current transaction); returns their ids."""
+    """Add records (in the current transaction); returns their ids.
+
+    Every generation is logged, whatever becomes of the statement: if its transaction
+    is rolled back (a later error, ``--dry-run``, ``--no-save``) copies of these records
+    are written again in a follow-up transaction (:meth:`Image.keep_if_rolled_back`)."""
     log = _log(image)
     ids = []
     next_id = (log.maxKey() + 1) if len(log) else 1
+    snapshots = []
     for record in records:
         log[next_id] = record
         ids.append(next_id)
         next_id += 1
+        snapshots.append((type(record), _fields(record)))
+    keep = getattr(image, "keep_if_rolled_back", None)
+    if snapshots and callable(keep):
+        keep(lambda im: append(im, [_rebuild(cls, fields) for cls, fields in snapshots]))
     return ids
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    """A record's data as plain values (readable after its transaction is gone)."""
+    return {k: (list(v) if isinstance(v, list) else v) for k, v in record.__dict__.items()
+            if not k.startswith(("_p_", "_v_"))}
+
+
+def _rebuild(cls: type, fields: dict[str, Any]) -> Any:
+    record = cls.__new__(cls)
+    for key, value in fields.items():
+        setattr(record, key, value)
+    return record
+
+
+def log_answer(image: "Image", persona: str, selector: str, prompt: str, completion: Any) -> None:
+    """Log one prose generation (``ask:``, ``infer:``: no code, verdict ``answered``)."""
+    if getattr(image, "read_only", True) or getattr(image, "root", None) is None:
+        return
+    append(image, [GenerationRecord(
+        receiver=persona, selector=selector, persona=persona, verdict="answered",
+        model=getattr(completion, "model", ""), model_sha256=getattr(completion, "model_sha256", ""),
+        adapters=[list(a) for a in getattr(completion, "adapters", ()) or ()],
+        prompt=prompt, output=getattr(completion, "text", ""),
+        prompt_tokens=getattr(completion, "prompt_tokens", 0),
+        prompt_tokens_cached=getattr(completion, "prompt_tokens_cached", 0),
+        completion_tokens=getattr(completion, "completion_tokens", 0),
+        seconds=getattr(completion, "seconds", 0.0),
+        prompt_seconds=getattr(completion, "prompt_seconds", 0.0))])
 
 
 def entries(image: "Image", limit: int | None = None) -> list[tuple[int, Any]]:

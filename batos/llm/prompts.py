@@ -63,11 +63,11 @@ class MissionBrief:
     def text(self) -> str:
         lines = [f"Receiver: {quote_data(self.receiver)}", "Slots (current values):"]
         if self.slots:
-            lines += [f"  {n} = {p} ({t})" for n, p, t in self.slots]
+            lines += [f"  {quote_data(n)} = {p} ({t})" for n, p, t in self.slots]
         else:
             lines.append("  (none)")
         if self.understood:
-            lines.append("Understands: " + ", ".join(self.understood))
+            lines.append("Understands: " + quote_data(", ".join(self.understood)))
         if self.arguments:
             lines.append(f"Message: #{self.selector} with arguments ({', '.join(self.arguments)})")
         else:
@@ -86,13 +86,14 @@ NOTES_OPEN, NOTES_CLOSE = "<notes>", "</notes>"
 _DELIMITERS = re.compile(r"</?\s*notes\s*>|`{3,}", re.IGNORECASE)
 
 
-def quote_data(text: Any) -> str:
+def quote_data(text: Any, *, lines: bool = False) -> str:
     """Image text (a slot preview, an argument, a catalog note, an error) as one line of
     quoted data for a prompt: control characters and escapes shown visibly, newlines
     folded, and the prompt's own delimiters (``<notes>``, code fences) defused so the
-    text cannot close the block it is quoted in."""
+    text cannot close the block it is quoted in; ``lines=True`` keeps line breaks."""
     from batos.guardian.hygiene import printable
-    line = printable(" ".join(str(text).split()), newlines=False)
+    line = printable(str(text)) if lines else printable(" ".join(str(text).split()),
+                                                        newlines=False)
     if "<" in line or "`" in line:
         line = _DELIMITERS.sub(lambda m: m.group().replace("<", "‹").replace(">", "›")
                                .replace("`", "'"), line)
@@ -227,8 +228,8 @@ def build_messages(brief: MissionBrief, persona_prompt: str | None,
     for code, error in feedback:
         messages.append({"role": "assistant", "content": f"```python\n{code.rstrip()}\n```"})
         messages.append({"role": "user", "content":
-                         f"That method failed: {quote_data(error)}\nWrite the corrected method "
-                         f"{signature(brief)[:-1]}."})
+                         f"That method failed: {quote_data(error, lines=True)}\n"
+                         f"Write the corrected method {signature(brief)[:-1]}."})
     return messages
 
 

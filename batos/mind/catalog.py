@@ -48,12 +48,14 @@ CATALOG_PRIMITIVES: list[tuple[str, str, str]] = [
     ("forgetAll", "forget_all", "replace the catalog with an empty one; answers the receiver"),
 ]
 
-TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".rst", ".py", ".pyi", ".bst", ".st", ".toml",
-                 ".cfg", ".ini", ".yaml", ".yml", ".json", ".c", ".h", ".cpp", ".rs", ".go",
-                 ".js", ".ts", ".java", ".sh", ".html", ".css", ".sql"}
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", "venv",
              ".mypy_cache", ".pytest_cache", ".tox", "build", "dist"}
 MAX_FILE_BYTES = 4_000_000
+#: files skipped by their extension alone (no need to read them to know)
+BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".pdf", ".zip", ".gz",
+                   ".tgz", ".bz2", ".xz", ".zst", ".7z", ".tar", ".so", ".o", ".a", ".dylib",
+                   ".dll", ".exe", ".pyc", ".whl", ".gguf", ".bin", ".fs", ".index", ".lock",
+                   ".sqlite", ".db", ".woff", ".woff2", ".ttf", ".mp3", ".mp4", ".wav"}
 
 
 # --- the awakening step ------------------------------------------------------------
@@ -235,7 +237,8 @@ def grounding(image: Any, query: str, k: int = 3) -> list[dict[str, Any]]:
 def find_files(paths: Iterable[str | Path], pattern: str | None = None) -> list[Path]:
     """The files named in ``paths``, with directories walked (hidden and build folders
     skipped). ``pattern`` (a glob on the file name or relative path) filters walked
-    files; without it, text, markdown and code files are taken."""
+    files; without it, every file is a candidate (README, LICENSE and other files
+    without an extension too): :func:`read_document` then tells text by content."""
     found: list[Path] = []
     seen: set[Path] = set()
     for raw in paths:
@@ -265,21 +268,57 @@ def _walk(root: Path, pattern: str | None) -> Iterator[Path]:
                 rel = file.relative_to(root).as_posix()
                 if not (fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(rel, pattern)):
                     continue
-            elif file.suffix.lower() not in TEXT_SUFFIXES:
-                continue
             yield file
+
+
+#: control bytes text files do not hold (tab, newlines, form feed, ESC are fine)
+_CONTROL = bytes(b for b in range(32) if b not in (8, 9, 10, 12, 13, 27))
+
+
+def not_text_reason(data: bytes, suffix: str = "") -> str | None:
+    """Why ``data`` (a file's first bytes) is not text, or None when it is: NUL bytes,
+    control bytes, or bytes that are not UTF-8 text."""
+    if suffix.lower() in BINARY_SUFFIXES:
+        return f"binary ({suffix} file)"
+    if b"\0" in data:
+        return "binary (NUL bytes)"
+    if not data:
+        return None
+    controls = len(data) - len(data.translate(None, _CONTROL))
+    if controls > max(2, len(data) // 100):
+        return "binary (control bytes)"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        cut_char = exc.start >= len(data) - 3 and exc.reason == "unexpected end of data"
+        if not cut_char and sum(b >= 0x80 for b in data) > len(data) * 3 // 10:
+            return "binary (not UTF-8 text)"
+    return None
+
+
+def read_document_why(path: Path) -> tuple[tuple[str, str, dict[str, Any]] | None, str]:
+    """``(document, "")`` for a text file, else ``(None, why it was skipped)``."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, f"too large ({size / 1e6:.1f} MB; at most {MAX_FILE_BYTES / 1e6:g} MB)"
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+            why = not_text_reason(head, path.suffix)
+            if why:
+                return None, why
+            data = head + fh.read()
+    except OSError as exc:
+        return None, f"unreadable ({exc.strerror or exc})"
+    return _document(path, data), ""
 
 
 def read_document(path: Path) -> tuple[str, str, dict[str, Any]] | None:
     """``(doc id, text, metadata)`` for a text file; None for binary or huge files."""
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    if b"\0" in data[:8192]:
-        return None
+    return read_document_why(path)[0]
+
+
+def _document(path: Path, data: bytes) -> tuple[str, str, dict[str, Any]]:
     text = data.decode("utf-8", "replace")
     suffix = path.suffix.lower()
     kind = "markdown" if suffix in (".md", ".markdown", ".rst") else \
@@ -298,13 +337,14 @@ def doc_id_for(path: Path) -> str:
 
 def ingest_files(cat: Catalog, files: Iterable[Path],
                  progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Index text files into ``cat`` in one bulk pass; answers counts."""
+    """Index text files into ``cat`` in one bulk pass; answers counts, and ``skipped``:
+    ``{"path", "reason"}`` for each file that was not text."""
     docs: list[tuple[str, str, dict[str, Any]]] = []
-    skipped: list[str] = []
+    skipped: list[dict[str, str]] = []
     for file in files:
-        doc = read_document(file)
+        doc, why = read_document_why(file)
         if doc is None:
-            skipped.append(str(file))
+            skipped.append({"path": str(file), "reason": why})
             if progress is not None:
                 progress(1)
             continue

@@ -38,7 +38,7 @@ from zope.index.text.setops import mass_weightedUnion
 from batos.mind.chunking import (MAX_SIZE, OVERLAP, TARGET, chunk_text, chunk_words, sentences,
                                  summarize, title_of)
 from batos.mind.textindex import (CatalogError, CatalogIndex, CatalogLexicon, WideIOBTree,
-                                  WideOOBTree, index_postings)
+                                  WideOOBTree, index_postings, query_word_ids)
 
 SUMMARY = "summary"
 CHUNK = "chunk"
@@ -354,7 +354,7 @@ class Catalog(Persistent):
             raise CatalogError(f"level is 'summary' or 'chunk', not {level!r}")
         index = self.text_index
         info = index._wordinfo
-        distinct = {w for w in self.lexicon.termToWordIds(str(query)) if w}
+        distinct = query_word_ids(self.lexicon, str(query))   # plurals folded
         wids = [w for w in distinct if w in info]
         if not wids:
             return {}
@@ -362,10 +362,16 @@ class Catalog(Persistent):
         scores = found[0][0] if len(found) == 1 else mass_weightedUnion(found)
         if level == CHUNK and self.summary_ids:
             scores = if_difference(scores, self.summary_ids)
-        elif level == SUMMARY:
-            keep = self.summary_ids
-            scores = {d: s for d, s in scores.items() if d in keep}
+        elif level == SUMMARY:    # a one-chunk document is its own summary
+            keep, owners = self.summary_ids, self.owners
+            scores = {d: s for d, s in scores.items()
+                      if d in keep or (d in owners and self._own_summary(d))}
         return scores
+
+    def _own_summary(self, first: int) -> bool:
+        """Whether the document starting at index id ``first`` is one chunk (no summary)."""
+        fractal = self._owner(first)
+        return fractal.summary_id is None and len(fractal.rows) == 1
 
     def search(self, query: str, k: int = 5, level: str | None = None) -> list[dict[str, Any]]:
         """The ``k`` best chunks (and summaries, unless ``level`` says which) for

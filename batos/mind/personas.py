@@ -366,6 +366,9 @@ def generate_as(image: Any, proto: Proto, user: str, *, system: str | None = Non
     cycle = current_cycle()
     if cycle is not None:
         cycle.note_completion(done, persona=persona_name(proto))
+    from batos.llm import genlog  # every generation is logged (`batos log`)
+    kind = cycle.proto.get_slot("kind") if cycle is not None else "infer"
+    genlog.log_answer(image, persona_name(proto), f"{kind}:", prompt, done)
     return done
 
 

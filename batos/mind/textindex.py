@@ -462,6 +462,43 @@ def _word_ids(lexicon: Lexicon, words: Sequence[str]) -> tuple[dict[str, int], r
         taken.update({wid: w for w, wid in numbered.items()})
     return out, fresh
 
+def plural_forms(word: str) -> set[str]:
+    """``word`` with the English singular and plural forms it may take: ``pancake`` ↔
+    ``pancakes``, ``berry`` ↔ ``berries``, ``box`` ↔ ``boxes``. A query looks up each
+    form; only those some document holds match. Words of two letters and
+    non-words stay as they are."""
+    forms = {word}
+    if len(word) < 3 or not word.isalpha():
+        return forms
+    if word.endswith("ies") and len(word) > 4:
+        forms.add(word[:-3] + "y")
+    if word.endswith("es") and len(word) > 4 and word[-3] in "sxzh":
+        forms.add(word[:-2])
+    if word.endswith("s") and len(word) > 3 and not word.endswith(("ss", "us", "is")):
+        forms.add(word[:-1])
+    if word.endswith("y") and word[-2] not in "aeiou":
+        forms.add(word[:-1] + "ies")
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        forms.add(word + "es")
+    elif not word.endswith("s"):
+        forms.add(word + "s")
+    return forms
+
+
+def query_word_ids(lexicon: Lexicon, query: str) -> set[int]:
+    """The word ids a query matches: each of its words (through the lexicon's own
+    pipeline, as documents were indexed) in singular and plural forms.
+
+    Folding happens here, at query time, so the pipeline pickled in an image stays
+    what it was and catalogs indexed before still answer ``pancake`` for
+    ``Pancakes``."""
+    words = [str(query)]
+    for element in lexicon._pipeline:
+        words = element.process(words)
+    forms = sorted(set().union(*(plural_forms(w) for w in words))) if words else []
+    return {w for w in lexicon.termToWordIds(" ".join(forms)) if w} if forms else set()
+
+
 def _standard_pipeline(lexicon: Lexicon) -> bool:
     kinds = [type(e) for e in lexicon._pipeline]
     return kinds == [Splitter, CaseNormalizer, StopWordRemover]

@@ -8,6 +8,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from batos.guardian.hygiene import printable
+
 _STYLE = {"accepted": "bold green", "repaired": "bold yellow", "rejected": "bold red"}
 CONTEXT = 1
 
@@ -31,7 +33,7 @@ def header(report: Any) -> Text:
     sel = getattr(report, "selector", None)
     subject = f"{what} #{sel}" if sel else what
     if what == "adapter":
-        subject = f"adapter {report.source}"
+        subject = f"adapter {printable(str(report.source), newlines=False)}"
     text.append(f" — {subject} · guardian {report.guardian_version} · "
                 f"sha256 {report.source_hash[:12]}", style="dim")
     return text
@@ -47,7 +49,8 @@ def findings_table(report: Any) -> Table:
     for f in report.findings:
         style = "red" if f["severity"] == "error" else "yellow"
         where = f"{f['line']}:{f['col']}" if f["line"] else "-"
-        table.add_row(f["rule"], Text(f["severity"], style=style), where, f["message"])
+        table.add_row(f["rule"], Text(f["severity"], style=style), where,
+                      Text(printable(str(f["message"]))))
     return table
 
 
@@ -61,7 +64,7 @@ def source_views(report: Any) -> list[RenderableType]:
     for i, (lo, hi) in enumerate(_ranges(lines, total)):
         if i:
             views.append(Text("  ⋮", style="dim"))
-        views.append(Syntax(report.source, "python", line_numbers=True, line_range=(lo, hi),
+        views.append(Syntax(printable(report.source), "python", line_numbers=True, line_range=(lo, hi),
                             highlight_lines=set(lines), theme="ansi_dark",
                             background_color="default", word_wrap=True))
     return views

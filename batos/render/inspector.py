@@ -16,6 +16,15 @@ def _short(text: str, width: int = _PREVIEW) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
+def _cell(text: str, width: int | None = None) -> Any:
+    """Image text for a table cell or title: escapes shown visibly, never read as markup."""
+    from rich.text import Text
+
+    from batos.guardian.hygiene import printable
+    text = printable(str(text), newlines=False)
+    return Text(_short(text, width) if width else text)
+
+
 def _print(value: Any) -> str:
     from batos.lang.printing import print_string
     try:
@@ -109,19 +118,24 @@ class Inspector:
     def __init__(self, obj: Any) -> None:
         self.obj = obj
 
-    def __rich__(self) -> Any:
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield self.render(options.max_width)
+
+    def render(self, width: int | None = None) -> Any:
+        """The renderable; ``width`` (the terminal's) lets long slot names show whole."""
         from rich.console import Group
         from rich.table import Table
         from rich.text import Text
 
+        from batos.guardian.hygiene import printable
         from batos.image.proto import Proto
         obj = self.obj
-        title = _short(_print(obj), 60)
+        title = _cell(_print(obj), 60)
         if not isinstance(obj, Proto):
             table = Table(title=title, show_header=True, header_style="bold")
             table.add_column("class")
             table.add_column("printString", overflow="fold")
-            table.add_row(_class_name(obj), _short(_print(obj), 80))
+            table.add_row(_cell(_class_name(obj)), _cell(_print(obj), 80))
             items = element_rows(obj)
             if not items:
                 return table
@@ -129,19 +143,29 @@ class Inspector:
             elements.add_column("key", no_wrap=True)
             elements.add_column("value", overflow="ellipsis", no_wrap=True, max_width=_PREVIEW)
             for item in items:
-                elements.add_row(item["key"], item["value"])
+                elements.add_row(_cell(item["key"]), _cell(item["value"]))
             return Group(table, elements)
         table = Table(title=title, show_header=True, header_style="bold")
-        table.add_column("slot", no_wrap=True, overflow="ellipsis", max_width=24)
+        rows = slot_rows(obj)
+        room, value_room = 24, _PREVIEW
+        if width and rows:   # slot names whole when the terminal has room for them; in a
+            #                  narrow one slots and values share it, every column shown
+            names = max(len(str(r["slot"])) for r in rows)
+            values = max(len(_short(r["value"])) for r in rows)
+            owners = max(max(len(r["defined_on"]) for r in rows), 10)
+            room = max(16, width - 13 - 6 - values - owners)
+            value_room = max(16, min(_PREVIEW, width - 13 - 6 - owners - min(names, room)))
+        table.add_column("slot", no_wrap=True, overflow="ellipsis", max_width=room)
         table.add_column("kind", no_wrap=True, min_width=6)
-        table.add_column("value", overflow="ellipsis", no_wrap=True, max_width=_PREVIEW)
+        table.add_column("value", overflow="ellipsis", no_wrap=True, max_width=value_room)
         table.add_column("defined on", no_wrap=True, overflow="ellipsis", min_width=10)
-        for row in slot_rows(obj):
+        for row in rows:
             style = "dim" if row["inherited"] else ""
-            table.add_row(row["slot"], row["kind"], _short(row["value"]), row["defined_on"],
-                          style=style)
+            table.add_row(_cell(row["slot"]), row["kind"], _cell(row["value"], _PREVIEW),
+                          _cell(row["defined_on"]), style=style)
         parts: list[Any] = [table]
         for method in _own_methods(obj):
-            parts.append(Text(f"#{method.selector} ({method.language})", style="bold"))
-            parts.append(Text(method.source.expandtabs(4)))
+            parts.append(Text(printable(f"#{method.selector} ({method.language})"),
+                              style="bold"))
+            parts.append(Text(printable(method.source.expandtabs(4))))
         return Group(*parts)

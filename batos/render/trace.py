@@ -19,6 +19,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from batos.guardian.hygiene import printable
+
 _VERDICT_STYLE = {"complete": "bold green", "failed": "bold red", "running": "bold yellow"}
 _STATE_STYLE = {"FAILED": "bold red", "COMPLETE": "bold green"}
 #: info keys shown in a step's label or folded into other lines, not listed on their own
@@ -34,10 +36,27 @@ def _when(epoch: float | None) -> str:
         "%Y-%m-%d %H:%M:%S UTC")
 
 
+def _p(value: Any) -> str:
+    """Image text on one line, control characters and escapes shown visibly."""
+    return printable(str(value), newlines=False)
+
+
+def _t(value: Any, style: str = "") -> Text:
+    """Image text for a cell or title: visible escapes, never markup."""
+    return Text(_p(value), style=style)
+
+
 def _short(value: Any, limit: int = MAX_VALUE) -> str:
+    """One line of at most ``limit`` characters, cut between words (never inside one)."""
     text = value if isinstance(value, str) else repr(value)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = _p(" ".join(text.split()))
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if text[limit - 1] != " " and space > limit // 2:   # the cut falls inside a word
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def _scores(scores: Mapping[str, Any]) -> str:
@@ -73,8 +92,8 @@ def step_lines(info: Mapping[str, Any]) -> list[tuple[str, str]]:
             continue
         if key in ("route", "scores") and isinstance(value, Mapping):
             rows.append((key, _scores(value)))
-        elif key == "error":
-            rows.append((key, _short(value, 90)))
+        elif key in ("error", "reason"):    # a reason is read whole (the tree wraps it)
+            rows.append((key, _p(" ".join(str(value).split()))))
         else:
             rows.append((key, _short(value)))
     if "adapters" in info:
@@ -89,33 +108,33 @@ def step_lines(info: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _label(step: Mapping[str, Any]) -> Text:
     state = str(step.get("state", "?"))
-    label = Text(state, style=_STATE_STYLE.get(state, "bold"))
+    label = Text(_p(state), style=_STATE_STYLE.get(state, "bold"))
     label.append(f"  +{float(step.get('t', 0.0)):.3f} s", style="dim")
     persona = step.get("info", {}).get("persona")
     if persona:
-        label.append(f"  {persona}", style="cyan")
+        label.append(f"  {_p(persona)}", style="cyan")
     return label
 
 
 def render_trace(trace: Any) -> RenderableType:
     """A tree: header (id, kind, persona, verdict, time), mission, steps with info, result."""
     data = trace.to_json() if hasattr(trace, "to_json") else dict(trace)
-    head = Text(f"trace {data['id']} · {data['kind']}")
+    head = Text(f"trace {_p(data['id'])} · {_p(data['kind'])}")
     if data.get("persona"):
-        head.append(f" · {data['persona']}")
+        head.append(f" · {_p(data['persona'])}")
     head.append(" · ")
-    head.append(data["verdict"], style=_VERDICT_STYLE.get(data["verdict"], "bold"))
+    head.append(_p(data["verdict"]), style=_VERDICT_STYLE.get(data["verdict"], "bold"))
     if data.get("seconds") is not None:
         head.append(f" · {data['seconds']:.3f} s")
     head.append(f" · {_when(data.get('started'))}", style="dim")
     tree = Tree(head)
     tree.add(Text("mission  ", style="dim") + Text(_short(data.get("mission", ""), 90)))
     for key, value in (data.get("info") or {}).items():
-        tree.add(Text(f"{key}  ", style="dim") + Text(_short(value)))
+        tree.add(Text(f"{_p(key)}  ", style="dim") + Text(_short(value)))
     for step in data.get("steps", []):
         node = tree.add(_label(step))
         for key, text in step_lines(step.get("info", {})):
-            node.add(Text(f"{key}  ", style="dim") + Text(text))
+            node.add(Text(f"{_p(key)}  ", style="dim") + Text(_p(text)))
     parts: list[RenderableType] = [tree]
     if data.get("result"):
         parts.append(Text("result  ", style="bold") + Text(_short(data["result"], 300)))
@@ -130,7 +149,7 @@ def render_timeline(trace: Any) -> Table:
     steps = data.get("steps", [])
     total = data.get("seconds")
     table = Table(box=None, pad_edge=False, show_edge=False,
-                  title=f"trace {data['id']} · {data['kind']} · {data['verdict']}",
+                  title=_t(f"trace {data['id']} · {data['kind']} · {data['verdict']}"),
                   title_justify="left")
     for col in ("state", "at", "took", "persona", "tokens", "notes"):
         table.add_column(col, justify="right" if col in ("at", "took") else "left")
@@ -145,8 +164,8 @@ def render_timeline(trace: Any) -> Table:
         notes = "; ".join(f"{k} {v}" for k, v in step_lines(info)
                           if k not in ("tokens", "said"))
         state = str(step.get("state", "?"))
-        table.add_row(Text(state, style=_STATE_STYLE.get(state, "")), f"{t:.3f}", took,
-                      str(info.get("persona", "")), tokens, _short(notes, 50))
+        table.add_row(_t(state, _STATE_STYLE.get(state, "")), f"{t:.3f}", took,
+                      _t(info.get("persona", "")), _t(tokens), Text(_short(notes, 50)))
     return table
 
 
@@ -158,9 +177,9 @@ def render_trace_table(traces: Iterable[Any]) -> Table:
     for t in traces:
         d = t.to_json() if hasattr(t, "to_json") else dict(t)
         secs = "-" if d.get("seconds") is None else f"{d['seconds']:.3f}"
-        table.add_row(str(d["id"]), d["kind"], d.get("persona") or "-",
-                      Text(d["verdict"], style=_VERDICT_STYLE.get(d["verdict"], "")),
-                      str(len(d.get("steps", []))), secs, _short(d.get("mission", ""), 40))
+        table.add_row(_t(d["id"]), _t(d["kind"]), _t(d.get("persona") or "-"),
+                      _t(d["verdict"], _VERDICT_STYLE.get(d["verdict"], "")),
+                      str(len(d.get("steps", []))), secs, Text(_short(d.get("mission", ""), 40)))
     return table
 
 

@@ -32,10 +32,27 @@ CONTINUATION = "   ..> "
 
 def key_bindings() -> "KeyBindings":
     """Enter (submit when complete), Esc-Enter (submit now), Tab with an open menu."""
-    from prompt_toolkit.filters import has_completions, completion_is_selected
+    from prompt_toolkit.filters import (Condition, completion_is_selected, emacs_insert_mode,
+                                        has_completions, vi_insert_mode)
     from prompt_toolkit.key_binding import KeyBindings
 
     kb = KeyBindings()
+    auto: dict[str, Any] = {}   # the indentation Enter inserted, while it is all the line holds
+
+    @Condition
+    def _on_auto_indent() -> bool:
+        from prompt_toolkit.application import get_app
+        doc = get_app().current_buffer.document
+        return (auto.get("at") == (doc.cursor_position_row, doc.current_line)
+                and not doc.current_line_after_cursor)
+
+    @kb.add(" ", filter=_on_auto_indent & (emacs_insert_mode | vi_insert_mode))
+    def _typed_indent(event: Any) -> None:
+        """Typed indentation replaces the automatic one instead of adding to it."""
+        buffer = event.current_buffer
+        buffer.delete_before_cursor(len(buffer.document.current_line_before_cursor))
+        buffer.insert_text(" ")
+        auto.clear()
 
     @kb.add("enter", filter=has_completions & completion_is_selected)
     def _accept_completion(event: Any) -> None:
@@ -45,10 +62,14 @@ def key_bindings() -> "KeyBindings":
     @kb.add("enter", filter=~(has_completions & completion_is_selected))
     def _enter(event: Any) -> None:
         buffer = event.current_buffer
+        auto.clear()
         if is_complete(buffer.text):
             buffer.validate_and_handle()
         else:
-            buffer.insert_text("\n" + _indent_for(buffer.document.current_line_before_cursor))
+            indent = _indent_for(buffer.document.current_line_before_cursor)
+            buffer.insert_text("\n" + indent)
+            if indent:
+                auto["at"] = (buffer.document.cursor_position_row, indent)
 
     @kb.add("escape", "enter")
     def _force(event: Any) -> None:
@@ -125,11 +146,16 @@ def build_prompt(session: ReplSession, *, history: "History | None" = None,
 def _toolbar(session: ReplSession) -> str:
     image = session.image
     parts = [f" {image.path.name}" + (" (read-only)" if image.read_only else ""),
-             f"{len(image.workspace)} vars", _editing_mode(session)]
+             _count(len(image.workspace), "var"), _editing_mode(session)]
     if session.debug:
         parts.append("debug on")
     parts.append(":help  Esc-Enter run  Ctrl-D quit")
     return " │ ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 var``, ``2 vars``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _editing_mode(session: ReplSession) -> str:
@@ -168,7 +194,8 @@ def _banner(session: ReplSession) -> str:
 
 def run_repl(image_path: Path | None, *, read_only: bool = False, no_color: bool = False,
              vi: bool = False, verbose: bool = False, persona: str | None = None,
-             stdin: TextIO | None = None) -> int:
+             stdin: TextIO | None = None, create: bool = False, adopt: bool = False,
+             named_new: bool = False) -> int:
     """Open the image and run the REPL (interactive on a TTY, else pipe mode); the exit code."""
     from batos.cli.common import console as make_console
     from batos.cli.common import open_cli_image
@@ -188,7 +215,8 @@ def run_repl(image_path: Path | None, *, read_only: bool = False, no_color: bool
 
     color = interactive and not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
     out = make_console(no_color=not color)
-    image = open_cli_image(image_path, read_only=read_only)
+    image = open_cli_image(image_path, read_only=read_only, create=create, adopt=adopt,
+                           named_new=named_new)
     try:
         session = ReplSession(image, out, config=config, interactive=interactive)
         if verbose:
@@ -204,7 +232,10 @@ def run_repl(image_path: Path | None, *, read_only: bool = False, no_color: bool
                 session.console = out
                 if not ok:
                     return 1
+        from batos.cli.common import confine_statements
+        say = (lambda text: err.print(text, markup=False, highlight=False)) if verbose else None
         if not interactive:
+            confine_statements(image, say=say)  # guardian.confine: no exec, files limited
             return run_batch(session, stdin)
         from batos.repl.completer import debug_log
         from batos.repl.history import make_history
@@ -213,6 +244,8 @@ def run_repl(image_path: Path | None, *, read_only: bool = False, no_color: bool
         if verbose or "in memory" in described:
             err.print(described, markup=False, highlight=False)
         prompt = build_prompt(session, history=history, color=color)
+        confine_statements(image, rw=[str(getattr(history, "path", ""))], prompt=prompt,
+                           say=say)  # $EDITOR keeps working through a helper forked before
         out.print(_banner(session), markup=False, highlight=False, style="dim")
         interact(session, prompt)
         problem = getattr(history, "problem", None)

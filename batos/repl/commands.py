@@ -194,13 +194,15 @@ def _inspect(session: "ReplSession", arg: str) -> Optional[bool]:
     from batos.image.proto import Proto
 
     parts = arg.rsplit(None, 1)
-    if len(parts) == 2 and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\*?", parts[1]):
-        expr, slot = parts
+    if len(parts) == 2 and (re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\*?", parts[1])
+                            or _SELECTOR.match(parts[1])):
+        expr, slot = parts[0], parts[1].lstrip("#")   # a keyword selector names its slot
+        from batos.image.proto import selector_to_name
 
         def follow(value: Any) -> bool:
             if not isinstance(value, Proto):
                 return False
-            found = value.lookup(slot)
+            found = value.lookup(slot) or value.lookup(selector_to_name(slot))
             if found is None:
                 return False
             owner, target = found
@@ -268,22 +270,11 @@ def _history(session: "ReplSession", arg: str) -> None:
     session.print(history_table(session.image.history(limit)))
 
 
-_UNDOABLE_ONLY_BY_ID = ("initial database creation", "Prototypal Awakening")
-
-
 @_builtin("undo", "undo a transaction (default: the latest)", ":undo [TXN]")
 def _undo(session: "ReplSession", arg: str) -> None:
-    from batos.errors import BatosError
+    from batos.image.history import latest_undoable  # the same default as `batos image undo`
     image = session.image
-    txn = arg.strip()
-    if not txn:
-        rows = image.history(1)
-        note = str(rows[0].get("note") or "") if rows else ""
-        if not rows or note in _UNDOABLE_ONLY_BY_ID or note.startswith("awakening"):
-            raise BatosError("nothing to undo" if not rows else
-                             f"the latest transaction is {note!r}; undoing it would unmake "
-                             "the image (name it explicitly: :undo TXN)")
-        txn = str(rows[0].get("id") or rows[0].get("tid"))
+    txn = arg.strip() or latest_undoable(image)
     result = image.undo(txn)
     image.abort()  # see the undone state
     note = ""

@@ -10,12 +10,15 @@ import traceback
 from typing import Any, Iterable, Sequence
 
 from pygments.token import Token, _TokenType
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from batos.guardian.hygiene import printable
 from batos.repl.lexer import BSTLexer
 
 __all__ = ["highlight", "error_panel", "error_message", "history_table", "vars_table",
@@ -48,13 +51,20 @@ def _style(token: _TokenType) -> str:
 
 
 def highlight(source: str) -> Text:
-    """BST source (or a printString) as a rich Text coloured by :class:`BSTLexer`."""
+    """BST source (or a printString) as a rich Text coloured by :class:`BSTLexer`;
+    control characters and escape sequences are shown escaped (terminal hygiene)."""
+    source = printable(source)
     text = Text()
     for token, value in _LEXER.get_tokens(source):
         text.append(value, style=_style(token))
     if text.plain.endswith("\n") and not source.endswith("\n"):
         text.right_crop(1)
     return text
+
+
+def _plain(text: str) -> Text:
+    """One line of image text for a table cell or title: escapes shown, no markup."""
+    return Text(printable(text, newlines=False))
 
 
 def error_message(exc: BaseException) -> str:
@@ -66,7 +76,7 @@ def error_message(exc: BaseException) -> str:
         message = exc.message or type(exc).__name__
     else:
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return " ".join(message.split())
+    return printable(" ".join(message.split()), newlines=False)
 
 
 def error_panel(exc: BaseException, *, source: str | None = None,
@@ -75,7 +85,7 @@ def error_panel(exc: BaseException, *, source: str | None = None,
     failing place, and (``debug``) the Python traceback."""
     from batos.errors import BatosError, SourceError
     title = type(exc).__name__
-    message = exc.message if isinstance(exc, BatosError) else str(exc)
+    message = printable(exc.message if isinstance(exc, BatosError) else str(exc))
     body: list[RenderableType] = [Text(message or title, style="bold")]
     subtitle = None
     if isinstance(exc, SourceError) and exc.line:
@@ -85,17 +95,74 @@ def error_panel(exc: BaseException, *, source: str | None = None,
             line_text = lines[exc.line - 1] if exc.line <= len(lines) else ""
         subtitle = f"{exc.filename}:{exc.line}:{exc.column}"
         if line_text:
-            gutter = f"{exc.line} │ "
-            code = Text(gutter, style="dim") + highlight(line_text)
-            caret = Text(" " * (len(gutter) + max(exc.column - 1, 0)) + "^", style="bold red")
-            body += [Text(""), code, caret]
+            body += [Text(""), _CaretLine(exc.line, line_text, exc.column)]
+        chain = exc.call_chain()
+        if chain:
+            width = max(len(where) for where, _ in chain)
+            body += [Text(""), Text("BST call chain (innermost last):", style="dim")]
+            body += [Text(printable(f"  {where.ljust(width)}  {code}", newlines=False),
+                          style="dim", no_wrap=True, overflow="ellipsis")
+                     for where, code in chain]
     cause = getattr(exc, "cause", None)
     if cause is not None and str(cause) and str(cause) not in message:
-        body.append(Text(f"caused by {type(cause).__name__}: {cause}", style="dim"))
+        body.append(Text(printable(f"caused by {type(cause).__name__}: {cause}"), style="dim"))
     if debug:
-        body += [Text(""), Text("".join(traceback.format_exception(exc)).rstrip(), style="dim")]
-    return Panel(Group(*body), title=title, title_align="left", subtitle=subtitle,
-                 subtitle_align="right", border_style="red", expand=False)
+        trace = printable("".join(traceback.format_exception(exc)).rstrip())
+        body += [Text(""), Text(trace, style="dim")]
+    return _FittedPanel(Group(*body), title=title, subtitle=subtitle)
+
+
+_TAB = 4
+
+
+class _CaretLine:
+    """``N │ code`` and a caret under column ``column`` (1-based, a tab counting one,
+    as the lexer counts): tabs are expanded in both lines alike, and neither line
+    wraps: a line wider than the panel is shown as a window around the caret."""
+
+    def __init__(self, number: int, line: str, column: int) -> None:
+        self.gutter = f"{number} │ "
+        self.line = printable(line.rstrip()).expandtabs(_TAB)
+        self.caret = cell_len(printable(line[: max(column - 1, 0)]).expandtabs(_TAB))
+
+    def _window(self, width: int) -> tuple[str, int]:
+        line, caret = self.line, self.caret
+        width = max(width, 8)
+        if cell_len(line) <= width and caret < width:
+            return line, caret
+        start = 0 if caret < width - 2 else caret - width // 2
+        if start:
+            line, caret = "…" + line[start + 1:], caret - start
+        if cell_len(line) > width:
+            line = line[: width - 1] + "…"
+        return line, caret
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        line, caret = self._window(options.max_width - cell_len(self.gutter))
+        code = Text(self.gutter, style="dim", no_wrap=True) + highlight(line)
+        code.no_wrap = True
+        yield code
+        yield Text(" " * (cell_len(self.gutter) + caret) + "^", style="bold red", no_wrap=True)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        full = cell_len(self.gutter) + max(cell_len(self.line), self.caret + 1)
+        return Measurement(min(full, cell_len(self.gutter) + 20), full)
+
+
+class _FittedPanel:
+    """The error panel: as wide as its content, its title and its footer (never wider
+    than the terminal), so the ``file:line:col`` footer is never cut."""
+
+    def __init__(self, body: RenderableType, *, title: str, subtitle: str | None) -> None:
+        self.body, self.title, self.subtitle = body, title, subtitle
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        inner = Measurement.get(console, options.update_width(options.max_width - 4),
+                                self.body).maximum
+        width = max(inner + 4, cell_len(self.title) + 6, cell_len(self.subtitle or "") + 6)
+        yield Panel(self.body, title=self.title, title_align="left", subtitle=self.subtitle,
+                    subtitle_align="right", border_style="red",
+                    width=min(width, options.max_width))
 
 
 def preview(value: Any, width: int = 60) -> str:
@@ -108,7 +175,7 @@ def preview(value: Any, width: int = 60) -> str:
             text = repr(value)
         except Exception:
             text = f"<{type(value).__name__}>"
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()), newlines=False)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -129,7 +196,7 @@ def history_table(rows: Sequence[dict[str, Any]]) -> RenderableType:
         table.add_row(str(row.get("id") or row.get("tid") or ""),
                       _when(row.get("time") or row.get("timestamp")),
                       str(row.get("user") or row.get("user_name") or ""),
-                      str(row.get("note") or row.get("description") or ""))
+                      _plain(str(row.get("note") or row.get("description") or "")))
     return table
 
 
@@ -148,20 +215,21 @@ def vars_table(workspace: dict[str, Any]) -> RenderableType:
 def method_view(owner: str, selector: str, method: Any) -> RenderableType:
     """A method's source (highlighted as Python or BST) with its provenance."""
     language = getattr(method, "language", "python")
-    source = str(getattr(method, "source", "") or "")
+    source = printable(str(getattr(method, "source", "") or ""))
     if language == "python":
         code: RenderableType = Syntax(source.rstrip("\n"), "python", theme="ansi_dark",
                                       background_color="default")
     else:
-        code = highlight(source.rstrip("\n"))
+        code = highlight(source.rstrip("\n").expandtabs(_TAB))  # as the error panel shows it
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
     facts.add_row("language", language)
-    provenance = getattr(method, "provenance", None) or {}
+    provenance = dict(getattr(method, "provenance", None) or {})
+    created = getattr(method, "created", None) or provenance.get("created")
+    provenance.pop("created", None)     # one "created" row, as a time
     for key in sorted(provenance):
-        facts.add_row(str(key), preview(provenance[key], 60))
-    created = getattr(method, "created", None)
+        facts.add_row(_plain(str(key)), _plain(preview(provenance[key], 60)))
     if created:
         facts.add_row("created", _when(created))
     return Panel(Group(code, Text(""), facts), title=f"{owner} >> {selector}",
@@ -174,15 +242,15 @@ def slot_table(obj: Any) -> RenderableType:
     from batos.image.proto import Proto
     if not isinstance(obj, Proto):
         return Text.assemble(highlight(preview(obj, 200)), ("  " + type(obj).__name__, "dim"))
-    table = Table(title=preview(obj), title_justify="left", show_edge=False,
+    table = Table(title=_plain(preview(obj)), title_justify="left", show_edge=False,
                   header_style="bold", pad_edge=False)
     for column in ("slot", "kind", "value", "owner"):
         table.add_column(column, overflow="fold" if column == "value" else "ellipsis")
     for info in obj.slots():
         value = (f"method #{getattr(info.value, 'selector', info.name)}"
                  if info.kind == "method" else preview(info.value, 40))
-        table.add_row(info.name, info.kind, value,
-                      info.owner._display() if info.inherited else "(own)")
+        table.add_row(_plain(info.name), info.kind, _plain(value),
+                      _plain(info.owner._display()) if info.inherited else "(own)")
     return table
 
 

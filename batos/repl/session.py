@@ -170,7 +170,8 @@ class ReplSession:
             from batos.repl.render import highlight
             self.console.print(highlight(shown), soft_wrap=True)
         else:
-            self.console.print(shown, markup=False, highlight=False, soft_wrap=True)
+            from batos.guardian.hygiene import printable  # escapes reach no terminal
+            self.console.print(printable(shown), markup=False, highlight=False, soft_wrap=True)
 
     def show_error(self, exc: BaseException, source: str | None = None) -> None:
         self._end_transcript_line()
@@ -188,6 +189,8 @@ class ReplSession:
         """Print a command's output (markup off for plain strings)."""
         self._end_transcript_line()
         if isinstance(renderable, str):
+            from batos.guardian.hygiene import printable  # image text: escapes shown
+            renderable = printable(renderable)
             kw.setdefault("markup", False)
             kw.setdefault("highlight", False)
         self.console.print(renderable, **kw)
@@ -207,8 +210,18 @@ class ReplSession:
         self._guard.check()
         mode = os.environ.get("BATOS_STREAM", "")
         if mode == "1" or (mode != "0" and sys.stderr.isatty()):
-            sys.stderr.write(text)
+            from batos.guardian.hygiene import printable
+            sys.stderr.write(printable(text))
             sys.stderr.flush()
+            if text:
+                self._stream_open = not text.endswith("\n")
+
+    def _end_stream_line(self) -> None:
+        """Finish a streamed generation cut short (Ctrl-C): what follows starts a line."""
+        if getattr(self, "_stream_open", False):
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self._stream_open = False
 
     # -- the Transcript ------------------------------------------------------------------
     @contextlib.contextmanager
@@ -238,6 +251,7 @@ class ReplSession:
 
     def _end_transcript_line(self) -> None:
         """Finish a Transcript line left open (``Transcript show: 'x'`` without ``cr``)."""
+        self._end_stream_line()
         if self._transcript_column:
             self.console.file.write("\n")
             self.console.file.flush()

@@ -413,7 +413,8 @@ def int_to_base(value: int, base: Any) -> str:
         return "0"
     digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     if base == 10:
-        return str(value)
+        from batos.lang.bigint import decimal_string
+        return decimal_string(value)
     n, out = abs(value), []
     while n:
         n, d = divmod(n, base)

@@ -114,7 +114,8 @@ def _is_power_of_two(self: int) -> bool:
 
 @prim(INTEGER, "numberOfDigits")
 def _number_of_digits(self: int) -> int:
-    return len(str(abs(self)))
+    from batos.lang.bigint import digit_count
+    return digit_count(self)
 
 
 @prim(INTEGER, "atRandom")
