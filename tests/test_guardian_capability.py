@@ -167,3 +167,46 @@ def test_self_is_never_rebound(world, body):
         run(a, body, b)
     assert "G102" in [f["rule"] for f in info.value.report.findings]
     assert b.count == 1
+
+
+def test_another_objects_containers_are_read_only_views(world):
+    im, a, b = world
+    b.set_slot("items", [1, 2])
+    assert run(a, "    return sum(other.items) + len(other.items)\n", b) == 5
+    for body in ("    other.items.append(666)\n    return 1\n",
+                 "    other.items[0] = -1\n    return 1\n",
+                 "    other.send('items').append(3)\n    return 1\n"):
+        with pytest.raises(CapabilityError, match="read-only"):
+            run(a, body, b)
+    assert list(b.items) == [1, 2]
+    run(a, "    self.mine = other.items\n    self.mine.append(3)\n"
+           "    self._p_changed = True\n    return self\n", b)
+    assert list(a.mine) == [1, 2, 3] and list(b.items) == [1, 2]
+
+
+def test_own_containers_stay_mutable(world):
+    _, a, _ = world
+    a.set_slot("box", [])
+    run(a, "    self.box.append([1])\n    self._p_changed = True\n    return self\n")
+    assert [list(x) for x in a.box] == [[1]]
+    a.set_slot("seen", {})
+    a.define("note:", "note: x seen at: x put: true. ^seen size")  # BST, its own dictionary
+    assert a.send("note:", 5) == 1
+
+
+@pytest.mark.parametrize("source", [
+    "smash: other other setSlot: #count value: 0. ^1",
+    "smash: other other removeSlot: #count. ^1",
+    "smash: other other count: 0. ^1",
+    "smash: other other items add: 3. ^1",
+])
+def test_bst_methods_change_only_their_own_receiver(world, source):
+    im, a, b = world
+    b.set_slot("items", [1])
+    im.commit("items")
+    a.define("smash:", source)
+    with pytest.raises(BatosError):
+        im.execute(lambda: a.send("smash:", b), note="smash")
+    assert b.count == 1 and list(b.items) == [1]
+    im.evaluate("b count: 7")  # a person may
+    assert b.count == 7

@@ -102,3 +102,106 @@ def require_human(what: str) -> None:
         raise CapabilityError(
             f"guardian: a method may not {what}; that is a human act (the REPL, "
             "`batos run`, the Python API) or the generation cycle's")
+
+
+# -- who sent this message ---------------------------------------------------------------------
+
+#: batos modules that carry a send from its sender to its receiver
+_MACHINERY = ("batos.lang.", "batos.image.proto", "batos.image.primitives")
+
+
+def sender(depth: int = 1) -> tuple[bool, Any]:
+    """``(from_a_method, its receiver)`` for the message being answered by our caller.
+
+    Walks up past the send machinery (the BST runtime, ``Proto.send``, primitives),
+    library frames and the guardian's deputies to the code that sent it: a Python or
+    BST method (its ``self``), or anything else (a statement typed by a human, a
+    script, batos's own code: ``(False, None)``)."""
+    frame: FrameType | None = sys._getframe(depth + 1)
+    while frame is not None:
+        g = frame.f_globals
+        name = g.get("__name__")
+        if name == SANDBOX_NAME:
+            return True, frame.f_locals.get("self")
+        unit = g.get("__unit__")
+        if unit is not None:
+            if str(getattr(unit, "filename", "")).startswith("<method"):
+                return True, frame.f_locals.get("_self")
+            return False, None
+        if name is not None and name[:6] == "batos." and name not in DEPUTIES \
+                and not name.startswith(_MACHINERY):
+            return False, None
+        frame = frame.f_back
+    return False, None
+
+
+def foreign_sender(target: Any, depth: int = 1) -> bool:
+    """Whether the message our caller answers was sent by a method of another object."""
+    from_method, receiver = sender(depth + 1)
+    return from_method and receiver is not target
+
+
+# -- read-only views of another object's containers -----------------------------------------
+
+def _read_only(self: Any, *args: Any, **kw: Any) -> Any:
+    raise CapabilityError(
+        f"guardian: this {self._batos_what} belongs to another object and is read-only "
+        "here; a method may change only its own receiver's slots (send the owner a "
+        "message that changes it, or copy it first)")
+
+
+class ReadOnlyList(tuple):
+    """What a method sees of another object's list or ordered collection."""
+
+    _batos_what = "collection"
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("append", "extend", "insert", "remove", "pop", "clear", "sort",
+                    "reverse", "add", "addAll", "addFirst", "removeFirst", "removeLast"):
+            return lambda *a, **k: _read_only(self)
+        raise AttributeError(name)
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
+
+
+class ReadOnlyDict(dict):
+    """What a method sees of another object's dictionary."""
+
+    _batos_what = "dictionary"
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    update = pop = popitem = clear = setdefault = _read_only
+
+
+class ReadOnlySet(frozenset):
+    """What a method sees of another object's set."""
+
+    _batos_what = "set"
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("add", "discard", "remove", "pop", "clear", "update",
+                    "difference_update", "intersection_update",
+                    "symmetric_difference_update"):
+            return lambda *a, **k: _read_only(self)
+        raise AttributeError(name)
+
+
+READ_ONLY_VIEWS = (ReadOnlyList, ReadOnlyDict, ReadOnlySet)
+
+
+def read_only_view(value: Any) -> Any:
+    """A read-only snapshot of a persistent container (lists, dicts, sets)."""
+    from collections.abc import Mapping, Set
+    if isinstance(value, Mapping):
+        return ReadOnlyDict(value)
+    if isinstance(value, Set):
+        return ReadOnlySet(value)
+    return ReadOnlyList(value)
+
+
+def plain_copy(value: Any) -> Any:
+    """A view stored in a slot becomes a plain container of its own (a copy)."""
+    if isinstance(value, ReadOnlyDict):
+        return dict(value)
+    if isinstance(value, ReadOnlySet):
+        return set(value)
+    return list(value)

@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from batos.errors import CapabilityError, MessageNotUnderstood
-from batos.guardian.capability import in_method, require_human
+from batos.guardian.capability import (foreign_sender, in_method, read_only_view,
+                                      require_human)
 from batos.image.method import Method
-from batos.image.proto import Proto, _mirrored, is_parent_slot, selector_to_name
+from batos.image.proto import (Proto, _is_container, _mirrored, is_parent_slot,
+                               selector_to_name)
 
 
 def _check_reflective_write(self: Proto, name: str, value: Any = None) -> None:
@@ -18,6 +20,10 @@ def _check_reflective_write(self: Proto, name: str, value: Any = None) -> None:
     private slots are never written by a message."""
     if name.startswith("_"):
         raise CapabilityError(f"slot names starting with '_' are private: cannot write {name!r}")
+    if foreign_sender(self, 2):
+        raise CapabilityError(f"guardian: a method may change only its own receiver's slots, "
+                              f"not {name!r} of {self._display()}; send that object a message "
+                              "that changes it")
     old = self.__dict__.get("_slots", {}).get(name)
     if is_parent_slot(name) or isinstance(value, Method) or isinstance(old, Method):
         require_human(f"change the method or parent slot {name!r} of {self._display()}")
@@ -52,10 +58,13 @@ def slot_at(self: Proto, name: Any) -> Any:
     if found is None:
         from batos.errors import SlotError
         raise SlotError(f"{self._display()} has no slot {str(name)!r}")
-    if not _mirrored(found[1]) and in_method():
+    value = found[1]
+    if _is_container(value) and foreign_sender(self):
+        return read_only_view(value)
+    if not _mirrored(value) and not _is_container(value) and in_method():
         raise CapabilityError(f"guardian: a method may not reach the "
-                              f"{type(found[1]).__name__} in slot {str(name)!r}")
-    return found[1]
+                              f"{type(value).__name__} in slot {str(name)!r}")
+    return value
 
 
 def slot_names(self: Proto) -> list[Any]:

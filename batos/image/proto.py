@@ -25,7 +25,8 @@ from persistent.mapping import PersistentMapping
 
 from batos.errors import AmbiguousSelector, CapabilityError, MessageNotUnderstood, SlotError
 from batos.guardian.unpickle import is_loading as _unpickling
-from batos.guardian.capability import may_write, require_trusted
+from batos.guardian.capability import (READ_ONLY_VIEWS, foreign_sender, may_write, plain_copy,
+                                      read_only_view, require_trusted)
 from batos.image.method import Method
 
 # --- selector <-> Python name ----------------------------------------------------
@@ -82,19 +83,28 @@ def _is_data(value: Any) -> bool:
 
 
 def _mirrored(value: Any) -> bool:
-    """Whether a data slot's value is mirrored in ``__dict__`` (read without a check):
-    data, data containers and prototypes.  Other persistent objects (the catalog's
-    index, an adapter's blob …) are served by ``__getattr__``, which refuses them to
-    method code: their Python API is batos's, not the image's."""
-    if not isinstance(value, Persistent) or isinstance(value, Proto):
+    """Whether a data slot's value is mirrored in ``__dict__`` (a native attribute read,
+    no check): immutable data and prototypes.  Containers are served by ``__getattr__``
+    (a method sees another object's as a read-only view) and other persistent objects
+    (the catalog's index, an adapter's blob …) too (refused to method code: their
+    Python API is batos's, not the image's)."""
+    return not isinstance(value, Persistent) or isinstance(value, Proto)
+
+
+def _is_container(value: Any) -> bool:
+    if isinstance(value, (PersistentList, PersistentMapping)):
         return True
-    if not _OPEN:
-        from batos.lang.collections import PersistentSet
-        _OPEN.update({PersistentList, PersistentMapping, PersistentSet})
-    return type(value) in _OPEN
+    from batos.lang.collections import PersistentSet
+    return isinstance(value, PersistentSet)
 
 
-_OPEN: set[type] = set()  # persistent data containers (filled on first use)
+def _served(owner: "Proto", name: str, value: Any) -> Any:
+    """An unmirrored data slot's value as the sender may see it (see :func:`_mirrored`)."""
+    if _is_container(value):
+        return read_only_view(value) if foreign_sender(owner, 2) else value
+    require_trusted(f"reach the {type(value).__name__} in slot {name!r} (send the object "
+                    "that holds it a message instead)", 2)
+    return value
 
 
 # --- persistifying values ---------------------------------------------------------
@@ -103,6 +113,8 @@ def persistify(value: Any) -> Any:
     """Lists, dicts and sets become persistent containers, so in-place mutation persists."""
     if isinstance(value, Persistent):
         return value
+    if isinstance(value, READ_ONLY_VIEWS):  # another object's container, seen by a method
+        value = plain_copy(value)
     if type(value) is set:
         from batos.lang.collections import PersistentSet
         return PersistentSet(value)
@@ -187,8 +199,7 @@ class Proto(Persistent):
             raise MessageNotUnderstood(self, name_to_selector(name, 0))
         owner, value = found
         if not _is_method(value) and not _mirrored(value):
-            require_trusted(f"reach the {type(value).__name__} in slot {name!r} (send the "
-                            "object that holds it a message instead)")
+            return _served(self, name, value)
         if _is_method(value):
             bound = types.MethodType(value.function, self)
             if self._p_status != "ghost":
@@ -339,9 +350,7 @@ class Proto(Persistent):
                 return self._send_missing(selector, args)
             value = found[1]
             if type(value) is not Method:
-                if not _mirrored(value):
-                    require_trusted(f"reach the {type(value).__name__} in slot {name!r}")
-                attr = value
+                attr = value if _mirrored(value) else _served(self, name, value)
             elif name in _API_NAMES:
                 return value.function(self, *args)
             else:
@@ -360,6 +369,8 @@ class Proto(Persistent):
             if target is not None:
                 target = target[1], target[2]
             if target is not None and not _is_method(target[1]) and not is_parent_slot(slot):
+                if foreign_sender(self):
+                    raise _foreign_write(self, slot)
                 self.set_slot(slot, args[0])
                 return self
         return self.does_not_understand(selector, args)
