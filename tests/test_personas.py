@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -16,11 +16,10 @@ from batos.mind.trace import last_trace
 from tests.fixtures_llm import *  # noqa: F401,F403
 
 
-@pytest.fixture
-def image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+@pytest.fixture(autouse=True)
+def no_loras(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No LoRA files are offered at awakening (set before the shared ``image`` opens)."""
     monkeypatch.setenv("BATOS_LORAS", str(tmp_path / "no-loras"))
-    with batos.open_image(tmp_path / "p.fs") as im:
-        yield im
 
 
 # --- the personas ------------------------------------------------------------------------------
@@ -189,7 +188,9 @@ def test_ask_with_the_fake_backend(image: Any) -> None:
     assert trace.steps[2]["info"]["joins"] == "BABS"
     assert trace.steps[2]["info"]["completion_tokens"] > 0
     assert trace.steps[1]["info"]["plan"] == ["BRICK", "ROBIN"]
-    assert trace.info == {"seed": 4, "turns": 2}
+    # three turns ran (BABS joined) of the two planned (issue 19: the turns that ran)
+    assert trace.info == {"seed": 4, "turns": 3, "planned": 2, "max_turns": 4,
+                          "budget_s": 60.0}
 
 
 def test_turn_labels_echoed_by_the_model_are_dropped(image: Any) -> None:

@@ -32,7 +32,9 @@ def _evaluate(im: Any, source: str, *, note: str, save: bool, filename: str) -> 
 
     def action() -> Any:
         value = im.evaluate(source, workspace={}, filename=filename)
-        holder["print"] = im.print_string(value)  # print inside: the objects are still live
+        from batos.lang.prose import is_prose  # an ask: answer is shown as text
+        # print inside: the objects are still live
+        holder["print"] = value if is_prose(value) else im.print_string(value)
         return value
 
     value = im.execute(action, note=note, save=save)

@@ -72,11 +72,13 @@ class Backend(Protocol):
                  seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
                  adapters: Sequence[AdapterSpec] = (),
                  on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None, prefix: str | None = None) -> Completion:
+                 cancel: threading.Event | None = None,
+                 prefix: str | Sequence[str] | None = None) -> Completion:
         """Generate a completion of ``prompt``.
 
         ``prefix`` names a fixed leading part of the prompt that backends may cache
-        across processes (the in-process backend keeps its KV state on disk).
+        across processes (the in-process backend keeps its KV state on disk), or
+        several nested ones, shortest first (shared by all personas, then one's own).
 
         ``stop`` strings end the generation and are not part of the text;
         ``grammar`` is GBNF source; ``adapters`` are (LoRA path, scale) pairs

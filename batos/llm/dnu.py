@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 import os
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -25,9 +26,9 @@ from batos.errors import (GenerationFailed, LimitExceeded, MessageNotUnderstood,
 from batos.guardian.limits import paused
 from batos.llm import genlog
 from batos.llm.backend import Completion
-from batos.llm.prompts import (EXAMPLES, STOP, MissionBrief, build_messages, change_kind,
-                               emptied_slots, extract_code, param_names, prefill, preview,
-                               prompt_hash, return_hint, type_name)
+from batos.llm.prompts import (STOP, MissionBrief, build_messages, change_kind,
+                               emptied_slots, extract_code, fixed_prefixes, param_names,
+                               prefill, preview, prompt_hash, return_hint, type_name)
 
 if TYPE_CHECKING:
     from batos.image.image import Image
@@ -102,6 +103,13 @@ def _default_sink() -> Callable[[str], None] | None:
             sys.stderr.flush()
         return write
     return None
+
+
+def current_sink() -> Callable[[str], None] | None:
+    """Where generated text streams now: the sink of an enclosing :func:`stream_to`
+    block (the REPL's), else stderr when it is a terminal or ``BATOS_STREAM=1``, else
+    None. doesNotUnderstand_ methods and the ``ask:`` contrapunto both use it."""
+    return _token_sink.get() or _default_sink()
 
 
 # --- awakening -------------------------------------------------------------------------
@@ -264,10 +272,8 @@ class DNUCycle:
         messages = build_messages(brief, persona.system_prompt, self.feedback)
         head = prefill(brief)
         prompt = self.backend.format_chat(messages) + head
-        fixed = self.backend.format_chat(messages[:1 + 2 * len(EXAMPLES)],
-                                         add_generation_prompt=False)
-        prefix = fixed if prompt.startswith(fixed) else None
-        sink = _token_sink.get() or _default_sink()
+        prefix = fixed_prefixes(self.backend, prompt, persona.system_prompt) or None
+        sink = current_sink()
         if sink is not None:
             sink(f"\n{persona.name} ▸ writing #{brief.selector}\n{head.split(chr(10), 1)[-1]}")
         temperature = 0.0 if attempt == 1 else 0.7
@@ -451,6 +457,51 @@ def _copy_record(rec: genlog.GenerationRecord) -> genlog.GenerationRecord:
     return genlog.GenerationRecord(**fields)
 
 
+# --- each persona's fixed prefix, computed ahead ------------------------------------------
+
+#: set to stop background warm-ups (the engine also stops them when the process exits)
+_WARM_STOP = threading.Event()
+
+
+def persona_prefixes(backend: Any, persona_prompt: str | None) -> list[str]:
+    """The fixed prefixes of every doesNotUnderstand_ prompt written under
+    ``persona_prompt``, shortest first (:func:`batos.llm.prompts.fixed_prefixes`)."""
+    brief = MissionBrief(receiver="a Proto(object)", selector="example", name="example",
+                         params=[], arguments=[], slots=[], understood=[])
+    prompt = backend.format_chat(build_messages(brief, persona_prompt)) + prefill(brief)
+    return fixed_prefixes(backend, prompt, persona_prompt)
+
+
+def warm_persona(image: "Image", name: str, *, background: bool = True,
+                 backend: Any = None) -> threading.Thread | None:
+    """Have the model evaluate persona ``name``'s fixed prompt prefix under its adapters
+    now (kept on disk per model and adapter set, :mod:`batos.llm.kvdisk`), so its first
+    miss starts from it: ``:persona NAME`` does this in a background thread. Nothing
+    happens when generation is off or the backend keeps no prefix states (fake, http).
+    Returns the thread (``background``), else None after warming."""
+    if not generation_enabled():
+        return None
+    from batos.mind.personas import backend_for, persona_for_code
+    backend = backend if backend is not None else backend_for(image)
+    if not callable(getattr(backend, "warm_prefix", None)):
+        return None
+    choice = persona_for_code(image, None, requested=name)
+    system, adapters = choice.system_prompt, list(choice.adapters)
+
+    def work() -> None:
+        try:
+            backend.warm_prefix(persona_prefixes(backend, system), adapters,
+                                cancel=_WARM_STOP)
+        except BaseException:  # noqa: BLE001 - only speed is lost; the miss will compute it
+            pass
+    if not background:
+        work()
+        return None
+    thread = threading.Thread(target=work, name=f"batos-warm-{name}", daemon=True)
+    thread.start()
+    return thread
+
+
 # --- decomposition and persona choice ---------------------------------------------------
 
 def decompose(image: "Image", receiver: "Proto", message: "Message") -> MissionBrief:
@@ -498,6 +549,7 @@ def choose_persona(image: "Image", message: "Message") -> Any:
 
 
 __all__ = ["does_not_understand", "awaken_llm", "use_backend", "stream_to", "use_persona",
+           "current_sink", "warm_persona", "persona_prefixes",
            "decompose", "DNUCycle", "generation_enabled"]
 
 

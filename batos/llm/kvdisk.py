@@ -8,7 +8,9 @@ After evaluating it once, the engine writes the sequence's KV state to
 (paths, sizes, mtimes, scales), the prefix tokens and the llama-cpp-python version,
 so a state is never reused under another model, adapter set or llama.cpp build (the
 state format is llama.cpp's own; a state from another build can crash it). Files are
-written atomically; the newest ``BATOS_KV_FILES`` (default 8) are kept.
+written atomically; the newest ``BATOS_KV_FILES`` (default 12) are kept: a model and
+adapter set uses one file for the part every persona shares and one per persona
+(:func:`batos.llm.prompts.fixed_prefixes`), ~30 MB each on the default model.
 """
 from __future__ import annotations
 
@@ -72,8 +74,37 @@ def save(engine: Any, key: Any, tokens: Sequence[int]) -> None:
         pass  # a read-only or full cache only costs speed
 
 
+def serve(engine: Any, key: Any, tokens: Sequence[int], bounds: Sequence[int],
+          cached: int) -> tuple[int, int]:
+    """Bring the context, which holds ``tokens[:cached]``, to the longest fixed prefix
+    ``tokens[:n]`` of ``bounds`` (nested prefixes' lengths, shortest first: what every
+    persona shares, then one persona's own): the longest state on disk is restored, and
+    each longer prefix is evaluated and saved once. Returns (where to resume evaluating,
+    how many prompt tokens were reused)."""
+    ends = sorted(set(bounds))
+    if not ends or cached >= ends[-1]:
+        return cached, cached
+    pos = reused = cached
+    for n in reversed(ends):
+        if n <= cached:
+            break
+        if restore(engine, key, tokens[:n]):
+            pos = reused = n
+            break
+        if engine.llm.n_tokens != cached:  # a failed load cleared the context
+            pos = reused = int(engine.llm.n_tokens)
+            engine._truncate(pos)
+            break
+    for n in ends:
+        if n > pos:
+            engine._eval(tokens[pos:n])
+            save(engine, key, tokens[:n])
+            pos = n
+    return pos, reused
+
+
 def _prune(folder: Path) -> None:
-    keep = max(int(os.environ.get("BATOS_KV_FILES", "8") or 8), 1)
+    keep = max(int(os.environ.get("BATOS_KV_FILES", "12") or 12), 1)
     files = sorted(folder.glob("*.kv"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in files[keep:]:
         try:

@@ -133,6 +133,7 @@ class Engine:
         self._ctx_key: AdapterKey | None = None            # key of the tokens in the KV
         self._saved: OrderedDict[AdapterKey, tuple[list[int], bytes]] = OrderedDict()
         self._grammars: dict[str, Any] = {}
+        self._warm_cancel: threading.Event | None = None  # set while warm_prefix runs
         self.stats = {"adapter_loads": 0, "adapter_evictions": 0, "adapter_switches": 0,
                       "state_saves": 0, "state_restores": 0}
 
@@ -295,6 +296,9 @@ class Engine:
         holds a valid prefix, which the next generation reuses."""
         llm = self.llm
         for i in range(0, len(tokens), EVAL_SLICE):
+            check_cancel(self._warm_cancel)
+            if _CLOSING.is_set():   # the interpreter exits: a background warm-up stops
+                raise Interrupted("the model is being closed")
             llm.eval(list(tokens[i:i + EVAL_SLICE]))
             _raise_pending_interrupt()
 
@@ -370,22 +374,40 @@ class Engine:
         self._truncate(max(reuse, 0))
         return self.llm.n_tokens
 
-    def _disk_prefix(self, prefix: str, tokens: Sequence[int], key: AdapterKey,
-                     cached: int) -> tuple[int, int]:
-        """Serve or store the fixed prefix's state on disk.
-
-        Returns (where to resume evaluating, how many prompt tokens were reused)."""
+    def _disk_prefix(self, prefix: str | Sequence[str], tokens: Sequence[int],
+                     key: AdapterKey, cached: int) -> tuple[int, int]:
+        """Serve or store the fixed prefix(es)' states on disk (:func:`kvdisk.serve`):
+        returns (where to resume evaluating, how many prompt tokens were reused)."""
         from batos.llm import kvdisk
-        ptoks = self.tokenize(prefix)
-        n = min(_lcp(ptoks, tokens), len(tokens) - 1)
-        if n < MIN_SAVED_PREFIX or cached >= n:
-            return cached, cached
-        if kvdisk.restore(self, key, tokens[:n]):
-            return n, n
-        self._truncate(cached)
-        self._eval(tokens[cached:n])
-        kvdisk.save(self, key, tokens[:n])
-        return n, cached
+        prefixes = [prefix] if isinstance(prefix, str) else list(prefix)
+        bounds = [min(_lcp(self.tokenize(text), tokens), len(tokens) - 1) for text in prefixes]
+        return kvdisk.serve(self, key, tokens, [n for n in bounds if n >= MIN_SAVED_PREFIX],
+                            cached)
+
+    def warm_prefix(self, prefix: str | Sequence[str], adapters: Sequence[AdapterSpec] = (),
+                    *, cancel: threading.Event | None = None) -> int:
+        """Evaluate the fixed prefix(es) under ``adapters`` and keep their states on disk
+        (as a generation with ``prefix`` would), without generating; returns the tokens
+        of the longest prefix now held by the context. ``cancel`` stops it between
+        slices of :data:`EVAL_SLICE` tokens (:class:`Interrupted`)."""
+        prefixes = [prefix] if isinstance(prefix, str) else list(prefix)
+        if not prefixes:
+            return 0
+        with self.lock:
+            check_cancel(cancel)
+            self.ensure_loaded()
+            key = self.apply(normalize_adapters(adapters))
+            # the longest prefix plus one token stands in for a prompt that goes on
+            tokens = self.tokenize(prefixes[-1])
+            tokens = tokens + tokens[-1:]
+            cached = self.prepare(tokens, key)
+            self._warm_cancel = cancel
+            try:
+                pos, _ = self._disk_prefix(prefixes, tokens, key, cached)
+            finally:
+                self._warm_cancel = None
+            self._truncate(pos)
+            return pos
 
     def invalidate(self) -> None:
         """Forget the context contents and every saved prefix state."""
@@ -451,9 +473,11 @@ class Engine:
     def generate(self, prompt: str, *, max_tokens: int = 512, temperature: float = 0.0,
                  seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
                  adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None, prefix: str | None = None) -> Completion:
+                 cancel: threading.Event | None = None,
+                 prefix: str | Sequence[str] | None = None) -> Completion:
         """See :meth:`batos.llm.backend.Backend.generate`. ``prefix``: a fixed leading part
-        of the prompt whose KV state is worth keeping on disk (:mod:`batos.llm.kvdisk`)."""
+        of the prompt whose KV state is worth keeping on disk (:mod:`batos.llm.kvdisk`),
+        or nested ones, shortest first."""
         t0 = time.perf_counter()
         check_cancel(cancel)
         with self.lock:
@@ -529,9 +553,13 @@ _PENDING_INTERRUPT = False
 _LOADED: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
 
+_CLOSING = threading.Event()
+
+
 @atexit.register
 def _close_loaded() -> None:
     """Free models before interpreter teardown (llama-cpp-python's finalizers fail late)."""
+    _CLOSING.set()  # a background prefix warm-up stops at its next slice, freeing the lock
     for engine in list(_LOADED):
         try:
             engine.close()
@@ -636,6 +664,11 @@ class LlamaCppBackend:
                use_cache: bool = True) -> Any:
         """Next-token logits after ``prompt`` (numpy array)."""
         return self.engine.logits(prompt, adapters, use_cache=use_cache)
+
+    def warm_prefix(self, prefix: str | Sequence[str], adapters: Sequence[AdapterSpec] = (),
+                    *, cancel: threading.Event | None = None) -> int:
+        """Compute and keep on disk the KV state of fixed prompt prefix(es) now."""
+        return self.engine.warm_prefix(prefix, adapters, cancel=cancel)
 
     def preload(self, adapters: Sequence[AdapterSpec] = ()) -> None:
         """Load the model (and warm ``adapters``) now rather than on first use."""

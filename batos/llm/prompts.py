@@ -1,8 +1,9 @@
 """Prompts for doesNotUnderstand_: the covenant, worked examples and the mission brief.
 
-The fixed part (system text and worked examples) comes first and never changes
-for a persona, so the backend's prefix KV cache serves it on every later miss;
-the receiver-specific brief comes last and is kept short (uncached prompt tokens
+The fixed part (the covenant and worked examples) comes first and is the same for
+every persona, so the backend's prefix KV cache serves it on every later miss, by
+any persona; the persona's codex opens the last message (a second, per-persona fixed
+prefix, see :func:`fixed_prefixes`), and the receiver-specific brief comes last and is kept short (uncached prompt tokens
 are the slowest part of a miss on a CPU). The assistant turn is pre-filled with the
 whole ``def <name>(self, ...):`` line inside a fenced block, so the model writes the
 body rather than choosing a format, and a ``Returns:`` line in the brief states what
@@ -209,28 +210,58 @@ def _type_word(value: Any) -> str:
     return "value"
 
 
-def system_text(persona_prompt: str | None) -> str:
-    """The persona's codex (without its voice: code is not the place for it) + the covenant."""
+def system_text() -> str:
+    """The system message: the covenant, the same for every persona (see
+    :func:`build_messages`)."""
+    return COVENANT
+
+
+def persona_block(persona_prompt: str | None) -> str:
+    """The persona's codex (without its voice: code is not the place for it), as the
+    paragraph that opens the brief's message ("" for none)."""
     lines = [ln for ln in (persona_prompt or "").strip().splitlines()
              if not ln.lower().startswith("voice:")]
-    head = ("\n".join(lines).strip() + "\n\n") if lines else ""
-    return head + COVENANT
+    text = "\n".join(lines).strip()
+    return text + "\n\n" if text else ""
 
 
 def build_messages(brief: MissionBrief, persona_prompt: str | None,
                    feedback: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
-    """Chat messages: system, worked examples, the brief, then earlier failed attempts."""
-    messages = [{"role": "system", "content": system_text(persona_prompt)}]
+    """Chat messages: the covenant, worked examples, the persona's codex and the brief,
+    then earlier failed attempts.
+
+    What every persona shares comes first (the covenant and the worked examples: ~1,100
+    tokens on the default model), so the backend's prefix cache serves it to all of them;
+    the persona's codex (~60 tokens) opens the last message. :func:`fixed_prefixes` names
+    both fixed parts for the on-disk KV cache."""
+    messages = [{"role": "system", "content": system_text()}]
     for ask, answer in EXAMPLES:
         messages.append({"role": "user", "content": ask})
         messages.append({"role": "assistant", "content": answer})
-    messages.append({"role": "user", "content": brief.text()})
+    messages.append({"role": "user", "content": persona_block(persona_prompt) + brief.text()})
     for code, error in feedback:
         messages.append({"role": "assistant", "content": f"```python\n{code.rstrip()}\n```"})
         messages.append({"role": "user", "content":
                          f"That method failed: {quote_data(error, lines=True)}\n"
                          f"Write the corrected method {signature(brief)[:-1]}."})
     return messages
+
+
+def fixed_prefixes(backend: Any, prompt: str, persona_prompt: str | None) -> list[str]:
+    """The fixed leading parts of a rendered doesNotUnderstand_ ``prompt``, shortest first:
+    the part every persona shares (system message and worked examples), then that part
+    with this persona's codex. Backends keep their KV states (:mod:`batos.llm.kvdisk`), so
+    each persona's prefix is evaluated once per model and adapter set, and a new persona's
+    first miss evaluates only its codex on top of the shared part."""
+    head = [{"role": "system", "content": system_text()}]
+    for ask, answer in EXAMPLES:
+        head += [{"role": "user", "content": ask}, {"role": "assistant", "content": answer}]
+    shared = backend.format_chat(head, add_generation_prompt=False)
+    if not prompt.startswith(shared):
+        return []
+    block = persona_block(persona_prompt)
+    at = prompt.find(block, len(shared)) if block else -1
+    return [shared] + ([prompt[: at + len(block)]] if at >= 0 else [])
 
 
 def signature(brief: MissionBrief) -> str:

@@ -19,8 +19,9 @@ pillar on each persona), ``ask:`` (the Socratic contrapunto, in
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from batos.errors import BatosError
 from batos.image.method import Method, primitive
@@ -343,10 +344,14 @@ def backend_for(image: Any) -> Any:
 
 def generate_as(image: Any, proto: Proto, user: str, *, system: str | None = None,
                 max_tokens: int | None = None, seed: int | None = None,
-                stop: tuple[str, ...] = ("<|im_end|>",)) -> Any:
+                stop: tuple[str, ...] = ("<|im_end|>",),
+                on_token: Callable[[str], None] | None = None,
+                stop_on: type[BaseException] | None = None) -> Any:
     """One generation as ``proto``: its system prompt (or ``system``) through the model's
     chat template, its adapter hot-applied, outside the statement's time limit. Noted in
-    the running cycle, if any."""
+    the running cycle, if any. ``on_token`` receives the text as it is generated; when it
+    raises ``stop_on`` the generation ends there, with the text so far and the finish
+    reason ``"time"``."""
     backend = backend_for(image)
     messages = [{"role": "system", "content": system if system is not None
                  else system_prompt_of(proto)},
@@ -356,12 +361,27 @@ def generate_as(image: Any, proto: Proto, user: str, *, system: str | None = Non
     tokens = proto.lookup("max_tokens")
     options = getattr(image, "options", None) or {}
     from batos.guardian.limits import paused
+    pieces: list[str] = []
+
+    def feed(piece: str) -> None:
+        pieces.append(piece)
+        if on_token is not None:
+            on_token(piece)
+    adapters = adapter_specs(proto)
+    t0 = time.perf_counter()
     with paused():  # model time does not count against the statement's time limit
-        done = backend.generate(
-            prompt, max_tokens=int(max_tokens or (tokens[1] if tokens else 256)),
-            temperature=float(temp[1]) if temp and temp[1] is not None else 0.0,
-            seed=int(seed if seed is not None else options.get("seed", 0) or 0),
-            stop=list(stop), adapters=adapter_specs(proto))
+        try:
+            done = backend.generate(
+                prompt, max_tokens=int(max_tokens or (tokens[1] if tokens else 256)),
+                temperature=float(temp[1]) if temp and temp[1] is not None else 0.0,
+                seed=int(seed if seed is not None else options.get("seed", 0) or 0),
+                stop=list(stop), adapters=adapters,
+                on_token=feed if on_token is not None else None)
+        except BaseException as exc:
+            if stop_on is None or not isinstance(exc, stop_on):
+                raise
+            done = _cut_completion(backend, "".join(pieces), len(pieces),
+                                   time.perf_counter() - t0, adapters)
     from batos.mind.psm import current_cycle
     cycle = current_cycle()
     if cycle is not None:
@@ -370,6 +390,20 @@ def generate_as(image: Any, proto: Proto, user: str, *, system: str | None = Non
     kind = cycle.proto.get_slot("kind") if cycle is not None else "infer"
     genlog.log_answer(image, persona_name(proto), f"{kind}:", prompt, done)
     return done
+
+
+def _cut_completion(backend: Any, text: str, n: int, seconds: float,
+                    adapters: list[tuple[str, float]]) -> Any:
+    """The Completion of a generation its token callback stopped (finish reason "time")."""
+    from batos.llm.backend import Completion
+    try:
+        model, sha = backend.model_identity()
+    except Exception:  # noqa: BLE001 - identity is only for the record
+        model, sha = getattr(backend, "name", "?"), ""
+    return Completion(text=text, prompt_tokens=0, completion_tokens=n, seconds=seconds,
+                      prompt_seconds=0.0, model=model, model_sha256=sha,
+                      adapters=tuple(adapters), finish_reason="time",
+                      backend=getattr(backend, "name", ""))
 
 
 def _image_of(proto: Proto) -> Any:

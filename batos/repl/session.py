@@ -99,19 +99,21 @@ class ReplSession:
         self.statements += 1
         image = self.image
 
-        def action() -> str:
+        def action() -> tuple[str, bool]:
+            from batos.lang.prose import is_prose
             with self.transcript(), self.generation():
                 value = image.evaluate(text, filename="<repl>")
-                shown = image.print_string(value)
+                prose = is_prose(value)     # an ask: answer: shown as text
+                shown = value if prose else image.print_string(value)
             self._guard.check()     # interrupted but swallowed: roll back, never commit
-            return shown
+            return shown, prose
 
         saved = dict(image.workspace)   # a failed unit leaves the workspace as it was too
         try:
             try:
                 with self._guard.armed():
-                    shown = image.execute(action, note=text[:200],
-                                          timeout=timeout_setting(self.config))
+                    shown, prose = image.execute(action, note=text[:200],
+                                                 timeout=timeout_setting(self.config))
             except BaseException:
                 image.workspace.clear()
                 image.workspace.update(saved)
@@ -128,7 +130,7 @@ class ReplSession:
             else:
                 self.show_error(exc, text)
             return False
-        self.show_value(shown)
+        self.show_value(shown, prose=prose)
         return True
 
     def peek(self, source: str, use: Callable[[Any], Any] | None = None) -> Any:
@@ -164,9 +166,10 @@ class ReplSession:
                 self.console.print(f"ERROR: {INTERRUPTED}", markup=False, highlight=False)
 
     # -- output ------------------------------------------------------------------------
-    def show_value(self, shown: str) -> None:
+    def show_value(self, shown: str, *, prose: bool = False) -> None:
+        """Echo a result: a printString (highlighted as BST), or prose as plain text."""
         self._end_transcript_line()
-        if self.interactive:
+        if self.interactive and not prose:
             from batos.repl.render import highlight
             self.console.print(highlight(shown), soft_wrap=True)
         else:
