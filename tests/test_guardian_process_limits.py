@@ -10,9 +10,11 @@ net alone would allow, so only batos's own cap can stop them.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -153,7 +155,8 @@ def test_hard_deadline_in_pipe_mode(tmp_path: Path, name: str) -> None:
     assert len(out) == 2                                  # pipe mode stops there
     assert _slots_marked(image, tmp_path, ["mark"]) == []
     log = (tmp_path / "state" / "batos" / "hard-deadline.log").read_text()
-    assert "Timeout" in log and f"<method {name}:>" in log
+    assert "most recent call first" in log and f"<method {name}:>" in log   # the stacks
+    assert "--- hard deadline: batos pid" in log                           # and why
 
 
 def test_hard_deadline_in_eval(tmp_path: Path) -> None:
@@ -166,8 +169,23 @@ def test_hard_deadline_in_eval(tmp_path: Path) -> None:
                 tmp_path, BATOS_TIMEOUT="0.5")
     assert time.monotonic() - t0 < 20
     assert done.returncode == 1
-    assert "Timeout (0:00:0" in done.stderr and "<method csum:>" in done.stderr
+    assert "<method csum:>" in done.stderr                    # the stacks, then one clear line
+    assert done.stderr.splitlines()[-1] == (
+        "error: a statement was still running in C code at its hard deadline (1 s, 2x the "
+        "0.5 s time limit); the process was ended and nothing was committed"), done.stderr
     assert _slots_marked(image, tmp_path, ["mark"]) == []
+
+
+def test_hard_deadline_in_eval_json(tmp_path: Path) -> None:
+    image = tmp_path / "hard.fs"
+    definition, statement = C_LOOPS["alias"]
+    made = _run(["eval", "--create", "-i", str(image), _define("alias:", definition)], tmp_path)
+    assert made.returncode == 0, made.stderr
+    done = _run(["eval", "--json", "-i", str(image), statement], tmp_path, BATOS_TIMEOUT="0.5")
+    assert done.returncode == 1
+    error = json.loads(done.stdout)
+    assert error["ok"] is False and error["error"] == "HardDeadline"
+    assert "hard deadline (1 s, 2x the 0.5 s time limit)" in error["message"]
 
 
 @pytest.mark.skipif(shutil.which("batos") is None, reason="batos is not installed")
@@ -274,11 +292,40 @@ def test_finalizers_of_the_blocks_garbage_run_inside_it() -> None:
     assert seen == [True]
 
 
-def test_the_hard_deadline_is_disarmed_after_the_block() -> None:
-    with limits(timeout=0.1, memory_mb=None):
-        pass
+def test_the_hard_deadline_is_a_soft_cpu_rlimit_armed_only_inside() -> None:
+    before = resource.getrlimit(resource.RLIMIT_CPU)
+    with limits(timeout=0.5, memory_mb=None):
+        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        assert hard == before[1]                            # the hard limit is never touched
+        assert time.process_time() + 1.0 <= soft <= time.process_time() + 2.0
+        with paused():                                      # generation: lifted
+            assert resource.getrlimit(resource.RLIMIT_CPU) == before
+        assert resource.getrlimit(resource.RLIMIT_CPU)[0] != before[0]   # re-armed
     assert process_mod._hard_armed is None
-    time.sleep(0.3)                                         # past 2x: still alive
-    with limits(timeout=0.1, memory_mb=None):
-        with paused():
-            time.sleep(0.3)                                 # paused: no hard deadline
+    assert resource.getrlimit(resource.RLIMIT_CPU) == before
+
+
+_BURN = """
+import sys, time
+from batos.guardian.limits import limits, paused
+def burn(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+with limits(timeout=0.3, memory_mb=None):
+    with paused():
+        burn(2.0)             # CPU inside paused() is not counted (hard deadline: 0.6 s)
+burn(2.0)                     # nor between statements: nothing is armed
+print("alive", flush=True)
+with limits(timeout=0.3, memory_mb=None):
+    sum(range(10 ** 13))      # stuck in C: ended by SIGXCPU
+print("not reached", flush=True)
+"""
+
+
+def test_the_hard_deadline_counts_only_the_statements_own_cpu_time(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", _BURN], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert done.stdout.splitlines() == ["alive"], (done.stdout, done.stderr)
+    assert done.returncode == process_mod.HARD_EXIT == signal.SIGXCPU   # _exit(24), no core
+    assert "most recent call first" in done.stderr and "<module>" in done.stderr

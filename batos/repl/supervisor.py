@@ -1,18 +1,21 @@
 """``batos repl`` as a small supervisor: the seeds' watchdog ("Ship of Theseus").
 
 The REPL runs in a forked child; this process only waits.  When a statement is
-stuck in C past its hard deadline (2x the time limit), the guardian's watchdog
-(``batos.guardian.limits``: faulthandler's C thread) ends the child with
-``_exit(1)`` before anything was committed.  The supervisor reads the deadline the
-child published in shared memory, says what happened, and starts a fresh child on
-the same image; the prompt history is a file, so it is kept (workspace variables
+stuck in C past its hard deadline (2x the time limit, in CPU time), the kernel's
+soft ``RLIMIT_CPU`` sends SIGXCPU and the guardian's handler
+(``batos.guardian.process``: faulthandler's, in C) dumps the stacks and ends the
+child with ``_exit(SIGXCPU)`` before anything was committed.  The supervisor sees
+that status while the deadline the child published in shared memory was armed,
+says what happened, and starts a fresh child on the same image; the prompt history is a file, so it is kept (workspace variables
 are not).  Restarting needs no ``execve``: the supervisor forks from its own clean
 state (it never opens the image, loads the model or runs a statement), so a child
 confined by ``batos.guardian.confine`` is simply replaced.
 
 In pipe mode the supervisor prints ``ERROR: <what happened>`` on stdout and exits
 1: the statements after the one that hung are not run (the child had read ahead
-of it in stdin).
+of it in stdin).  The one-shot commands (``eval``, ``send``, ``run``, ``inspect``)
+run under :func:`watched`: the same fork and wait, ``error: <what happened>`` on
+stderr (or JSON) and exit 1.
 
 Signals: Ctrl-C and Ctrl-Z from the terminal reach the whole process group, so
 the child gets them itself; a SIGINT/SIGTERM/SIGHUP sent to the supervisor alone
@@ -30,10 +33,10 @@ import time
 from pathlib import Path
 from typing import Callable, TextIO
 
-__all__ = ["supervised", "can_supervise", "MAX_RESTARTS", "HARD_DEADLINE_EXIT"]
+__all__ = ["supervised", "watched", "can_supervise", "MAX_RESTARTS", "HARD_DEADLINE_EXIT"]
 
 MAX_RESTARTS = 20
-HARD_DEADLINE_EXIT = 1          # faulthandler's _exit(1); told apart by the shared deadline
+HARD_DEADLINE_EXIT = int(getattr(signal, "SIGXCPU", 24))  # _exit(SIGXCPU), or killed by it
 _SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD}
 _SI_USER = 0                    # si_code of a kill(2); the terminal's signals are SI_KERNEL
 _in_child = False
@@ -125,7 +128,7 @@ def _reason(code: int, state: mmap.mmap) -> str | None:
     deadline, limit = HARD_STATE.unpack_from(state)
     if not deadline:
         return None
-    if code == HARD_DEADLINE_EXIT and time.monotonic() >= deadline - 0.25:
+    if code in (HARD_DEADLINE_EXIT, -HARD_DEADLINE_EXIT):  # SIGXCPU while armed
         hard = f"{limit * HARD_FACTOR:g} s, {HARD_FACTOR:g}x the {limit:g} s time limit"
         return (f"a statement was still running in C code at its hard deadline ({hard}); "
                 "the process was ended and nothing was committed")
@@ -133,6 +136,65 @@ def _reason(code: int, state: mmap.mmap) -> str | None:
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else -code
         return f"the REPL process was killed ({name}) while a statement ran; nothing was committed"
     return None
+
+
+def _note(log: int | None, pid: int, reason: str) -> None:
+    """Say in the log, under the stacks the child wrote, why they were written."""
+    if log is not None:
+        try:
+            os.write(log, f"--- hard deadline: batos pid {pid} ended: {reason}\n".encode())
+        except OSError:
+            pass
+
+
+def _exit_code(run: Callable[[], object], *, forked: bool = False) -> int:
+    """``run()``'s exit code, a SystemExit included (what ``sys.exit`` would make of
+    it); ``forked``: any other exception is printed and gives 1, so that the child
+    never returns into the parent's code."""
+    try:
+        code = run()
+    except SystemExit as exc:
+        code = exc.code
+    except BaseException:
+        if not forked:
+            raise
+        import traceback
+        traceback.print_exc()
+        return 1
+    if code is None or isinstance(code, int):
+        return code or 0
+    sys.stderr.write(f"{code}\n")
+    return 1
+
+
+def watched(run: Callable[[], object], *, as_json: bool = False) -> int:
+    """Run a one-shot command (``run``: the CLI) in a forked child when
+    :func:`can_supervise`, else here; the exit code.  A statement ended at its hard
+    deadline gives ``error: <what happened>`` on stderr (``as_json``: a JSON error on
+    stdout) and exit 1, after the stacks the child wrote on stderr."""
+    if not can_supervise():
+        return _exit_code(run)
+    state = mmap.mmap(-1, 16)
+    parent = os.getpid()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        pid = os.fork()
+        if pid == 0:
+            _child(lambda: _exit_code(run, forked=True), state, None, parent)
+        code = os.waitstatus_to_exitcode(_wait(pid))
+    except KeyboardInterrupt:
+        return 130
+    reason = _reason(code, state)
+    if reason is None:
+        return code if code >= 0 else 128 - code
+    if as_json:
+        import json
+        sys.stdout.write(json.dumps({"ok": False, "error": "HardDeadline",
+                                     "message": reason}, indent=2) + "\n")
+    else:
+        sys.stderr.write(f"error: {reason}\n")
+    return 1
 
 
 def supervised(run: Callable[[], int], *, interactive: bool,
@@ -158,6 +220,7 @@ def supervised(run: Callable[[], int], *, interactive: bool,
             if reason is None:
                 return code if code >= 0 else 128 - code
             state[:] = bytes(len(state))
+            _note(log, pid, reason)
             if not interactive:
                 sys.stdout.write(f"ERROR: {reason}\n")
                 sys.stdout.flush()
