@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 def open_image(path: Any = None, read_only: bool = False) -> "Image":
     """Open the image at ``path`` (default ``$BATOS_IMAGE`` or ``./live_image.fs``),
     creating and awakening it when missing."""
+    import batos.lang  # noqa: F401  (installs BST as the image's language)
     from batos.image.image import open_image as _open
     return _open(path, read_only=read_only)
 

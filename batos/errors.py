@@ -5,7 +5,7 @@ is what the CLI returns (1 user error, 2 usage, 3 image locked/unavailable).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 
 class BatosError(Exception):
@@ -82,10 +82,14 @@ class MessageNotUnderstood(BatosError, AttributeError):
                          selector=selector)
 
 
+#: how an error names a receiver; the language installs its printString
+#: (``batos.lang``), since this module imports nothing from batos
+describe_receiver: Callable[[Any], str] = repr
+
+
 def _describe(receiver: Any) -> str:
     try:
-        from batos.lang.printing import print_string
-        return print_string(receiver)
+        return describe_receiver(receiver)
     except Exception:  # printing must never mask the real error
         return repr(receiver)
 

@@ -39,7 +39,7 @@ os.environ["BATOS_LLM"] = "on"
 os.environ.setdefault("BATOS_STREAM", "0")
 
 import batos  # noqa: E402
-from batos.llm import genlog  # noqa: E402
+from batos.mind import genlog  # noqa: E402
 
 Check = Callable[[Any, Any], bool]
 

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _child(personas: list[str], image_path: str, tag: str) -> None:
     sys.path.insert(0, str(ROOT))
     import batos
-    from batos.llm import dnu
+    from batos.mind import dnu
     from batos.llm.backend import get_backend
     from batos.llm.models import default_model_path
 

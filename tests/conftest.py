@@ -2,7 +2,7 @@
 
 By default no test may reach the real model: ``BATOS_LLM=off`` makes
 doesNotUnderstand_ raise MessageNotUnderstood unless a test passes a backend
-explicitly (``batos.llm.dnu.use_backend``). Tests marked ``model`` use the real
+explicitly (``batos.mind.dnu.use_backend``). Tests marked ``model`` use the real
 default model and opt back in.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -87,3 +88,25 @@ def real_model_env(monkeypatch):
         _link_user_model()
     from batos.llm.models import default_model_path
     return default_model_path(progress=False)
+
+
+# --- the shared image fixture -------------------------------------------------------------
+# A test that needs a fresh image takes ``image``; one that reopens the file (read-only, in
+# a subprocess, after a crash) takes ``image_path`` too. A file that needs a different image
+# (module-scoped, set up, opened with another environment) names its own fixture otherwise.
+
+@pytest.fixture
+def image_path(tmp_path: Path) -> Path:
+    """Where the test's image lives: ``image.fs`` in its temporary directory."""
+    return tmp_path / "image.fs"
+
+
+@pytest.fixture
+def image(image_path: Path) -> Iterator[Any]:
+    """A fresh image (awakened by ``batos.open_image``) at ``image_path``, closed after."""
+    import batos
+    im = batos.open_image(image_path)
+    try:
+        yield im
+    finally:
+        im.close()

@@ -19,11 +19,6 @@ LONG = " ".join(
     for i in range(30))
 
 
-@pytest.fixture
-def image(tmp_path):
-    im = batos.open_image(tmp_path / "cat.fs")
-    yield im
-    im.close()
 
 
 @pytest.fixture

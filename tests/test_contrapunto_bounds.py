@@ -7,12 +7,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 import batos
-from batos.llm import dnu
+from batos.mind import dnu
 from batos.llm.fake import FakeBackend
 from batos.mind import contrapunto as C
 from batos.mind.trace import last_trace
@@ -20,12 +20,11 @@ from batos.mind.trace import last_trace
 QUESTION = "What is a prototype?"   # hits no joiner's cues: BRICK then ROBIN
 
 
-@pytest.fixture
-def image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+@pytest.fixture(autouse=True)
+def quiet_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No LoRA files, no streaming to the terminal (set before the shared ``image`` opens)."""
     monkeypatch.setenv("BATOS_LORAS", str(tmp_path / "no-loras"))
     monkeypatch.setenv("BATOS_STREAM", "0")
-    with batos.open_image(tmp_path / "a.fs") as im:
-        yield im
 
 
 def _ask(image: Any, question: str = QUESTION) -> str:
@@ -232,7 +231,7 @@ def test_the_repl_shows_an_answer_as_text(image: Any) -> None:
 _FAKE_MAIN = """
 import json, sys
 from batos.llm import FakeBackend
-from batos.llm.dnu import use_backend
+from batos.mind.dnu import use_backend
 from batos.cli.main import main
 answers = json.loads(sys.argv[1])
 sys.argv = ["batos"] + sys.argv[2:]

@@ -6,14 +6,10 @@ import pytest
 import batos
 from batos.errors import GenerationFailed, MessageNotUnderstood
 from batos.llm import FakeBackend
-from batos.llm import genlog
-from batos.llm.dnu import use_backend
+from batos.mind import genlog
+from batos.mind.dnu import use_backend
 
 
-@pytest.fixture
-def image(tmp_path):
-    with batos.open_image(tmp_path / "dnu.fs") as im:
-        yield im
 
 
 def _counter(image):

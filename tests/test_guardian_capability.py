@@ -104,8 +104,8 @@ def test_primitives_come_from_batos_table_only(world):
     with pytest.raises(MethodDefinitionError, match="primitive table"):
         Method("x", "importlib:import_module", "primitive")
     with pytest.raises(MethodDefinitionError, match="primitive table"):
-        resolve_primitive("batos.image.primitives:Proto")  # a name, but not a primitive
-    assert resolve_primitive("batos.image.primitives:clone")
+        resolve_primitive("batos.lang.traits:Proto")  # a name, but not a primitive
+    assert resolve_primitive("batos.lang.traits:clone")
 
 
 def test_private_selectors_are_refused_everywhere(world):

@@ -75,7 +75,7 @@ class _Session:
 
 
 def test_rules_table_lists_rules_allow_list_and_limits() -> None:
-    from batos.render.audit import rules_table
+    from batos.render.rules import rules_table
     out = render(rules_table())
     for needle in ("G001", "G301", "G501", "A007", "statistics", "5 s", "4000 frames"):
         assert needle in out
@@ -83,8 +83,8 @@ def test_rules_table_lists_rules_allow_list_and_limits() -> None:
 
 
 def test_repl_commands_register_and_render() -> None:
-    from batos.guardian import repl_commands
-    assert repl_commands.register_repl_commands() in (True, False)
+    from batos.repl import guardian_commands as repl_commands
+    assert repl_commands.register_repl_commands() is True
     s = _Session()
     repl_commands._guardian(s, "g301")
     assert "Persistence Covenant" in s.out[0]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,15 +20,6 @@ INCREMENT = ("def increment(self):\n    self.count += 1\n"
              "    self._p_changed = True\n    return self.count\n")
 
 
-@pytest.fixture
-def image_path(tmp_path):
-    return tmp_path / "world.fs"
-
-
-@pytest.fixture
-def image(image_path):
-    with batos.open_image(image_path) as im:
-        yield im
 
 
 def run_py(code: str, cwd) -> subprocess.CompletedProcess:
@@ -42,7 +34,7 @@ def test_awakening_creates_primordial_objects_in_one_transaction(image, image_pa
     assert {"traits", "pLLM", "genesis"} <= set(g)
     genesis = g["genesis"]
     assert genesis.parents() == [g["pLLM"], g["traits"]]
-    assert image_path.exists() and (image_path.parent / "world.fs.blobs").is_dir()
+    assert image_path.exists() and Path(f"{image_path}.blobs").is_dir()
     notes = [h["note"] for h in image.history(10)]
     assert notes == ["Prototypal Awakening", "initial database creation"]
 
@@ -382,7 +374,7 @@ def test_stale_lock_from_crashed_process_does_not_block(image_path):
     assert proc.stdout.readline().strip() == "ready"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert (image_path.parent / "world.fs.lock").exists()
+    assert Path(f"{image_path}.lock").exists()
     with batos.open_image(image_path) as im:
         assert "genesis" in im.globals
 

@@ -30,7 +30,8 @@ def test_corpus_is_large_enough() -> None:
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory: pytest.TempPathFactory):
+def corpus_image(tmp_path_factory: pytest.TempPathFactory):
+    """One image for the whole corpus (each case aborts what it changed)."""
     import batos
     img = batos.open_image(tmp_path_factory.mktemp("corpus") / "corpus.fs")
     yield img
@@ -39,20 +40,20 @@ def image(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.mark.parametrize("number,expression,expected", CASES,
                          ids=[f"L{n}" for n, _, _ in CASES])
-def test_printstring(image, capsys, number: int, expression: str, expected: str) -> None:
+def test_printstring(corpus_image, capsys, number: int, expression: str, expected: str) -> None:
     from batos.errors import BatosError
     from batos.lang import evaluate
     from batos.lang.printing import print_string
     if expected == "ERROR":
         with pytest.raises(BatosError):
-            evaluate(image, expression, workspace={})
-        image.abort()
+            evaluate(corpus_image, expression, workspace={})
+        corpus_image.abort()
         return
     try:
-        value = evaluate(image, expression, workspace={})
+        value = evaluate(corpus_image, expression, workspace={})
         assert print_string(value) == expected, f"line {number}: {expression}"
     finally:
-        image.abort()
+        corpus_image.abort()
 
 
 # --- printString round trip: printing a literal value and evaluating the text gives it back
@@ -77,7 +78,7 @@ def _literals():
     return st.one_of(arrays, fraction)
 
 
-def test_printstring_round_trips_through_the_compiler(image):
+def test_printstring_round_trips_through_the_compiler(corpus_image):
     from hypothesis import HealthCheck, given, settings
 
     from batos.lang import evaluate
@@ -87,10 +88,10 @@ def test_printstring_round_trips_through_the_compiler(image):
     @given(_literals())
     def round_trip(value):
         text = print_string(value)
-        back = evaluate(image, text, workspace={})
+        back = evaluate(corpus_image, text, workspace={})
         assert print_string(back) == text
         assert back == value
     try:
         round_trip()
     finally:
-        image.abort()
+        corpus_image.abort()

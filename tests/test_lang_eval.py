@@ -22,11 +22,6 @@ def _no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BATOS_LLM", "off")  # misses raise instead of asking the model
 
 
-@pytest.fixture
-def image(tmp_path: Path) -> Any:
-    im = batos.open_image(tmp_path / "lang.fs")
-    yield im
-    im.close()
 
 
 def ps(image: Any, source: str) -> str:

@@ -115,12 +115,6 @@ def test_global_objects_print_their_names():
     assert print_string(g["Error"]) == "Error"
 
 
-@pytest.fixture()
-def image(tmp_path):
-    import batos
-    img = batos.open_image(tmp_path / "p.fs")
-    yield img
-    img.close()
 
 
 def test_prototypes_print_as_a_proto_or_through_their_override(image):

@@ -607,12 +607,6 @@ def test_transcript_render_uses_a_plain_console_by_default():
 
 # --- prototypes and the image -------------------------------------------------------------------------
 
-@pytest.fixture()
-def image(tmp_path):
-    import batos
-    img = batos.open_image(tmp_path / "t.fs")
-    yield img
-    img.close()
 
 
 def test_prototypes_use_their_own_send_path(image):

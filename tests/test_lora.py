@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,19 +21,14 @@ from tests.fixtures_llm import write_tiny_lora
 PROMPT = "You are BRICK. Write one Python method for the counter prototype. " * 2
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def base(tiny_model: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The tiny model is the base model adapters are audited against."""
+    """The tiny model is the base model adapters are audited against (set before the
+    shared ``image`` fixture opens: autouse fixtures come first)."""
     monkeypatch.setenv("BATOS_MODEL", str(tiny_model))
     monkeypatch.delenv("BATOS_LLM_URL", raising=False)
     monkeypatch.setenv("BATOS_LORAS", str(tmp_path / "no-loras"))
     return tiny_model
-
-
-@pytest.fixture
-def image(base: Path, tmp_path: Path) -> Iterator[Any]:
-    with batos.open_image(tmp_path / "l.fs") as im:
-        yield im
 
 
 def _blob_files(image_path: Path) -> list[Path]:

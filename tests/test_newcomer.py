@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _FAKE_MAIN = """
 import json, sys
 from batos.llm import FakeBackend
-from batos.llm.dnu import use_backend
+from batos.mind.dnu import use_backend
 from batos.cli.main import main
 answers = json.loads(sys.argv[1])
 sys.argv = ["batos"] + sys.argv[2:]

@@ -35,11 +35,6 @@ def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
-@pytest.fixture
-def image(tmp_path):
-    img = open_image(tmp_path / "newcomer.fs")
-    yield img
-    img.close()
 
 
 def make(image, width=80, interactive=True):
@@ -170,7 +165,7 @@ def test_trace_rows_keep_a_reason_whole_and_cut_other_text_between_words():
 
 
 def test_log_full_shows_the_prompt_and_the_rejection_reason(tmp_path):
-    from batos.llm import genlog
+    from batos.mind import genlog
     img = tmp_path / "log.fs"
     with open_image(img) as im:
         im.execute(lambda: genlog.append(im, [genlog.GenerationRecord(
@@ -245,7 +240,7 @@ def test_ingest_takes_files_without_extension_and_says_what_it_skipped(tmp_path)
 # -- 12: REPL craft ----------------------------------------------------------------------------
 
 def test_ctrl_c_during_a_streamed_generation_ends_the_streamed_line(image, monkeypatch, capsys):
-    from batos.llm.dnu import use_backend
+    from batos.mind.dnu import use_backend
     from batos.llm.fake import FakeBackend
     monkeypatch.setenv("BATOS_STREAM", "1")
     session, out = make(image)

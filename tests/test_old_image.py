@@ -20,7 +20,7 @@ import pytest
 
 import batos
 from batos.guardian.adapter import file_sha256
-from batos.llm import genlog
+from batos.mind import genlog
 from batos.mind.adapters import adapter_path, audit, list_adapters
 from batos.mind.trace import last_trace, list_traces
 

@@ -13,7 +13,7 @@ import pytest
 
 from batos.llm.chat import common_prefix
 from batos.llm.fake import FakeBackend
-from batos.llm.prompts import MissionBrief, build_messages, fixed_prefixes, prefill
+from batos.mind.prompts import MissionBrief, build_messages, fixed_prefixes, prefill
 from batos.mind.personas import CODEX
 from tests.fixtures_llm import *  # noqa: F401,F403
 
@@ -111,7 +111,7 @@ def test_personas_share_the_covenant_and_examples_and_differ_in_a_short_block() 
 def test_a_miss_passes_both_prefixes_to_the_backend(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import batos
-    from batos.llm import dnu
+    from batos.mind import dnu
     monkeypatch.setenv("BATOS_LORAS", str(tmp_path / "no-loras"))
     seen: list[Any] = []
 
@@ -138,7 +138,7 @@ def test_switching_persona_computes_its_prefix_in_the_background(
     from rich.console import Console
 
     import batos
-    from batos.llm import dnu
+    from batos.mind import dnu
     from batos.repl.session import ReplSession
     monkeypatch.setenv("BATOS_LORAS", str(tmp_path / "no-loras"))
     warmed: list[Any] = []

@@ -266,7 +266,7 @@ def test_in_bst(image: Any) -> None:
 
 
 def test_ask_honours_dnu_use_backend(image: Any) -> None:
-    dnu = pytest.importorskip("batos.llm.dnu")
+    dnu = pytest.importorskip("batos.mind.dnu")
     fake = FakeBackend(["x", "y", "from the block"])
     with dnu.use_backend(fake):
         assert image.globals["genesis"].send("ask:", "Why?") == "from the block"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -13,10 +13,6 @@ from batos.mind import psm, trace as traces
 from batos.mind.psm import STATES, CycleFailed, current_cycle, new_cycle, state_proto
 
 
-@pytest.fixture
-def image(tmp_path: Path) -> Iterator[Any]:
-    with batos.open_image(tmp_path / "psm.fs") as im:
-        yield im
 
 
 def test_states_live_in_the_image(image: Any) -> None:

@@ -11,7 +11,6 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
-from batos.image.image import open_image
 from batos.repl.app import build_prompt, interact
 from batos.repl.config import ReplConfig
 from batos.repl.session import ReplSession
@@ -28,11 +27,6 @@ def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
 
 
-@pytest.fixture
-def image(tmp_path):
-    img = open_image(tmp_path / "keys.fs")
-    yield img
-    img.close()
 
 
 @pytest.fixture
@@ -164,9 +158,9 @@ def test_enter_in_the_completion_menu_takes_the_completion_without_submitting(se
     assert prompt_once(session, "counter cou\t\t\r + 1\r") == "counter count + 1"
 
 
-def test_toolbar_shows_image_and_editing_mode(session):
+def test_toolbar_shows_image_and_editing_mode(session, image_path):
     from batos.repl.app import _toolbar
-    assert "keys.fs" in _toolbar(session) and "emacs" in _toolbar(session)
+    assert image_path.name in _toolbar(session) and "emacs" in _toolbar(session)
     session.config.vi_mode = True
     assert "vi insert" in _toolbar(session)
     session.debug = True

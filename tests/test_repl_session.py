@@ -21,11 +21,6 @@ def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
-@pytest.fixture
-def image(tmp_path):
-    img = open_image(tmp_path / "repl.fs")
-    yield img
-    img.close()
 
 
 def make(image, interactive=True):
@@ -34,19 +29,19 @@ def make(image, interactive=True):
     return ReplSession(image, console, interactive=interactive), out
 
 
-def test_statement_commits_and_echoes_print_string(image, tmp_path):
+def test_statement_commits_and_echoes_print_string(image, image_path):
     session, out = make(image)
     assert session.handle("Image at: #answer put: 6 * 7")
     assert session.handle("answer + 0")
     assert out.getvalue().splitlines()[-1] == "42"
     image.close()
-    with open_image(tmp_path / "repl.fs") as again:
+    with open_image(image_path) as again:
         assert again.globals["answer"] == 42
-    assert "Image at: #answer put: 6 * 7" in [r["note"] for r in again_history(tmp_path)]
+    assert "Image at: #answer put: 6 * 7" in [r["note"] for r in again_history(image_path)]
 
 
-def again_history(tmp_path):
-    with open_image(tmp_path / "repl.fs", read_only=True) as img:
+def again_history(image_path):
+    with open_image(image_path, read_only=True) as img:
         return img.history(5)
 
 
@@ -238,7 +233,7 @@ def test_a_swallowed_interrupt_still_rolls_back(image, monkeypatch):
 
 
 def test_a_pending_interrupt_stops_model_generation_at_the_next_token(image):
-    from batos.llm.dnu import _token_sink
+    from batos.mind.dnu import _token_sink
     session, _ = make(image)
     with session._guard.armed(), session.generation():
         sink = _token_sink.get()

@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from rich.console import Console
 
-import batos
 from batos.errors import BatosError
-from batos.mind.trace import (Trace, get_trace, last_trace, list_traces, plain, store_trace,
-                              register_repl_commands)
+from batos.mind.trace import Trace, get_trace, last_trace, list_traces, plain, store_trace
 from batos.render.trace import render_timeline, render_trace_table
 
 T0 = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
@@ -150,10 +147,6 @@ def test_note_goes_to_the_last_step() -> None:
     assert t.info == {"before": "steps"} and t.steps[0]["info"] == {"tokens": [1, 2]}
 
 
-@pytest.fixture
-def image(tmp_path: Path) -> Iterator[Any]:
-    with batos.open_image(tmp_path / "tr.fs") as im:
-        yield im
 
 
 def test_store_get_last_list(image: Any) -> None:
@@ -173,7 +166,8 @@ def test_store_get_last_list(image: Any) -> None:
 
 def test_repl_commands_register_when_the_repl_has_a_registry(
         image: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    commands = pytest.importorskip("batos.repl.commands")
+    from batos.repl import commands
+    from batos.repl.mind_commands import register_repl_commands
     monkeypatch.setattr(commands, "_REGISTRY", dict(commands._REGISTRY))  # leave others' as is
     assert register_repl_commands() is True
     trace_cmd, persona_cmd = commands.find("trace"), commands.find("persona")

@@ -23,7 +23,8 @@ NoSaveOpt = Annotated[bool, typer.Option("--no-save", help="run, then roll every
 ReadOnlyOpt = Annotated[bool, typer.Option(
     "--read-only", help="open the image read-only (works while another process holds it)")]
 PersonaOpt = Annotated[Optional[str], typer.Option(
-    "--persona", help="persona that writes missing methods (BRICK, ROBIN, BABS, ALFRED)")]
+    "--persona", help="persona that writes missing methods (BRICK, ROBIN, BABS, ALFRED; "
+                      "default: $BATOS_PERSONA, else the image's)")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,6 +78,7 @@ def open_cli_image(path: Optional[Path], read_only: bool = False, *, create: boo
                    adopt: bool = False, named_new: bool = False):
     """Open the image for a command (the default path resolved, :func:`image_path_policy`
     applied; ``adopt`` lets a foreign ZODB file become an image)."""
+    import batos.lang  # noqa: F401  (installs BST as the image's language)
     from batos.image.image import open_image
     from batos.image.storage import default_image_path
     target = (Path(path) if path is not None else default_image_path()) if read_only \

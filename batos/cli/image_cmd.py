@@ -1,4 +1,4 @@
-"""``batos image info|history|undo|pack|verify|backup``."""
+"""``batos image info|history|undo|pack|verify|backup|upgrade``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +10,8 @@ from typing_extensions import Annotated
 from batos.cli.common import (ImageOpt, JsonOpt, ReadOnlyOpt, console, emit_json,
                               handle_errors, open_cli_image)
 
-image_app = typer.Typer(help="Look after the image: info, history, undo, pack, verify, backup.",
+image_app = typer.Typer(help="Look after the image: info, history, undo, pack, verify, backup, "
+                        "upgrade.",
                         no_args_is_help=True)
 
 
@@ -109,6 +110,30 @@ def verify_cmd(image: ImageOpt = None, as_json: JsonOpt = False, read_only: Read
             typer.echo(problem, err=True)
     if not data["ok"]:
         raise typer.Exit(1)
+
+
+@image_app.command("upgrade")
+@handle_errors
+def upgrade_cmd(image: ImageOpt = None, as_json: JsonOpt = False) -> None:
+    """Rewrite module paths an older batos stored (classes, primitives) to today's, in one
+    transaction with a note. Every writable open does this too; run again, it does nothing."""
+    from batos.guardian.renames import FORMAT
+    with open_cli_image(image) as im:
+        report = im.upgraded
+        path = str(im.path)
+    data = {"path": path, "format": FORMAT, "upgraded": report is not None,
+            "from_format": report.old_format if report else FORMAT,
+            "records": report.records if report else 0,
+            "classes": report.classes if report else {},
+            "primitives": report.primitives if report else {}}
+    if as_json:
+        emit_json(data)
+    elif report is None:
+        typer.echo(f"ok: {path} is image format {FORMAT}; nothing to upgrade")
+    else:
+        typer.echo(f"upgraded: {path}: {report.note()}")
+        for old, new in {**report.classes, **report.primitives}.items():
+            typer.echo(f"  {old} → {new}")
 
 
 @image_app.command("backup")

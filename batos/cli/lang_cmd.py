@@ -5,9 +5,10 @@ on the ``eval``/``send`` path (rich only for ``inspect`` and the ``--dry-run`` r
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -16,14 +17,18 @@ from batos.cli.common import (AdoptOpt, CreateOpt, ImageOpt, JsonOpt, NoSaveOpt,
                               ReadOnlyOpt, emit_json, handle_errors, open_cli_image)
 
 
+@contextlib.contextmanager
 def _open(image: Optional[Path], read_only: bool, persona: Optional[str], *,
-          create: bool = False, adopt: bool = False) -> Any:
+          create: bool = False, adopt: bool = False,
+          timeout: Optional[float] = None) -> Iterator[Any]:
+    """The image, open for the command, with its flags (``--persona``, ``--timeout``)
+    set at the flag level of :mod:`batos.settings` until it closes."""
+    from batos.settings import overriding
     im = open_cli_image(image, read_only=read_only, create=create, adopt=adopt)
-    if persona:
-        im.options["persona"] = persona.upper()
-    from batos.cli.common import confine_statements
-    confine_statements(im)  # no exec, files limited, from here on (guardian.confine)
-    return im
+    with im, overriding(persona=persona, timeout=timeout):
+        from batos.cli.common import confine_statements
+        confine_statements(im)  # no exec, files limited, from here on (guardian.confine)
+        yield im
 
 
 def _evaluate(im: Any, source: str, *, note: str, save: bool, filename: str) -> Any:
@@ -127,7 +132,7 @@ def register(app: typer.Typer) -> None:
             "--dry-run", help="run, roll back, and print what would have changed")] = False,
         timeout: Annotated[Optional[float], typer.Option(
             "--timeout", help="wall-clock limit in seconds for the whole script "
-                              "(default: the guardian's; 0: none)")] = None,
+                              "(default: $BATOS_TIMEOUT, else 5; 0: none)")] = None,
         persona: PersonaOpt = None,
         create: CreateOpt = False, adopt: AdoptOpt = False,
     ) -> None:
@@ -137,9 +142,7 @@ def register(app: typer.Typer) -> None:
             source = script.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {script}: {exc}") from None
-        with _open(image, False, persona, create=create, adopt=adopt) as im:
-            if timeout is not None:
-                im.options["timeout"] = timeout if timeout > 0 else None
+        with _open(image, False, persona, create=create, adopt=adopt, timeout=timeout) as im:
             report = run_script(im, source, filename=str(script), dry_run=dry_run,
                                 save=not (no_save or dry_run))
         if as_json:

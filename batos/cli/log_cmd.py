@@ -22,7 +22,7 @@ def log_list(ctx: typer.Context, image: ImageOpt = None, as_json: JsonOpt = Fals
     """List generations, newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    from batos.llm import genlog
+    from batos.mind import genlog
     with open_cli_image(image, read_only=read_only) as im:
         rows = genlog.entries(im, limit)
         if as_json:
@@ -50,7 +50,7 @@ def full_detail(rec: Any) -> str:
     """``--full``: under a record's line, why it failed (the guardian's or the run's
     reason), the prompt the model was given, its output and the code taken from it; for
     a final failure, each attempt's reason and code."""
-    from batos.llm import genlog
+    from batos.mind import genlog
     lines: list[str] = []
     if isinstance(rec, genlog.GenerationRecord):
         lines += _section("reason", rec.error)
@@ -73,7 +73,7 @@ def log_rm(ids: Annotated[Optional[list[int]], typer.Argument(help="record ids")
            image: ImageOpt = None, as_json: JsonOpt = False) -> None:
     """Delete records for real: remove them, then pack so old revisions leave the file."""
     from batos.errors import UsageError
-    from batos.llm import genlog
+    from batos.mind import genlog
     if not ids and not all_:
         raise UsageError("give record ids or --all")
     with open_cli_image(image) as im:

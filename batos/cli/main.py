@@ -52,8 +52,20 @@ def main() -> None:
     adapters cost more than ZODB's import); everything else goes through typer.
     """
     from batos.cli.common import arm_confinement
-    from batos.cli.lang_cmd import fast_path
     arm_confinement()  # statements run confined in this process (BATOS_CONFINE=off: not)
+    if sys.argv[1:2] and sys.argv[1] in WATCHED:
+        from batos.repl.supervisor import watched
+        sys.exit(watched(_run, as_json="--json" in sys.argv[2:]))
+    _run()
+
+
+# one-shot commands that run statements: in a forked child, so that a statement ended at
+# its hard deadline (batos.guardian.limits) is reported in one clear line, exit 1
+WATCHED = ("eval", "send", "run", "inspect")
+
+
+def _run() -> None:
+    from batos.cli.lang_cmd import fast_path
     code = fast_path(sys.argv[1:])
     if code is not None:
         sys.exit(code)

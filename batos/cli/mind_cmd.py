@@ -85,7 +85,7 @@ def lora_list_cmd(image: ImageOpt = None, as_json: JsonOpt = False,
                   read_only: ReadOnlyOpt = False) -> None:
     """List the adapters stored in the image, per persona."""
     from batos.mind.adapters import list_adapters
-    from batos.render.persona import render_adapter_table
+    from batos.render.adapter import render_adapter_table
     with open_cli_image(image, read_only=read_only) as im:
         rows = list_adapters(im)
         if as_json:

@@ -107,7 +107,7 @@ def require_human(what: str) -> None:
 # -- who sent this message ---------------------------------------------------------------------
 
 #: batos modules that carry a send from its sender to its receiver
-_MACHINERY = ("batos.lang.", "batos.image.proto", "batos.image.primitives")
+_MACHINERY = ("batos.lang.", "batos.image.proto")
 
 
 def sender(depth: int = 1) -> tuple[bool, Any]:

@@ -23,14 +23,23 @@ Two process-level guards cover what the tick cannot stop:
   already mapped anyway.  :func:`paused` lifts it (generation allocates), and it is
   restored on exit.
 * **The hard deadline.**  Work stuck in one C call (``sum(range(10**13))``) never
-  reaches a bytecode boundary, so no Python handler or thread runs.  At
-  ``hard_factor`` × the time limit, ``faulthandler``'s C watchdog thread (it needs
-  no GIL) dumps the stacks and ends the process with ``_exit(1)``: nothing was
-  committed.  A supervisor (``batos repl``) learns of it through
-  :func:`share_hard_deadline` and restarts.
+  reaches a bytecode boundary, so no Python handler or thread runs.  The kernel
+  ends it: while the block runs, the soft ``RLIMIT_CPU`` is this process's CPU time
+  plus ``HARD_FACTOR`` × the time limit (rounded up to a whole second; two
+  ``setrlimit`` calls per statement, no thread).  Past it, SIGXCPU runs
+  ``faulthandler``'s C handler (no GIL needed), which dumps the stacks and chains
+  to ``_exit(SIGXCPU)``: nothing was committed.  A supervisor (``batos repl``;
+  ``batos eval``/``send``/``run``/``inspect``) learns of it through
+  :func:`share_hard_deadline` and the exit status, says so, and (the REPL) restarts.
+  It is CPU time, of every thread: every C-level runaway we know burns CPU
+  (``sum(range(10**13))``, ``any(iter(int, 1))``, a huge ``pow``, a regex), while a
+  statement blocked *without* using CPU is bounded by the ordinary time limit only.
+  :func:`paused` lifts it (a multi-threaded model burns CPU faster than wall time)
+  and re-arms it after, not counting the CPU spent inside.
 """
 from __future__ import annotations
 
+import _signal  # signal.signal's C core: no enum conversion (~3 us a call)
 import contextlib
 import ctypes
 import gc
@@ -41,12 +50,12 @@ import threading
 import time
 import tracemalloc
 from types import TracebackType
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from batos.errors import LimitExceeded
-from batos.guardian.process import (HARD_STATE, _MemoryCap, _proc,  # noqa: F401 (re-exported)
-                                    _set_hard, cap_owner, peak_reset, preopen, resident,
-                                    share_hard_deadline, vm_usage)
+from batos.guardian.process import (HARD_EXIT, HARD_STATE, _MemoryCap,  # noqa: F401 (re-exported)
+                                    _proc, _set_hard, cap_owner, cpu_time, peak_reset,
+                                    preopen, resident, share_hard_deadline, vm_usage)
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_RECURSION = 4000
@@ -67,32 +76,27 @@ def rss_anon() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def configured_timeout() -> float | None:
-    """The default statement time limit: ``$BATOS_TIMEOUT`` (seconds, 0 = none), else 5 s."""
-    raw = os.environ.get("BATOS_TIMEOUT", "").strip()
-    try:
-        value = float(raw) if raw else DEFAULT_TIMEOUT
-    except ValueError:
-        return DEFAULT_TIMEOUT
-    return value if value > 0 else None
+def configured_timeout(options: Mapping[str, Any] | None = None) -> float | None:
+    """The statement time limit: the ``timeout`` setting (a flag, ``options['timeout']``,
+    ``$BATOS_TIMEOUT``; seconds, 0 = none; :mod:`batos.settings`), else 5 s."""
+    from batos.settings import setting
+    return setting("timeout", options=options, default=DEFAULT_TIMEOUT)
 
 
-def configured_memory_mb() -> int | None:
-    """The default statement memory budget: ``$BATOS_MEMORY_MB`` (0 = none), else 512."""
-    raw = os.environ.get("BATOS_MEMORY_MB", "").strip()
-    try:
-        value = int(float(raw)) if raw else DEFAULT_MEMORY_MB
-    except ValueError:
-        return DEFAULT_MEMORY_MB
-    return value if value > 0 else None
+def configured_memory_mb(options: Mapping[str, Any] | None = None) -> int | None:
+    """The statement memory budget: the ``memory_mb`` setting (a flag,
+    ``options['memory_mb']``, ``$BATOS_MEMORY_MB``; 0 = none), else 512."""
+    from batos.settings import setting
+    return setting("memory_mb", options=options, default=DEFAULT_MEMORY_MB)
 
 
 @contextlib.contextmanager
 def paused(*, time_limit: bool = True, memory: bool = True) -> Iterator[None]:
     """Suspend the innermost active limits of this thread for work that is not the
     method's doing (model loads, generation): the time spent inside extends the
-    deadline (the hard one too, which is off meanwhile) and the memory grown inside
-    is not counted (the memory cap is lifted meanwhile).  A no-op outside limits."""
+    deadline (the hard one is off meanwhile and re-armed after, not counting the
+    CPU time spent inside) and the memory grown inside is not counted (the memory
+    cap is lifted meanwhile).  A no-op outside limits."""
     active = getattr(_local, "stack", None)
     if not active:
         yield
@@ -107,20 +111,21 @@ def paused(*, time_limit: bool = True, memory: bool = True) -> Iterator[None]:
     hard = time_limit and lim._hard_at is not None
     if hard:
         _set_hard(id(lim), None)
+        c0 = cpu_time()
     try:
         yield
     finally:
         if time_limit:
             spent = time.monotonic() - t0
             lim._deadline += spent
-            if lim._hard_at is not None:
-                lim._hard_at += spent
+            if hard and lim._hard_at is not None:
+                lim._hard_at += cpu_time() - c0
         if memory and lim._trace_mem:
             lim._mem_base += max(lim._probe() - before, 0)
         if cap is not None:
             cap.apply(left)
         if hard and lim._active:
-            _set_hard(id(lim), lim._hard_at, lim.timeout or 0.0)
+            _set_hard(id(lim), lim._hard_at, lim.timeout or lim.hard_deadline or 0.0)
         lim._paused -= 1
 
 
@@ -189,6 +194,22 @@ def _caused_by_memory_error(exc: BaseException) -> bool:
     return False
 
 
+class _Committing:
+    """``with guard.committing(txn):`` (see :meth:`limits.committing`); a plain class,
+    cheaper per statement than a generator-based context manager."""
+
+    __slots__ = ("guard", "txn")
+
+    def __init__(self, guard: "limits", txn: Any) -> None:
+        self.guard, self.txn = guard, txn
+
+    def __enter__(self) -> None:
+        self.guard._begin_commit(self.txn)
+
+    def __exit__(self, *exc: object) -> bool:
+        return False
+
+
 def _depth() -> int:
     f, n = sys._getframe(), 0
     while f is not None:
@@ -199,11 +220,11 @@ def _depth() -> int:
 class limits:  # noqa: N801 - used as a function-like context manager
     """Context manager: ``with limits(timeout=5.0, recursion=1000, memory_mb=512):``.
 
-    Any limit may be None to disable it.  ``hard_deadline`` (seconds; default
+    Any limit may be None to disable it.  ``hard_deadline`` (CPU seconds; default
     ``HARD_FACTOR`` x ``timeout``) ends the process when work is stuck in C;
     ``memory_cap`` sets the soft rlimit; ``collect`` runs ``gc.collect()`` inside the
     limits on a clean exit (the block's garbage is finalized under them).  Restores
-    the signal handler, the interval timer, the recursion limit, the rlimit and
+    the signal handler, the interval timer, the recursion limit, the rlimits and
     tracemalloc's state on exit.
     """
 
@@ -279,15 +300,21 @@ class limits:  # noqa: N801 - used as a function-like context manager
             sys.setrecursionlimit(max(self._rec_limit, 50))
         self._started_trace = False
         self._trace_mem = self.memory_mb is not None
+        statm = None
         if self._trace_mem:
             if self.memory_probe == "tracemalloc":
                 if not tracemalloc.is_tracing():
                     tracemalloc.start()
                     self._started_trace = True
                 self._probe = lambda: tracemalloc.get_traced_memory()[0]
+                self._mem_base = self._probe()
             else:
                 self._probe = rss_anon
-            self._mem_base = self._probe()
+                try:  # one read for the base and the memory cap
+                    statm = os.pread(_proc("statm"), 256, 0).split()
+                    self._mem_base = (int(statm[1]) - int(statm[2])) * _PAGE
+                except (OSError, IndexError, ValueError):
+                    statm, self._mem_base = None, rss_anon()
         if not hasattr(_local, "stack"):
             _local.stack = []
         _local.stack.append(self)
@@ -296,7 +323,7 @@ class limits:  # noqa: N801 - used as a function-like context manager
         self._fired = False
         needs_tick = self.timeout is not None or self._trace_mem
         if needs_tick and self._main and hasattr(signal, "setitimer"):
-            self._old_handler = signal.signal(signal.SIGALRM, self._on_alarm)
+            self._old_handler = _signal.signal(signal.SIGALRM, self._on_alarm)
             # restart interrupted system calls: C code running meanwhile (llama.cpp)
             # must not see EINTR; the handler still runs between bytecodes
             signal.siginterrupt(signal.SIGALRM, False)
@@ -308,51 +335,60 @@ class limits:  # noqa: N801 - used as a function-like context manager
             self._lock = threading.Lock()
             self._watcher = threading.Thread(target=self._watch, daemon=True,
                                              name="batos-limits")
-        self._gc_gen1 = gc.get_stats()[1]["collections"] if self.collect else 0
-        if self.hard_deadline is not None:  # its C thread starts before the cap
-            self._hard_at = time.monotonic() + self.hard_deadline
+        self._gc_stats = gc.get_stats() if self.collect else None  # collections so far
+        if self.hard_deadline is not None:  # a soft RLIMIT_CPU (process.py)
+            self._hard_at = cpu_time() + self.hard_deadline
             _set_hard(id(self), self._hard_at, self.timeout or self.hard_deadline)
         self._active = True
         if self._watcher is not None:
             self._watcher.start()
         if self.memory_mb is not None and self.memory_cap:  # last: nothing above allocates
             cap = _MemoryCap(self.memory_mb * 2**20)
-            self._cap = cap if cap.apply() else None
+            self._cap = cap if cap.apply(statm=statm) else None
         return self
 
     def settle(self) -> None:
         """End of the block's own work: collect its garbage (``collect``; finalizers
         run here, under the limits) and raise the breach if any limit fired, even
         one the block caught and swallowed."""
-        if self.collect:  # full only when a gen-1 pass may have promoted the block's objects
-            full = gc.get_stats()[1]["collections"] != self._gc_gen1
-            gc.collect() if full else gc.collect(1)
+        if self.collect:  # the youngest generation that holds every object of the block:
+            # a pass promotes the survivors of the generations it collected one up
+            before, now = self._gc_stats, gc.get_stats()
+            gc.collect(2 if now[1] != before[1] or now[2] != before[2] else  # type: ignore[index]
+                       0 if now[0] == before[0] else 1)  # type: ignore[index]
         breach = self._breach
         if breach is None and self._cap is not None and self._cap.pressed():
             breach = self._breach = self._memory_breach("an allocation failed")
         if breach is not None:
             raise breach()
 
-    @contextlib.contextmanager
-    def committing(self, txn: Any = None) -> Iterator[None]:
+    def committing(self, txn: Any = None) -> _Committing:
         """Wrap the commit that ends the block (settled first).  The commit gets a
         fresh memory budget over what the block holds, watched by the tick, not the
         rlimit: zodbpickle's C pickler crashes (SIGSEGV, measured) when an allocation
         fails.  The tick and the hard deadline stay on while the objects are pickled
         and stop once they are (``txn``: the transaction, which a last-sorted data
         manager joins to say when), so a commit is never cut halfway through writing."""
+        return _Committing(self, txn)
+
+    def _begin_commit(self, txn: Any) -> None:
         self.settle()
         self._committing = True
+        statm = None
         if self._cap is not None:
-            self._cap.lift()
+            statm = self._cap.statm   # settle() just read it
+            self._cap.lift(check=False)
             self._cap = None
         if self._trace_mem:
-            self._mem_base = self._probe()
+            try:
+                self._mem_base = ((int(statm[1]) - int(statm[2])) * _PAGE  # type: ignore[index]
+                                  if statm and self._probe is rss_anon else self._probe())
+            except (IndexError, ValueError):
+                self._mem_base = self._probe()
         if txn is None:
             self._stop_ticking()
         else:
             txn.join(_CommitGate(self))
-        yield
 
     def _stop_ticking(self) -> None:
         self._paused += 1
@@ -362,7 +398,7 @@ class limits:  # noqa: N801 - used as a function-like context manager
 
     def _restore(self) -> None:
         if self._cap is not None:
-            self._cap.lift()
+            self._cap.lift(check=False)  # __exit__ checked it
         if self._hard_at is not None:
             _set_hard(id(self), None)
         if self._watcher is not None:
@@ -375,7 +411,7 @@ class limits:  # noqa: N801 - used as a function-like context manager
             self._watcher.join()
         elif hasattr(self, "_old_handler"):
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._old_handler)
+            _signal.signal(signal.SIGALRM, self._old_handler)
             delay, interval = self._old_timer
             if delay:  # resume an outer timer, minus the time spent here
                 spent = time.monotonic() - self._t0
@@ -389,13 +425,15 @@ class limits:  # noqa: N801 - used as a function-like context manager
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> bool:
-        if exc_type is None and not self._committing:
+        settled = exc_type is None and not self._committing
+        if settled:
             try:
                 self.settle()
             except _Breach as breach:
                 exc_type, exc = type(breach), breach
         self._active = False  # no tick raises from here on
-        pressed = self._cap is not None and self._cap.pressed()
+        cap = self._cap  # settle() just checked it: nothing ran since
+        pressed = cap is not None and (cap.hit if settled else cap.pressed())
         self._restore()
         if self._committing and exc_type is None:
             return False

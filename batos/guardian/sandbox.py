@@ -243,7 +243,7 @@ def guarded_print(*values: Any, sep: Any = " ", end: Any = "\n", file: Any = Non
     end = "\n" if end is None else end
     if not isinstance(sep, str) or not isinstance(end, str):
         raise TypeError("sep and end must be strings")
-    from batos.lang.transcript import transcript
+    from batos.guardian.transcript import transcript
     sink = transcript()
     sink.show(sep.join(map(str, values)) + end)
     if flush:

@@ -58,6 +58,8 @@ def register_storable(cls: type, *, walk: bool = True) -> type:
     """
     if not isinstance(cls, type):
         raise TypeError("register_storable expects a class")
+    from batos.guardian.unpickle import allow_value_type
+    allow_value_type(cls)  # the loader resolves what the writer may write
     _REGISTERED.add(cls)
     _WRITABLE.pop(cls, None)
     return cls

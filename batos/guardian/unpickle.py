@@ -15,6 +15,9 @@ writer's check both use it).  It answers:
   ``datetime`` types, ``collections.deque/OrderedDict/Counter/defaultdict``;
 * the catalog lexicon's pipeline elements from ``zope.index.text.lexicon``.
 
+A path an older batos wrote resolves through the rename table
+(:mod:`batos.guardian.renames`) to where the class lives today, and is vetted there.
+
 Everything else (``os.system``, ``builtins.eval``/``getattr``, ``copyreg``
 helpers, any unknown module) raises :class:`~batos.errors.UnsafeImageError`
 naming ``module.name``, and the module is never imported.  Allowed classes can
@@ -31,6 +34,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from batos.errors import UnsafeImageError
+from batos.guardian.renames import renamed_class
 
 _BTREE_FAMILIES = ("IF", "II", "IO", "IU", "LF", "LL", "LO", "LQ", "OI", "OL", "OO", "OQ",
                    "OU", "QF", "QL", "QO", "QQ", "UF", "UI", "UO", "UU", "fs")
@@ -69,11 +73,18 @@ def _refuse(module: str, name: str, why: str, oid: str | None = None) -> UnsafeI
         "unpickled, so nothing in it ran", module=module, name=name, oid=oid, why=why)
 
 
+#: batos's value types an image may hold (``guardian.storable.register_storable`` adds)
+_VALUE_TYPES: set[type] = set()
+
+
+def allow_value_type(cls: type) -> None:
+    """Let images name the batos value class ``cls`` (called by ``register_storable``)."""
+    _VALUE_TYPES.add(cls)
+
+
 def _batos_class_ok(cls: Any) -> bool:
     from persistent import Persistent
-    from batos.guardian.storable import registered_value_types
-    return isinstance(cls, type) and (issubclass(cls, Persistent)
-                                      or cls in registered_value_types())
+    return isinstance(cls, type) and (issubclass(cls, Persistent) or cls in _VALUE_TYPES)
 
 
 def resolve_global(module: str, name: str) -> Any:
@@ -84,6 +95,7 @@ def resolve_global(module: str, name: str) -> Any:
         return found
     if not isinstance(module, str) or not isinstance(name, str) or not name.isidentifier():
         raise _refuse(str(module), str(name), "not a plain module and class name")
+    module, name = renamed_class(module, name)  # a path an older batos wrote (the table)
     is_batos = module == "batos" or module.startswith("batos.")
     if is_batos:
         if module.split(".")[-1] == "__main__" or name.startswith("_"):

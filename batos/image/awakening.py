@@ -9,21 +9,21 @@ imports nothing extra.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from batos.image.method import Method, primitive
 from batos.image.proto import Proto
 
-if TYPE_CHECKING:
-    from batos.image.image import Image
+#: an open :class:`batos.image.image.Image` (named, not imported: it imports this module)
+Image = Any
 
 # (step name, "module:function") in order; each function takes the Image.
 STEPS: tuple[tuple[str, str], ...] = (
     ("core", "batos.image.awakening:awaken_core"),
     ("catalog", "batos.mind.catalog:awaken_catalog"),
-    ("personas", "batos.mind.personas:awaken_personas"),
+    ("personas", "batos.mind.adapters:awaken_personas"),  # personas, then their loras/
     ("psm", "batos.mind.psm:awaken_psm"),
-    ("llm", "batos.llm.dnu:awaken_llm"),
+    ("llm", "batos.mind.dnu:awaken_llm"),
 )
 
 
@@ -46,7 +46,7 @@ def awaken(image: "Image") -> None:
 
 # --- the core step ------------------------------------------------------------------
 
-P = "batos.image.primitives:"
+P = "batos.lang.traits:"
 
 TRAITS_PRIMITIVES: list[tuple[str, str, str]] = [
     ("clone", "clone", "a shallow copy: new identity, own slot table, shared values"),

@@ -7,27 +7,22 @@ containers (lists and dictionaries held in slots) are listed with their new cont
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from batos.image.image import Image
+#: an open :class:`batos.image.image.Image` (named, not imported: it imports this module)
+Image = Any
 
 _NEW = b"\0" * 8
 _PREVIEW = 60
 
 
 def preview(value: Any) -> str:
-    """A one-line, shortened printString."""
+    """A one-line, shortened printString (:func:`batos.image.preview.one_line`)."""
     from batos.image.method import Method
-    from batos.lang.printing import print_string
+    from batos.image.preview import one_line
     if isinstance(value, Method):
         return f"method #{value.selector} ({value.language})"
-    try:
-        text = print_string(value)
-    except Exception:  # a preview must never fail the report
-        text = repr(value)
-    text = " ".join(text.split())
-    return text if len(text) <= _PREVIEW else text[:_PREVIEW - 1] + "…"
+    return one_line(value, _PREVIEW)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -106,8 +101,8 @@ def _global_changes(image: "Image") -> dict[str, Any] | None:
 
 def _container_name(image: "Image", obj: Any, objects: list[Any]) -> str:
     """``counter.history`` for a list or dictionary held in a slot, else its class."""
+    from batos.image.language import article
     from batos.image.proto import Proto
-    from batos.lang.printing import article
     holders = [o for o in objects if isinstance(o, Proto)]
     holders += [v for v in image.root["globals"].values() if isinstance(v, Proto)]
     for holder in holders:

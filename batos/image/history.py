@@ -12,13 +12,13 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from batos.errors import BatosError, ImageError, ReadOnlyError
 from batos.image.storage import blob_dir_for
 
-if TYPE_CHECKING:
-    from batos.image.image import Image
+#: an open :class:`batos.image.image.Image` (named, not imported: it imports this module)
+Image = Any
 
 
 def _txn_record(entry: dict[str, Any]) -> dict[str, Any]:

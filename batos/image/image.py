@@ -17,6 +17,7 @@ import transaction
 from persistent.list import PersistentList
 
 from batos.errors import BatosError, ImageError, ReadOnlyError, SlotError
+from batos.guardian.renames import FORMAT
 from batos.image.proto import Proto, invalidate_lookup_cache
 from batos.image.storage import max_record_bytes, open_database, open_storage
 
@@ -88,7 +89,11 @@ class Image:
         self.path = Path(path)
         self.read_only = read_only
         self.storage = open_storage(self.path, read_only=read_only)
+        self.upgraded = None  # the UpgradeReport when this open rewrote old module paths
         try:
+            if not read_only:  # old module paths → today's, once (read-only: the table)
+                from batos.image.upgrade import upgrade_storage
+                self.upgraded = upgrade_storage(self.storage)
             self.db = open_database(self.storage, cache_size=50_000)
         except Exception:
             self.storage.close()
@@ -111,6 +116,7 @@ class Image:
                 from batos.image import awakening
                 self.root["globals"] = OOBTree()
                 self.root["awakening"] = PersistentList()
+                self.root["format"] = FORMAT  # module paths as of this batos
                 awakening.awaken(self)
                 self.commit("Prototypal Awakening")
             elif not read_only:
@@ -174,7 +180,7 @@ class Image:
             raise ReadOnlyError(f"image {self.path} is open read-only; nothing was saved")
         # the storability check and the record cap run inside the commit itself, on every
         # object pickled (batos.image.storage.GuardedObjectWriter): StorageRejected aborts
-        self.db.batos_max_record = max_record_bytes(self.options.get("max_record_mb"))
+        self.db.batos_max_record = max_record_bytes(options=self.options)
         try:
             txn.commit()
         except Exception as exc:
@@ -215,16 +221,16 @@ class Image:
         """Run ``action`` as one transaction under the guardian's limits.
 
         Commits with ``note`` when ``save`` (else aborts); any error aborts and re-raises.
-        The limits (time, memory cap, hard deadline; ``options['timeout']``,
-        ``options['memory_mb']``, else ``$BATOS_TIMEOUT``/``$BATOS_MEMORY_MB``) cover the
+        The limits (time, memory cap, hard deadline; the ``timeout`` and ``memory_mb``
+        settings: a flag, ``options``, ``$BATOS_TIMEOUT``/``$BATOS_MEMORY_MB``) cover the
         action, the finalizers of its garbage (collected before the commit) and the
         commit while it pickles (never once it writes).  A limit that fired
         fails the statement even if the action caught it.
         """
         from batos.guardian.limits import configured_memory_mb, configured_timeout, limits
         if timeout is ...:
-            timeout = self.options.get("timeout", configured_timeout())
-        memory_mb = self.options.get("memory_mb", configured_memory_mb())
+            timeout = configured_timeout(self.options)  # flag → options → env → default
+        memory_mb = configured_memory_mb(self.options)
         if self.dirty():  # start clean: nothing half-done may ride along
             self.abort()
         if self.read_only:
@@ -309,13 +315,13 @@ class Image:
     def evaluate(self, source: str, *, workspace: dict[str, Any] | None = None,
                  filename: str = "<input>") -> Any:
         """Evaluate BST ``source`` in this image and return its value (no commit)."""
-        from batos.lang import evaluate
+        from batos.image.language import evaluate  # BST, installed by batos.lang
         return evaluate(self, source, workspace=self.workspace if workspace is None else workspace,
                         filename=filename)
 
     def print_string(self, value: Any) -> str:
         """Smalltalk printString of ``value``."""
-        from batos.lang.printing import print_string
+        from batos.image.language import print_string  # installed by batos.lang
         return print_string(value)
 
     def lookup_global(self, name: str) -> Any:

@@ -23,7 +23,7 @@ class Message(Persistent):
     @property
     def name(self) -> str:
         """The Python name of the selector (``at:put:`` → ``at_put_``)."""
-        from batos.image.proto import selector_to_name
+        from batos.image.selectors import selector_to_name
         return selector_to_name(self.selector)
 
     def __repr__(self) -> str:

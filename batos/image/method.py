@@ -25,10 +25,12 @@ from persistent.mapping import PersistentMapping
 
 from batos.errors import AuditRejected, MethodDefinitionError
 from batos.guardian.capability import _decider, refuse, require_trusted
+from batos.guardian.renames import renamed_primitive
 
-#: the modules whose ``PRIMITIVES`` name the functions a primitive Method may run
+#: the modules whose ``PRIMITIVES`` name the functions a primitive Method may run (an old
+#: image's module names resolve through :data:`batos.guardian.renames.MODULES`)
 PRIMITIVE_MODULES: frozenset[str] = frozenset({
-    "batos.image.primitives", "batos.llm.dnu", "batos.mind.personas", "batos.mind.psm",
+    "batos.lang.traits", "batos.mind.dnu", "batos.mind.personas", "batos.mind.psm",
     "batos.mind.catalog", "batos.mind.contrapunto",
 })
 
@@ -94,7 +96,7 @@ class Method(Persistent):
         Raises :class:`MethodDefinitionError` (or :class:`AuditRejected`) on bad source.
         """
         require_trusted("create methods")
-        from batos.image.proto import selector_to_name
+        from batos.image.selectors import selector_to_name
         if not isinstance(source, str) or not source.strip():
             raise MethodDefinitionError(f"empty source for #{selector}")
         language = language or detect_language(source)
@@ -175,7 +177,10 @@ def _compile(language: str, selector: str, source: str) -> Callable[..., Any]:
         from batos.guardian import compile_method
         return compile_method(source, filename=f"<method {selector}>")
     if language == "bst":
-        from batos.lang import compile_method as compile_bst
+        from batos.image.language import compiler  # registered by batos.lang
+        compile_bst = compiler("bst")
+        if compile_bst is None:
+            raise MethodDefinitionError("no compiler for BST methods is installed")
         return compile_bst(source, selector=selector)
     if language == "primitive":
         return resolve_primitive(source)
@@ -185,7 +190,7 @@ def _compile(language: str, selector: str, source: str) -> Callable[..., Any]:
 def resolve_primitive(ref: str) -> Callable[..., Any]:
     """``module:function`` → the function, for names in batos's primitive table only
     (primitives are batos code, not image data: an image cannot name ``os:system``)."""
-    module_name, _, attr = str(ref).partition(":")
+    module_name, _, attr = renamed_primitive(str(ref)).partition(":")  # old images' paths
     if module_name not in PRIMITIVE_MODULES:
         raise MethodDefinitionError(f"unknown primitive {ref!r}: not in batos's primitive table")
     try:

@@ -28,32 +28,7 @@ from batos.guardian.unpickle import is_loading as _unpickling
 from batos.guardian.capability import (READ_ONLY_VIEWS, foreign_sender, may_write, plain_copy,
                                       read_only_view, require_trusted)
 from batos.image.method import Method
-
-# --- selector <-> Python name ----------------------------------------------------
-
-_NAME_CACHE: dict[str, str] = {}
-
-
-def selector_to_name(selector: str) -> str:
-    """``at:put:`` → ``at_put_``; unary and binary selectors are unchanged."""
-    name = _NAME_CACHE.get(selector)
-    if name is None:
-        name = selector.replace(":", "_") if selector[:1].isalpha() or selector[:1] == "_" else selector
-        if name[:1] != "_":  # Proto.send's fast path relies on never finding a private name
-            _NAME_CACHE[selector] = name
-    return name
-
-
-def name_to_selector(name: str, nargs: int) -> str:
-    """Best-effort inverse of :func:`selector_to_name` for display."""
-    if nargs and name.endswith("_") and name[:1].isalpha():
-        return name.replace("_", ":") if name.count("_") == nargs else name[:-1] + ":"
-    return name
-
-
-def is_parent_slot(name: str) -> bool:
-    return name.endswith("*")
-
+from batos.image.selectors import _NAME_CACHE, is_parent_slot, name_to_selector, selector_to_name
 
 # --- the lookup cache ------------------------------------------------------------
 
@@ -94,14 +69,23 @@ def _mirrored(value: Any) -> bool:
 def _is_container(value: Any) -> bool:
     if isinstance(value, (PersistentList, PersistentMapping)):
         return True
-    from batos.lang.collections import PersistentSet
+    from batos.image.containers import PersistentSet
     return isinstance(value, PersistentSet)
 
 
+def _is_tree(value: Any) -> bool:
+    from BTrees.Interfaces import IBTree, ITreeSet
+    return IBTree.providedBy(value) or ITreeSet.providedBy(value)
+
+
 def _served(owner: "Proto", name: str, value: Any) -> Any:
-    """An unmirrored data slot's value as the sender may see it (see :func:`_mirrored`)."""
+    """An unmirrored data slot's value as the sender may see it (see :func:`_mirrored`):
+    its own containers and BTrees to a method of the owner, a read-only view of a
+    list, dict or set to a method of another object, nothing else to method code."""
     if _is_container(value):
         return read_only_view(value) if foreign_sender(owner, 2) else value
+    if _is_tree(value) and not foreign_sender(owner, 2):
+        return value
     require_trusted(f"reach the {type(value).__name__} in slot {name!r} (send the object "
                     "that holds it a message instead)", 2)
     return value
@@ -116,7 +100,7 @@ def persistify(value: Any) -> Any:
     if isinstance(value, READ_ONLY_VIEWS):  # another object's container, seen by a method
         value = plain_copy(value)
     if type(value) is set:
-        from batos.lang.collections import PersistentSet
+        from batos.image.containers import PersistentSet
         return PersistentSet(value)
     if type(value) is list:
         return PersistentList([persistify(v) for v in value])
@@ -137,7 +121,7 @@ def contained_values(obj: Any) -> list[Any] | None:
         return list(obj.data)
     if isinstance(obj, PersistentMapping):
         return [x for pair in obj.data.items() for x in pair]
-    from batos.lang.collections import PersistentSet
+    from batos.image.containers import PersistentSet
     if isinstance(obj, PersistentSet):
         return list(obj.data)
     return None
@@ -467,7 +451,7 @@ def _deep_copy_data(value: Any) -> Any:
         return type(value)([_deep_copy_data(v) for v in value])
     if isinstance(value, PersistentMapping):
         return type(value)({k: _deep_copy_data(v) for k, v in value.items()})
-    from batos.lang.collections import PersistentSet
+    from batos.image.containers import PersistentSet
     if isinstance(value, PersistentSet):
         return PersistentSet(value.data)  # elements are hashable, immutable values
     if isinstance(value, Persistent):

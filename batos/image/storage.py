@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from batos.errors import ImageError, ImageLockedError, NotAnImageError
 
@@ -81,16 +81,18 @@ def open_storage(path: Path, *, read_only: bool = False):
 DEFAULT_MAX_RECORD_MB = 64.0
 
 
-def max_record_bytes(option: float | None = None) -> int:
-    """The per-record cap in bytes: ``option`` (MB), else ``$BATOS_MAX_RECORD_MB``, else 64."""
-    value: Any = option
-    if value is None:
-        value = os.environ.get("BATOS_MAX_RECORD_MB") or DEFAULT_MAX_RECORD_MB
+def max_record_bytes(option: float | None = None, *,
+                     options: Mapping[str, Any] | None = None) -> int:
+    """The per-record cap in bytes: the ``max_record_mb`` setting (``option``, else
+    ``options['max_record_mb']``, else ``$BATOS_MAX_RECORD_MB``; :mod:`batos.settings`),
+    else 64."""
+    from batos.errors import BatosError
+    from batos.settings import setting
     try:
-        mb = float(value)
-    except (TypeError, ValueError):
-        raise ImageError(f"BATOS_MAX_RECORD_MB must be a number of megabytes, not {value!r}") \
-            from None
+        mb = setting("max_record_mb", flag=option, options=options,
+                     default=DEFAULT_MAX_RECORD_MB)
+    except BatosError as exc:
+        raise ImageError(str(exc)) from None
     if mb <= 0:
         raise ImageError("the record size cap must be positive")
     return int(mb * 1024 * 1024)
@@ -110,7 +112,7 @@ def _make_db_classes() -> tuple[type, type, type]:
     from batos.guardian.storable import _WRITABLE, describe, writable
     from batos.guardian.unpickle import allowed_global, class_factory, harden_zodb, loading
     from batos.image.method import Method as method_class
-    from batos.lang.collections import PersistentSet
+    from batos.image.containers import PersistentSet
 
     harden_zodb()
 

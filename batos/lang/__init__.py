@@ -103,3 +103,20 @@ def is_complete(source: str) -> bool:
 
 __all__ = ["evaluate", "parse", "compile_method", "split_statements", "is_complete",
            "StatementSpan"]
+
+
+def _install() -> None:
+    """Make BST the image's language: ``Image.evaluate``/``print_string``, BST method
+    compilation, the change report and error messages reach it through these hooks
+    (the image layer sits below this package and never imports it)."""
+    import batos.errors
+    from batos.image import language
+    from batos.lang.primitives import send
+    from batos.lang.printing import article, print_string
+
+    language.install(evaluate=evaluate, print_string=print_string, send=send, article=article)
+    language.register_compiler("bst", compile_method)
+    batos.errors.describe_receiver = print_string
+
+
+_install()

@@ -15,7 +15,7 @@ import itertools
 import linecache
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 from batos.errors import MethodDefinitionError
 from batos.lang import nodes as n
@@ -23,55 +23,13 @@ from batos.lang.block import Block
 from batos.lang.parser import parse, parse_method
 from batos.lang.runtime import HELPERS, UNITS, Unit
 from batos.lang.inline import InlineMixin, interval
+from batos.lang.scope import Atom, PyFunc, Scope
 
 _SERIAL = itertools.count(1)
 
 FAST_OPS = {"+": ("+", "_add"), "-": ("-", "_sub"), "*": ("*", "_mul"), "<": ("<", "_lt"),
             ">": (">", "_gt"), "<=": ("<=", "_le"), ">=": (">=", "_ge"), "=": ("==", "_eq"),
             "~=": ("!=", "_ne")}
-
-
-class Atom(NamedTuple):
-    """A compiled operand: Python expression text; ``var`` if a later send may change it."""
-
-    text: str
-    var: bool = False
-
-
-class PyFunc:
-    """One generated Python function (home activation or real block)."""
-
-    def __init__(self, is_home: bool) -> None:
-        self.is_home = is_home
-        self.nonlocals: set[str] = set()
-        self.temps = itertools.count(1)
-
-
-class Scope:
-    """A BST scope: names → Python names; inlined blocks share their PyFunc."""
-
-    def __init__(self, parent: "Scope | None", func: PyFunc) -> None:
-        self.parent = parent
-        self.func = func
-        self.vars: dict[str, str] = {}
-        self.params: set[str] = set()   # arguments: read-only, as in Smalltalk-80
-
-    def is_param(self, name: str) -> bool:
-        scope: Scope | None = self
-        while scope is not None:
-            if name in scope.vars:
-                return name in scope.params
-            scope = scope.parent
-        return False
-
-    def resolve(self, name: str) -> tuple[str, PyFunc] | None:
-        scope: Scope | None = self
-        while scope is not None:
-            py = scope.vars.get(name)
-            if py is not None:
-                return py, scope.func
-            scope = scope.parent
-        return None
 
 
 class Compiler(InlineMixin):

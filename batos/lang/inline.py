@@ -9,12 +9,10 @@ prototype can answer ``ifTrue:``); loops need booleans and numbers.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from batos.lang import nodes as n
-
-if TYPE_CHECKING:
-    from batos.lang.compiler import Atom
+from batos.lang.scope import Atom, Scope
 
 CONDITIONALS = {"ifTrue:": (True,), "ifFalse:": (False,), "ifTrue:ifFalse:": (True, False),
                 "ifFalse:ifTrue:": (False, True)}
@@ -94,7 +92,6 @@ class InlineMixin:
                      binds: tuple[str, ...] = (), preset: dict[str, str] | None = None) -> None:
         """Compile ``block``'s body in place; its value goes to ``target``. Parameters are
         bound to ``binds`` (copied) or named by ``preset`` (already assigned)."""
-        from batos.lang.compiler import Scope
         outer = self.scope
         scope = Scope(outer, self.func)
         scope.vars.update(preset or {})
@@ -140,7 +137,6 @@ class InlineMixin:
 
     # -- the forms ----------------------------------------------------------------------------
     def inline_conditional(self: Any, node: n.Send, target: str | None) -> "Atom":
-        from batos.lang.compiler import Atom
         c = self.receiver_atom(node)
         t = target or self.temp()
         arms = dict(zip(CONDITIONALS[node.selector], node.args))
@@ -157,7 +153,6 @@ class InlineMixin:
         return Atom(t, target is not None)
 
     def inline_logical(self: Any, node: n.Send, target: str | None) -> "Atom":
-        from batos.lang.compiler import Atom
         is_and = LOGICAL[node.selector]
         c = self.receiver_atom(node)
         t = target or self.temp()
@@ -173,7 +168,6 @@ class InlineMixin:
         return Atom(t, target is not None)
 
     def inline_while(self: Any, node: n.Send, target: str | None) -> "Atom":
-        from batos.lang.compiler import Atom
         want = WHILES[node.selector]
         cond_block = node.receiver
         mark = self.open_suite("while True:", node)
@@ -205,7 +199,6 @@ class InlineMixin:
             self.inline_block(block, None, binds)
 
     def inline_to_do(self: Any, node: n.Send, target: str | None) -> "Atom":
-        from batos.lang.compiler import Atom
         atoms = self.operands([node.receiver, node.args[0]])
         start, stop = atoms[0].text, atoms[1].text
         block = node.args[-1]
@@ -235,7 +228,6 @@ class InlineMixin:
         return Atom(t, target is not None)
 
     def inline_times_repeat(self: Any, node: n.Send, target: str | None) -> "Atom":
-        from batos.lang.compiler import Atom
         c = self.receiver_atom(node)
         mark = self.open_suite(f"for _ in range(_times({c})):", node)
         self.loop_body(node.args[0], ())
@@ -245,7 +237,6 @@ class InlineMixin:
         return Atom(t, target is not None)
 
     def inline_nil(self: Any, node: n.Send, target: str | None) -> "Atom":
-        from batos.lang.compiler import Atom
         c = self.temp()
         self.emit(f"{c} = {self.receiver_atom(node)}")
         t = target or self.temp()

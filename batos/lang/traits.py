@@ -1,7 +1,7 @@
 """Primitive method bodies for ``traits``: batos code referenced by name from the image.
 
 Each takes the receiver first. They are stored in the image as
-``Method(language="primitive", source="batos.image.primitives:NAME")``.
+``Method(language="primitive", source="batos.lang.traits:NAME")``.
 """
 from __future__ import annotations
 
@@ -68,8 +68,12 @@ def slot_at(self: Proto, name: Any) -> Any:
 
 
 def slot_names(self: Proto) -> list[Any]:
+    """``slotNames``: the own slots' names in order, a method slot by its Method's
+    selector (``#deposit:``, never the Python name ``deposit_``)."""
     from batos.lang.values import Symbol
-    return [Symbol(n) for n in Proto.slot_names(self)]
+    slots = Proto.own_slots(self)
+    return [Symbol(slots[n].selector if isinstance(slots[n], Method) else n)
+            for n in Proto.slot_names(self)]
 
 
 def parents(self: Proto) -> list[Proto]:

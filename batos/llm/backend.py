@@ -1,174 +1,20 @@
-"""The protocol every text-generation backend of batos shares.
+"""Choosing the backend: :func:`get_backend` and :func:`configured_backend`.
 
-A backend turns a prompt into a :class:`Completion`, streaming text pieces to
-``on_token`` as they are produced. Three implementations exist:
-
-* :mod:`batos.llm.llamacpp` -- llama-cpp-python in this process (the default);
-* :mod:`batos.llm.http` -- a running llama.cpp server (``BATOS_LLM_URL``);
-* :mod:`batos.llm.fake` -- a scripted fake for tests.
-
-Importing this module never imports ``llama_cpp``; the in-process backend loads
-it only when a model is first needed.
+The protocol every backend shares is :mod:`batos.llm.protocol` (re-exported here);
+the implementations are :mod:`batos.llm.llamacpp` (in this process, the default),
+:mod:`batos.llm.http` (a running llama.cpp server) and :mod:`batos.llm.fake`.
+Importing this module never imports ``llama_cpp``.
 """
 from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence, Union, runtime_checkable
+from typing import Any, Callable, Mapping, Sequence, Union
 
-from batos.errors import BatosError, Interrupted
+from batos.llm.protocol import (AdapterSpec, Backend, Completion, StopScanner, TokenCallback,
+                                check_cancel, normalize_adapters)
+from batos.settings import setting
 
-#: One adapter request: (path of the LoRA GGUF -- or a key the backend knows --, scale).
-AdapterSpec = tuple[str, float]
-#: A callback that receives each piece of generated text as it is produced.
-TokenCallback = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Completion:
-    """The result of one generation.
-
-    ``prompt_tokens`` counts every token of the prompt; ``prompt_tokens_cached``
-    how many of them were reused from the prefix KV cache (so the prompt
-    tokens actually processed are ``prompt_tokens - prompt_tokens_cached``).
-    ``finish_reason`` is ``"stop"`` (a stop string or end of generation),
-    ``"length"`` (``max_tokens`` or the context size reached).
-    """
-
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    seconds: float
-    prompt_seconds: float
-    model: str
-    model_sha256: str
-    adapters: tuple[AdapterSpec, ...] = ()
-    finish_reason: str = "stop"
-    prompt_tokens_cached: int = 0
-    backend: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @property
-    def prompt_tokens_processed(self) -> int:
-        """Prompt tokens that had to be evaluated (not served from the cache)."""
-        return self.prompt_tokens - self.prompt_tokens_cached
-
-    @property
-    def tokens_per_second(self) -> float:
-        """Completion tokens per second of generation (prompt time excluded)."""
-        gen = self.seconds - self.prompt_seconds
-        return self.completion_tokens / gen if gen > 0 else 0.0
-
-
-@runtime_checkable
-class Backend(Protocol):
-    """What the doesNotUnderstand_ protocol and personas call."""
-
-    #: A short name for traces: "llama.cpp", "http", "fake".
-    name: str
-
-    def generate(self, prompt: str, *, max_tokens: int = 512, temperature: float = 0.0,
-                 seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
-                 adapters: Sequence[AdapterSpec] = (),
-                 on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None,
-                 prefix: str | Sequence[str] | None = None) -> Completion:
-        """Generate a completion of ``prompt``.
-
-        ``prefix`` names a fixed leading part of the prompt that backends may cache
-        across processes (the in-process backend keeps its KV state on disk), or
-        several nested ones, shortest first (shared by all personas, then one's own).
-
-        ``stop`` strings end the generation and are not part of the text;
-        ``grammar`` is GBNF source; ``adapters`` are (LoRA path, scale) pairs
-        applied for this generation only; ``cancel`` is checked between tokens
-        and, once set, makes this raise :class:`batos.errors.Interrupted`.
-        """
-        ...
-
-    def format_chat(self, messages: Sequence[dict[str, str]], *,
-                    add_generation_prompt: bool = True) -> str:
-        """Render ``[{"role": ..., "content": ...}]`` with the model's chat template."""
-        ...
-
-    def model_identity(self) -> tuple[str, str]:
-        """(model name or path, sha256 or file identity) for provenance."""
-        ...
-
-
-# --- shared helpers --------------------------------------------------------------
-
-def check_cancel(cancel: threading.Event | None) -> None:
-    """Raise :class:`Interrupted` when ``cancel`` is set."""
-    if cancel is not None and cancel.is_set():
-        raise Interrupted("generation interrupted")
-
-
-def normalize_adapters(adapters: Sequence[AdapterSpec] | None) -> tuple[AdapterSpec, ...]:
-    """Validate and normalise adapter specs; a scale of 0 drops the adapter."""
-    out: list[AdapterSpec] = []
-    for spec in adapters or ():
-        try:
-            path, scale = spec
-        except (TypeError, ValueError):
-            raise BatosError(f"an adapter must be (path, scale), not {spec!r}") from None
-        scale = float(scale)
-        if scale != 0.0:
-            out.append((os.fspath(path), scale))
-    return tuple(out)
-
-
-class StopScanner:
-    """Incremental stop-string matcher for streaming.
-
-    Feed text pieces; it returns the text that is safe to emit now (it holds back
-    a tail that could still become a stop string) and notices when a stop string
-    appears. The stop string itself is never emitted.
-    """
-
-    def __init__(self, stops: Sequence[str]) -> None:
-        self.stops = tuple(s for s in stops if s)
-        self._hold = max((len(s) for s in self.stops), default=1) - 1
-        self.text = ""      # everything emitted so far
-        self._pending = ""  # received but not yet emitted
-        self.stopped = False
-
-    def feed(self, piece: str) -> str:
-        """Add ``piece``; return what may be emitted now."""
-        if self.stopped:
-            return ""
-        buf = self._pending + piece
-        cut = min((i for i in (buf.find(s) for s in self.stops) if i >= 0), default=-1)
-        if cut >= 0:
-            self.stopped = True
-            self._pending = ""
-            return self._emit(buf[:cut])
-        if not self.stops:
-            self._pending = ""
-            return self._emit(buf)
-        keep = 0
-        for s in self.stops:  # longest tail of buf that is a proper prefix of a stop
-            for k in range(min(len(s) - 1, len(buf)), keep, -1):
-                if buf.endswith(s[:k]):
-                    keep = k
-                    break
-        self._pending = buf[len(buf) - keep:] if keep else ""
-        return self._emit(buf[:len(buf) - keep])
-
-    def flush(self) -> str:
-        """End of stream: emit whatever was held back."""
-        if self.stopped:
-            return ""
-        rest, self._pending = self._pending, ""
-        return self._emit(rest)
-
-    def _emit(self, s: str) -> str:
-        self.text += s
-        return s
-
-
-# --- choosing a backend ------------------------------------------------------------
 
 _backends: dict[tuple[str, str], Backend] = {}
 _backends_lock = threading.Lock()
@@ -186,7 +32,7 @@ def get_backend(model: str | os.PathLike[str] | None = None, *, url: str | None 
     :class:`batos.errors.ModelError`; loading it is deferred to the first
     generation.
     """
-    url = url or os.environ.get("BATOS_LLM_URL") or None
+    url = setting("url", flag=url or None)
     if url:
         key = ("http", url)
         factory: Callable[[], Backend] = lambda: _http(url)  # noqa: E731
@@ -204,6 +50,16 @@ def get_backend(model: str | os.PathLike[str] | None = None, *, url: str | None 
         return backend
 
 
+def configured_backend(options: Mapping[str, Any] | None = None) -> Backend:
+    """The backend the settings choose (:mod:`batos.settings`: flag → image options →
+    environment → default): a ``backend`` object, else a llama.cpp server at ``url``,
+    else the in-process model ``model``. ``options`` is ``image.options`` or None."""
+    chosen = setting("backend", options=options)
+    if chosen is not None:
+        return chosen
+    return get_backend(setting("model", options=options), url=setting("url", options=options))
+
+
 def _http(url: str) -> Backend:
     from batos.llm.http import HTTPBackend
     return HTTPBackend(url)
@@ -216,3 +72,6 @@ def _llamacpp(path: str) -> Backend:
 
 ChatMessages = Sequence[dict[str, str]]
 PathLike = Union[str, "os.PathLike[str]"]
+
+__all__ = ["get_backend", "configured_backend", "AdapterSpec", "Backend", "Completion",
+           "StopScanner", "TokenCallback", "check_cancel", "normalize_adapters"]

@@ -26,8 +26,9 @@ from typing import Any, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from batos.errors import BatosError, Interrupted, ModelError
-from batos.llm.backend import (AdapterSpec, Completion, StopScanner, TokenCallback,
-                               check_cancel, normalize_adapters)
+from batos.llm.protocol import (AdapterSpec, Completion, StopScanner, TokenCallback,
+                                check_cancel, normalize_adapters)
+from batos.settings import setting
 
 
 class HTTPBackend:
@@ -45,8 +46,7 @@ class HTTPBackend:
         self._host = parts.hostname
         self._port = parts.port or (443 if self._https else 80)
         self._base = parts.path.rstrip("/")
-        self.timeout = timeout if timeout is not None else float(
-            os.environ.get("BATOS_LLM_TIMEOUT", "600"))
+        self.timeout = setting("llm_timeout", flag=timeout)
         self._api_key = api_key if api_key is not None else os.environ.get("BATOS_LLM_API_KEY")
         self._props: dict[str, Any] | None = None
         self._adapters: list[dict[str, Any]] | None = None
@@ -143,6 +143,7 @@ class HTTPBackend:
         final: dict[str, Any] = {}
         n_pieces, t_first = 0, 0.0
         conn = self._conn()
+        resp: http.client.HTTPResponse | None = None
         try:
             try:
                 conn.request("POST", self._base + "/completion",
@@ -170,8 +171,10 @@ class HTTPBackend:
                 check_cancel(cancel)
         except (socket.timeout, TimeoutError) as e:
             raise ModelError(f"the llama.cpp server at {self.url} timed out: {e}") from None
-        finally:
-            conn.close()  # on cancel this makes the server stop generating
+        finally:  # on cancel this makes the server stop generating; a server that
+            if resp is not None:  # closes connections hands the socket to the response
+                resp.close()
+            conn.close()
         rest = scanner.flush()
         if rest and on_token is not None:
             on_token(rest)

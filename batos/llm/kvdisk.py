@@ -10,7 +10,7 @@ so a state is never reused under another model, adapter set or llama.cpp build (
 state format is llama.cpp's own; a state from another build can crash it). Files are
 written atomically; the newest ``BATOS_KV_FILES`` (default 12) are kept: a model and
 adapter set uses one file for the part every persona shares and one per persona
-(:func:`batos.llm.prompts.fixed_prefixes`), ~30 MB each on the default model.
+(:func:`batos.mind.prompts.fixed_prefixes`), ~30 MB each on the default model.
 """
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ import os
 import struct
 from pathlib import Path
 from typing import Any, Sequence
+
+from batos.settings import setting
 
 _MAGIC = b"BKV1"
 
@@ -104,7 +106,7 @@ def serve(engine: Any, key: Any, tokens: Sequence[int], bounds: Sequence[int],
 
 
 def _prune(folder: Path) -> None:
-    keep = max(int(os.environ.get("BATOS_KV_FILES", "12") or 12), 1)
+    keep = setting("kv_files")
     files = sorted(folder.glob("*.kv"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in files[keep:]:
         try:

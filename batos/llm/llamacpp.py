@@ -30,21 +30,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from batos.errors import BatosError, Interrupted, ModelError
-from batos.llm.backend import (AdapterSpec, Completion, StopScanner, TokenCallback,
-                               check_cancel, normalize_adapters)
+from batos.llm.protocol import (AdapterSpec, Completion, StopScanner, TokenCallback,
+                                check_cancel, normalize_adapters)
+from batos.settings import setting
 
 AdapterKey = tuple[tuple[str, int, int, float], ...]
 
 DEFAULT_N_CTX = 4096
 MIN_SAVED_PREFIX = 8  # prefixes shorter than this are not worth saving
 EVAL_SLICE = 64  # prompt tokens per llama.cpp call (no slower than one big batch on a CPU)
-
-
-def _env_int(name: str, default: int, minimum: int = 0) -> int:
-    try:
-        return max(minimum, int(os.environ.get(name, default)))
-    except ValueError:
-        raise BatosError(f"${name} must be an integer, not {os.environ[name]!r}") from None
 
 
 _log_callback: Any = None
@@ -115,11 +109,10 @@ class Engine:
                  warm_size: int | None = None, saved_states: int | None = None) -> None:
         self.path = path
         self.n_ctx_requested = n_ctx
-        self.n_threads = n_threads or _env_int("BATOS_LLM_THREADS", _cores(), 1)
+        self.n_threads = setting("threads", flag=n_threads or None) or _cores()
         self.n_batch = n_batch
-        self.warm_size = warm_size if warm_size is not None else _env_int("BATOS_LORA_WARM", 4, 1)
-        self.max_saved = (saved_states if saved_states is not None
-                          else _env_int("BATOS_PREFIX_STATES", 4))
+        self.warm_size = setting("lora_warm", flag=warm_size)
+        self.max_saved = max(0, setting("prefix_states", flag=saved_states))
         self.lock = threading.RLock()
         self.llm: Any = None
         self.sha256 = ""

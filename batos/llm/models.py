@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from batos.errors import ModelError
 from batos.llm.gguf_meta import FILE_TYPES, read_header
+from batos.settings import resolve
 
 DEFAULT_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 DEFAULT_FILENAME = DEFAULT_NAME + ".gguf"
@@ -300,12 +301,11 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
 
 def resolve_model(name_or_path: str | os.PathLike[str] | None = None, *,
                   progress: bool = True) -> Path:
-    """The model file to use: the argument, else $BATOS_MODEL, else the chosen one,
-    else the embedded default (assembled on first use)."""
-    choice: str | None = os.fspath(name_or_path) if name_or_path else None
-    source = "argument"
-    if not choice and os.environ.get("BATOS_MODEL"):
-        choice, source = os.environ["BATOS_MODEL"], "BATOS_MODEL"
+    """The model file to use: the argument, else the ``model`` setting (a flag,
+    $BATOS_MODEL; :mod:`batos.settings`), else the chosen one (`batos model use`), else
+    the embedded default (assembled on first use)."""
+    choice, source = resolve("model", flag=os.fspath(name_or_path) if name_or_path else None)
+    source = {"flag": "argument", "default": ""}.get(source, source.lstrip("$"))
     if not choice:
         choice, source = _load_config().get("current"), "`batos model use`"
     if not choice:
@@ -359,7 +359,8 @@ class ModelEntry:
 def list_models() -> list[ModelEntry]:
     """The default model and every registered one; ``current`` marks the one in use."""
     data = _load_config()
-    env = os.environ.get("BATOS_MODEL")
+    env, where = resolve("model")
+    env = env if where != "default" else None  # a flag-level choice counts as $BATOS_MODEL's
     current = env or data.get("current") or DEFAULT_NAME
     default_path = cache_dir() / DEFAULT_FILENAME
     rows = [(DEFAULT_NAME, default_path, True)]

@@ -60,7 +60,7 @@ class Adapter(Persistent):
         return f"<Adapter {self.name} for {self.persona} ({self.size:,} bytes)>"
 
     def __rich__(self) -> Any:
-        from batos.render.persona import render_adapter
+        from batos.render.adapter import render_adapter
         return render_adapter(self)
 
 
@@ -83,11 +83,12 @@ def adapter_path(adapter: Any) -> str:
 def base_model() -> str | None:
     """The base model the adapters must fit: ``$BATOS_MODEL`` or the chosen one, else
     the default model if it is already assembled; None when none is at hand."""
-    if os.environ.get("BATOS_LLM_URL"):
+    from batos.settings import setting
+    if setting("url"):
         return None
     try:
         from batos.llm import models
-        chosen = os.environ.get("BATOS_MODEL") or any(e.current and not e.default
+        chosen = setting("model") or any(e.current and not e.default
                                                       for e in models.list_models())
         if chosen or models.default_model_ready():
             return str(models.resolve_model(progress=False))
@@ -179,6 +180,14 @@ def loras_dirs() -> list[Path]:
     return [Path(__file__).resolve().parents[2] / "loras"]
 
 
+def awaken_personas(image: Any) -> None:
+    """The ``personas`` awakening step: the personas (:mod:`batos.mind.personas`), then
+    the LoRA files offered in ``loras/`` for those that have no adapter yet."""
+    from batos.mind.personas import awaken_personas as make_personas
+    make_personas(image)
+    offer_loras(image)
+
+
 def offer_loras(image: Any) -> list[str]:
     """At awakening: incarnate ``brick.gguf`` ... found in :func:`loras_dirs` into the
     personas that have no adapter yet (after the audit; rejected files are skipped with
@@ -202,4 +211,4 @@ def offer_loras(image: Any) -> list[str]:
 
 
 __all__ = ["Adapter", "add_adapter", "list_adapters", "remove_adapter", "adapter_path",
-           "offer_loras", "loras_dirs", "base_model", "audit"]
+           "offer_loras", "loras_dirs", "base_model", "audit", "awaken_personas"]

@@ -31,11 +31,12 @@ from typing import Any, Callable
 
 from batos.errors import BatosError
 from batos.image.proto import Proto
+from batos.settings import SETTINGS, setting
 
 PAIR = ("BRICK", "ROBIN")
 JOINERS = ("BABS", "ALFRED")
-DEFAULT_SECONDS = 60.0
-DEFAULT_MAX_TURNS = 4
+DEFAULT_SECONDS: float = SETTINGS["ask_seconds"].default
+DEFAULT_MAX_TURNS: int = SETTINGS["ask_max_turns"].default
 #: the share of the time budget kept for the synthesis
 SYNTHESIS_SHARE = 0.4
 
@@ -69,12 +70,11 @@ def _slot(proto: Proto, name: str, default: Any) -> Any:
     return found[1] if found is not None and found[1] is not None else default
 
 
-def _setting(image: Any, receiver: Proto, name: str, default: Any) -> Any:
-    """``image.options[name]`` if set, else the receiver's (inherited) slot, else default."""
-    options = getattr(image, "options", None) or {}
-    if options.get(name) is not None:
-        return options[name]
-    return _slot(receiver, name, default)
+def _setting(image: Any, receiver: Proto, name: str, flag: Any = None) -> Any:
+    """Setting ``name`` (:mod:`batos.settings`: flag → image options → environment),
+    else the receiver's (inherited) slot, else the table's default."""
+    return setting(name, flag=flag, options=getattr(image, "options", None),
+                   default=_slot(receiver, name, SETTINGS[name].default))
 
 
 def transcript(turns: list[dict[str, Any]]) -> str:
@@ -165,7 +165,7 @@ class _Stream:
 
 
 def _sink() -> Callable[[str], None] | None:
-    from batos.llm.dnu import current_sink
+    from batos.mind.dnu import current_sink
     return current_sink()
 
 
@@ -184,15 +184,11 @@ def run_ask(image: Any, receiver: Proto, question: str, *, seed: int | None = No
     if missing:
         raise BatosError(f"ask: needs the personas {', '.join(PAIR)} "
                          f"(missing: {', '.join(missing)})")
-    options = getattr(image, "options", None) or {}
-    if seed is None and options.get("seed") is not None:
-        seed = int(options["seed"])
+    seed = setting("seed", flag=seed, options=getattr(image, "options", None), default=None)
     n_turns = int(turns if turns is not None else _slot(receiver, "contrapunto_turns", 2))
     max_tokens = int(_slot(receiver, "ask_max_tokens", 192))
-    limit = max(1, int(max_turns if max_turns is not None
-                       else _setting(image, receiver, "ask_max_turns", DEFAULT_MAX_TURNS)))
-    budget = float(seconds if seconds is not None
-                   else _setting(image, receiver, "ask_seconds", DEFAULT_SECONDS) or 0.0)
+    limit = _setting(image, receiver, "ask_max_turns", max_turns)
+    budget = float(_setting(image, receiver, "ask_seconds", seconds) or 0.0)
     start = _now()
     end = start + budget if budget > 0 else None
     turns_end = start + budget * (1 - SYNTHESIS_SHARE) if budget > 0 else None

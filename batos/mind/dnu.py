@@ -15,33 +15,28 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import os
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from batos.errors import (GenerationFailed, LimitExceeded, MessageNotUnderstood,
                           MethodDefinitionError, ModelError)
 from batos.guardian.limits import paused
-from batos.llm import genlog
 from batos.llm.backend import Completion
-from batos.llm.prompts import (STOP, MissionBrief, build_messages, change_kind,
-                               emptied_slots, extract_code, fixed_prefixes, param_names,
-                               prefill, preview, prompt_hash, return_hint, type_name)
+from batos.mind import genlog
+from batos.mind.prompts import (STOP, MissionBrief, build_messages, change_kind,
+                                emptied_slots, extract_code, fixed_prefixes, param_names,
+                                prefill, preview, prompt_hash, return_hint, type_name)
+from batos.settings import overriding, setting
 
 if TYPE_CHECKING:
     from batos.image.image import Image
     from batos.image.message import Message
     from batos.image.proto import Proto
 
-DEFAULT_RETRIES = 2
-
-_backend_override: contextvars.ContextVar[Any] = contextvars.ContextVar("batos_backend", default=None)
 _token_sink: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
     "batos_token_sink", default=None)
-_persona_request: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "batos_persona", default=None)
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("batos_dnu_depth", default=0)
 
 
@@ -49,12 +44,10 @@ _depth: contextvars.ContextVar[int] = contextvars.ContextVar("batos_dnu_depth", 
 
 @contextlib.contextmanager
 def use_backend(backend: Any) -> Iterator[Any]:
-    """Generate with ``backend`` (e.g. a FakeBackend) inside the block."""
-    token = _backend_override.set(backend)
-    try:
+    """Generate with ``backend`` (e.g. a FakeBackend) inside the block: the ``backend``
+    setting at the flag level (:mod:`batos.settings`)."""
+    with overriding(backend=backend):
         yield backend
-    finally:
-        _backend_override.reset(token)
 
 
 @contextlib.contextmanager
@@ -69,12 +62,10 @@ def stream_to(sink: Callable[[str], None] | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def use_persona(name: str | None) -> Iterator[None]:
-    """Ask for persona ``name`` for misses inside the block (``--persona``)."""
-    token = _persona_request.set(name)
-    try:
+    """Ask for persona ``name`` for misses inside the block (``--persona``): the
+    ``persona`` setting at the flag level."""
+    with overriding(persona=name):
         yield
-    finally:
-        _persona_request.reset(token)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -87,16 +78,17 @@ def _clip(text: str, limit: int) -> str:
     return (cut[:space] if inside_a_word else cut).rstrip() + "…"
 
 
-def generation_enabled() -> bool:
-    """Off with ``BATOS_LLM=off`` (tests, scripts) unless a backend is given explicitly."""
-    if _backend_override.get() is not None:
+def generation_enabled(options: Mapping[str, Any] | None = None) -> bool:
+    """Off with ``BATOS_LLM=off`` (tests, scripts) unless a backend is given explicitly
+    (``use_backend``, ``image.options['backend']``)."""
+    if setting("backend", options=options) is not None:
         return True
-    return os.environ.get("BATOS_LLM", "on").lower() not in ("off", "0", "no", "false")
+    return bool(setting("llm", options=options))
 
 
 def _default_sink() -> Callable[[str], None] | None:
-    if os.environ.get("BATOS_STREAM", "") == "1" or (sys.stderr.isatty() and
-                                                      os.environ.get("BATOS_STREAM") != "0"):
+    mode = setting("stream")
+    if mode == "1" or (mode != "0" and sys.stderr.isatty()):
         def write(text: str) -> None:
             from batos.guardian.hygiene import printable  # model text: escapes shown
             sys.stderr.write(printable(text))
@@ -119,7 +111,7 @@ def awaken_llm(image: "Image") -> None:
     from batos.image.method import primitive
     traits = image.root["globals"]["traits"]
     traits.set_slot("doesNotUnderstand_", primitive(
-        "doesNotUnderstand_", "batos.llm.dnu:does_not_understand",
+        "doesNotUnderstand_", "batos.mind.dnu:does_not_understand",
         "ask the local model to write the missing method, audit, install and re-send"))
     genlog._log(image)
 
@@ -131,7 +123,8 @@ def does_not_understand(self: "Proto", message: "Message") -> Any:
     from batos.image.image import image_of
     selector = message.selector
     image = image_of(self)
-    if (image is None or image.read_only or not generation_enabled() or _depth.get() > 0
+    if (image is None or image.read_only or not generation_enabled(image.options)
+            or _depth.get() > 0
             or selector.startswith("_") or selector in ("doesNotUnderstand:", "doesNotUnderstand_")):
         raise MessageNotUnderstood(self, selector, message.arguments)
     token = _depth.set(_depth.get() + 1)
@@ -159,8 +152,7 @@ class DNUCycle:
         self.image = image
         self.receiver = receiver
         self.message = message
-        self.retries = int(image.options.get("retries", os.environ.get("BATOS_RETRIES",
-                                                                          DEFAULT_RETRIES)))
+        self.retries = int(setting("retries", options=image.options))
         self.brief: MissionBrief | None = None
         self.backend: Any = None
         self.persona: Any = None
@@ -182,10 +174,8 @@ class DNUCycle:
 
     def delegate(self, cycle: Any) -> str:
         self.persona = choose_persona(self.image, self.message)
-        self.backend = _backend_override.get()
-        if self.backend is None:
-            from batos.llm.backend import get_backend
-            self.backend = get_backend()
+        from batos.mind.personas import backend_for
+        self.backend = backend_for(self.image)
         self._note(cycle, persona=self.persona.name, backend=getattr(self.backend, "name", "?"),
                    adapters=[list(a) for a in self.persona.adapters],
                    scores=dict(getattr(self.persona, "scores", {}) or {}))
@@ -214,7 +204,8 @@ class DNUCycle:
         cycle.note(**info)
 
     def run(self) -> Any:
-        persona_name = _persona_request.get() or "BRICK"
+        from batos.mind.personas import code_persona_name
+        persona_name = code_persona_name(self.image)
         mission = f"{self.receiver._display()} #{self.message.selector}"
         from batos.mind import psm
         cycle = psm.new_cycle(self.image, "doesNotUnderstand_", mission, persona_name)
@@ -276,13 +267,14 @@ class DNUCycle:
         sink = current_sink()
         if sink is not None:
             sink(f"\n{persona.name} ▸ writing #{brief.selector}\n{head.split(chr(10), 1)[-1]}")
-        temperature = 0.0 if attempt == 1 else 0.7
+        temperature = float(setting("temperature" if attempt == 1 else "retry_temperature",
+                                    options=self.image.options))
         guard = _RunawayGuard(sink)
         t0 = time.perf_counter()
         with paused():  # generation time does not count against the statement's limit
             try:
                 completion = self.backend.generate(
-                    prompt, max_tokens=int(self.image.options.get("max_tokens", 384)),
+                    prompt, max_tokens=setting("max_tokens", options=self.image.options),
                     temperature=temperature, seed=attempt, stop=STOP,
                     adapters=list(persona.adapters), on_token=guard, prefix=prefix)
             except _Runaway:
@@ -465,7 +457,7 @@ _WARM_STOP = threading.Event()
 
 def persona_prefixes(backend: Any, persona_prompt: str | None) -> list[str]:
     """The fixed prefixes of every doesNotUnderstand_ prompt written under
-    ``persona_prompt``, shortest first (:func:`batos.llm.prompts.fixed_prefixes`)."""
+    ``persona_prompt``, shortest first (:func:`batos.mind.prompts.fixed_prefixes`)."""
     brief = MissionBrief(receiver="a Proto(object)", selector="example", name="example",
                          params=[], arguments=[], slots=[], understood=[])
     prompt = backend.format_chat(build_messages(brief, persona_prompt)) + prefill(brief)
@@ -479,7 +471,7 @@ def warm_persona(image: "Image", name: str, *, background: bool = True,
     miss starts from it: ``:persona NAME`` does this in a background thread. Nothing
     happens when generation is off or the backend keeps no prefix states (fake, http).
     Returns the thread (``background``), else None after warming."""
-    if not generation_enabled():
+    if not generation_enabled(image.options):
         return None
     from batos.mind.personas import backend_for, persona_for_code
     backend = backend if backend is not None else backend_for(image)
@@ -545,7 +537,7 @@ def _grounding(image: "Image", receiver: "Proto", selector: str) -> list[str]:
 
 def choose_persona(image: "Image", message: "Message") -> Any:
     from batos.mind.personas import persona_for_code
-    return persona_for_code(image, message, requested=_persona_request.get())
+    return persona_for_code(image, message)
 
 
 __all__ = ["does_not_understand", "awaken_llm", "use_backend", "stream_to", "use_persona",

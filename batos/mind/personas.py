@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping
 from batos.errors import BatosError
 from batos.image.method import Method, primitive
 from batos.image.proto import Proto, selector_to_name
+from batos.settings import setting
 
 NAMES = ("BRICK", "ROBIN", "BABS", "ALFRED")
 REVIEWER = "ALFRED"
@@ -145,8 +146,9 @@ PLLM_PRIMITIVES: list[tuple[str, str, str]] = [
 
 
 def awaken_personas(image: Any) -> None:
-    """Create BRICK, ROBIN, BABS, ALFRED (globals and the ``personas`` mapping), install
-    the inference methods on ``pLLM``, and incarnate LoRA files offered in ``loras/``."""
+    """Create BRICK, ROBIN, BABS, ALFRED (globals and the ``personas`` mapping) and install
+    the inference methods on ``pLLM`` (the awakening step then offers ``loras/``:
+    :func:`batos.mind.adapters.awaken_personas`)."""
     from persistent.mapping import PersistentMapping
     g = image.root["globals"]
     pllm: Proto = g["pLLM"]
@@ -165,8 +167,6 @@ def awaken_personas(image: Any) -> None:
         proto = make_persona(pllm, name, CODEX[name])
         g[name] = proto
         registry[name] = proto
-    from batos.mind.adapters import offer_loras
-    offer_loras(image)
 
 
 def make_persona(pllm: Proto, name: str, codex: Mapping[str, Any]) -> Proto:
@@ -257,8 +257,7 @@ def adapter_specs(proto: Proto) -> list[tuple[str, float]]:
         return []
     scale = proto.lookup("adapter_scale")
     value = float(scale[1]) if scale and scale[1] is not None else 1.0
-    from batos.mind.adapters import adapter_path
-    return [(adapter_path(adapter), value)] if value else []
+    return [(adapter.path(), value)] if value else []  # the blob's file (mind.adapters)
 
 
 def _text(message: Any) -> str:
@@ -272,24 +271,33 @@ def _text(message: Any) -> str:
     return f"{selector} {args} {who}"
 
 
+def code_persona_name(image: Any) -> str:
+    """The name of the persona that writes missing methods now: the ``persona`` setting
+    (``--persona``, ``:persona``, ``$BATOS_PERSONA``; :mod:`batos.settings`), else the
+    image's code persona (``pLLM persona``), else BRICK. The one selector of the
+    persona: the trace header and the generated method's provenance both use it."""
+    requested = setting("persona", options=getattr(image, "options", None))
+    if requested:
+        return requested
+    pllm = image.root["globals"].get("pLLM")
+    default = pllm.lookup("persona") if pllm is not None else None
+    return str(default[1]).upper() if default and default[1] else "BRICK"
+
+
 def persona_for_code(image: Any, message: Any, *, requested: str | None = None,
                      seed: int | None = None) -> PersonaChoice:
-    """Who writes the method for ``message``: ``requested`` (else ``image.options['persona']``,
-    set by ``:persona``) if given, else the image's code persona (``pLLM persona``, BRICK
-    by default). The router's noisy scores (seeded) go to the trace."""
+    """Who writes the method for ``message``: ``requested`` if given, else
+    :func:`code_persona_name` (the ``persona`` setting, else the image's code persona,
+    BRICK by default). The router's noisy scores (seeded) go to the trace."""
     from batos.mind.router import route
     cues = cues_of(image)
     decision = route(_text(message), cues, seed=seed, kind="code") if cues else None
-    options = getattr(image, "options", None) or {}
-    requested = requested or options.get("persona") or None
+    requested = setting("persona", flag=requested, options=getattr(image, "options", None))
     if requested:
         proto = find_persona(image, requested)
     else:
-        pllm = image.root["globals"].get("pLLM")
-        default = pllm.lookup("persona") if pllm is not None else None
-        name = default[1] if default and default[1] else "BRICK"
         try:
-            proto = find_persona(image, name)
+            proto = find_persona(image, code_persona_name(image))
         except BatosError:
             if decision is None:
                 raise
@@ -327,19 +335,12 @@ def system_prompt_of(proto: Proto, pillar: str | None = None) -> str:
 # --- inference --------------------------------------------------------------------------------
 
 def backend_for(image: Any) -> Any:
-    """The backend personas use: ``image.options['backend']`` if set (tests, scripts), else
-    the one of an enclosing ``batos.llm.dnu.use_backend`` block, else
-    :func:`batos.llm.backend.get_backend` (``image.options['model']`` if set)."""
-    options = getattr(image, "options", None) or {}
-    if options.get("backend") is not None:
-        return options["backend"]
-    import sys
-    dnu = sys.modules.get("batos.llm.dnu")  # honour dnu's use_backend(...) block
-    override = getattr(dnu, "_backend_override", None) if dnu is not None else None
-    if override is not None and override.get() is not None:
-        return override.get()
-    from batos.llm.backend import get_backend
-    return get_backend(options.get("model"))
+    """The backend generation uses (misses, ``infer:``, ``ask:``): a ``backend`` object
+    (an enclosing ``batos.mind.dnu.use_backend`` block, else ``image.options['backend']``),
+    else :func:`batos.llm.backend.configured_backend` (``model``, ``url``): one order,
+    :mod:`batos.settings`."""
+    from batos.llm.backend import configured_backend
+    return configured_backend(getattr(image, "options", None))
 
 
 def generate_as(image: Any, proto: Proto, user: str, *, system: str | None = None,
@@ -359,7 +360,7 @@ def generate_as(image: Any, proto: Proto, user: str, *, system: str | None = Non
     prompt = backend.format_chat(messages)
     temp = proto.lookup("temperature")
     tokens = proto.lookup("max_tokens")
-    options = getattr(image, "options", None) or {}
+    options = getattr(image, "options", None)
     from batos.guardian.limits import paused
     pieces: list[str] = []
 
@@ -372,9 +373,11 @@ def generate_as(image: Any, proto: Proto, user: str, *, system: str | None = Non
     with paused():  # model time does not count against the statement's time limit
         try:
             done = backend.generate(
-                prompt, max_tokens=int(max_tokens or (tokens[1] if tokens else 256)),
-                temperature=float(temp[1]) if temp and temp[1] is not None else 0.0,
-                seed=int(seed if seed is not None else options.get("seed", 0) or 0),
+                prompt, max_tokens=setting("max_tokens", flag=max_tokens, options=options,
+                                           default=tokens[1] if tokens and tokens[1] else 256),
+                temperature=setting("temperature", options=options,
+                                    default=temp[1] if temp and temp[1] is not None else 0.0),
+                seed=setting("seed", flag=seed, options=options),
                 stop=list(stop), adapters=adapters,
                 on_token=feed if on_token is not None else None)
         except BaseException as exc:
@@ -386,7 +389,7 @@ def generate_as(image: Any, proto: Proto, user: str, *, system: str | None = Non
     cycle = current_cycle()
     if cycle is not None:
         cycle.note_completion(done, persona=persona_name(proto))
-    from batos.llm import genlog  # every generation is logged (`batos log`)
+    from batos.mind import genlog  # every generation is logged (`batos log`)
     kind = cycle.proto.get_slot("kind") if cycle is not None else "infer"
     genlog.log_answer(image, persona_name(proto), f"{kind}:", prompt, done)
     return done
@@ -433,7 +436,8 @@ def facet_with(self: Proto, pillar: Any, text: Any) -> str:
 
 __all__ = ["NAMES", "CODEX", "PersonaChoice", "awaken_personas", "persona_for_code",
            "find_persona", "persona_names", "persona_name", "adapter_specs", "cues_of",
-           "system_prompt_of", "generate_as", "backend_for", "infer", "infer_system",
+           "system_prompt_of", "generate_as", "backend_for", "code_persona_name", "infer",
+           "infer_system",
            "facet_with", "make_persona"]
 
 

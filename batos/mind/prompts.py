@@ -284,13 +284,10 @@ def prompt_hash(prompt: str) -> str:
 
 
 def preview(value: Any, width: int = 60) -> str:
-    """A short printString for the brief (never fails, never loads much)."""
-    try:
-        from batos.lang.printing import print_string
-        text = print_string(value)
-    except Exception:
-        text = repr(value)
-    text = quote_data(text)
+    """A short printString for the brief (never fails, never loads much): the views'
+    one-line printString (:func:`batos.image.preview.one_line`), quoted as data."""
+    from batos.image.preview import one_line
+    text = quote_data(one_line(value, None))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -26,11 +26,10 @@ def _cell(text: str, width: int | None = None) -> Any:
 
 
 def _print(value: Any) -> str:
-    from batos.lang.printing import print_string
-    try:
-        return print_string(value)
-    except Exception as exc:  # the inspector must show broken objects too
-        return f"<unprintable: {type(exc).__name__}>"
+    """The full printString (the JSON's ``printString``); never fails
+    (:func:`batos.image.preview.safe_print_string`)."""
+    from batos.image.preview import safe_print_string
+    return safe_print_string(value)
 
 
 def _method_preview(method: Any) -> str:
@@ -46,9 +45,16 @@ def _owner_name(owner: Any) -> str:
     return owner.__dict__.get("_name") or owner._display()
 
 
+def _is_proto(value: Any) -> bool:
+    """A prototype (the view is handed its object; it imports nothing of the image's
+    classes back: ``Proto.__rich__`` reaches this module)."""
+    return callable(getattr(type(value), "slots", None)) \
+        and callable(getattr(type(value), "own_slots", None))
+
+
 def _class_name(value: Any) -> str:
     try:
-        from batos.lang.primitives import send
+        from batos.image.language import send  # the language's protocol, any value
         return _print(send(value, "class", ()))
     except Exception:
         return type(value).__name__
@@ -70,9 +76,8 @@ def slot_rows(obj: Any) -> list[dict[str, Any]]:
 
 def inspect_data(value: Any) -> dict[str, Any]:
     """The inspector's content as JSON-ready data."""
-    from batos.image.proto import Proto
     data: dict[str, Any] = {"printString": _print(value)}
-    if isinstance(value, Proto):
+    if _is_proto(value):
         data["slots"] = slot_rows(value)
         data["methods"] = [{"selector": m.selector, "language": m.language, "source": m.source}
                            for m in _own_methods(value)]
@@ -99,17 +104,24 @@ def element_rows(value: Any) -> list[dict[str, str]] | None:
             "PersistentList", "OrderedCollection", "SortedCollection"):
         pairs = [(str(i), v) for i, v in enumerate(list(value)[:_MAX_ELEMENTS], 1)]
     elif isinstance(value, AbstractSet):  # a PersistentSet too
-        from batos.lang.printing import set_order
-        pairs = [(str(i), v) for i, v in enumerate(set_order(value)[:_MAX_ELEMENTS], 1)]
+        pairs = [(str(i), v) for i, v in enumerate(_set_order(value)[:_MAX_ELEMENTS], 1)]
     else:
         return None
     return [{"key": k, "value": _short(_print(v))} for k, v in pairs]
 
 
+def _set_order(value: Any) -> list[Any]:
+    """A set's elements sorted when they compare (the order its printString uses)."""
+    items = list(value)
+    try:
+        return sorted(items)
+    except TypeError:
+        return items
+
+
 def _own_methods(obj: Any) -> list[Any]:
-    from batos.image.method import Method
-    return [v for v in obj.own_slots().values()
-            if isinstance(v, Method) and v.language != "primitive"]
+    return [info.value for info in obj.slots(inherited=False)
+            if info.kind == "method" and info.value.language != "primitive"]
 
 
 class Inspector:
@@ -128,10 +140,9 @@ class Inspector:
         from rich.text import Text
 
         from batos.guardian.hygiene import printable
-        from batos.image.proto import Proto
         obj = self.obj
         title = _cell(_print(obj), 60)
-        if not isinstance(obj, Proto):
+        if not _is_proto(obj):
             table = Table(title=title, show_header=True, header_style="bold")
             table.add_column("class")
             table.add_column("printString", overflow="fold")

@@ -1,12 +1,13 @@
 """Rich views of personas and their adapters (``batos persona list|show``, ``batos lora list``)."""
 from __future__ import annotations
 
-import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+
+from batos.render.adapter import render_adapter
 
 
 def _slot(proto: Any, name: str, default: Any = None) -> Any:
@@ -33,14 +34,14 @@ def persona_row(name: str, proto: Any) -> dict[str, Any]:
 
 
 def render_persona_table(image_or_registry: Any) -> Table:
-    """One row per persona: name, role, pillars, adapter (* marks the code persona)."""
+    """One row per persona: name, role, pillars, adapter (* marks the persona that writes
+    missing methods now: :func:`batos.mind.personas.code_persona_name`)."""
     reg = image_or_registry
     code = None
     if hasattr(image_or_registry, "root"):
-        from batos.mind.personas import registry
+        from batos.mind.personas import code_persona_name, registry
         reg = registry(image_or_registry)
-        pllm = image_or_registry.root["globals"].get("pLLM")
-        code = _slot(pllm, "persona") if pllm is not None else None
+        code = code_persona_name(image_or_registry)  # the session's choice, else the image's
     table = Table(box=None, pad_edge=False, show_edge=False)
     for col in ("", "persona", "role", "pillars", "adapter"):
         table.add_column(col)
@@ -75,30 +76,4 @@ def render_persona(name: str, proto: Any) -> RenderableType:
     return Group(*parts)
 
 
-def render_adapter(adapter: Any) -> Table:
-    """An adapter's facts: file, size, sha256, arch, audit verdict, when added."""
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column()
-    added = datetime.datetime.fromtimestamp(adapter.added, datetime.timezone.utc)
-    verdict = getattr(adapter.audit, "verdict", "-")
-    grid.add_row("file", f"{adapter.name} ({adapter.size:,} bytes, {adapter.arch})")
-    grid.add_row("sha256", adapter.sha256)
-    grid.add_row("audit", verdict)
-    grid.add_row("added", added.strftime("%Y-%m-%d %H:%M:%S UTC"))
-    return grid
-
-
-def render_adapter_table(rows: Iterable[tuple[str, Any, float]]) -> Table:
-    """``batos lora list``: persona, file, scale, size, sha256 prefix, audit verdict."""
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for col in ("persona", "adapter", "scale", "size", "sha256", "audit"):
-        table.add_column(col, justify="right" if col in ("scale", "size") else "left")
-    for persona, adapter, scale in rows:
-        table.add_row(persona, adapter.name, f"{scale:g}", f"{adapter.size:,}",
-                      adapter.sha256[:12], getattr(adapter.audit, "verdict", "-"))
-    return table
-
-
-__all__ = ["render_persona", "render_persona_table", "render_adapter", "render_adapter_table",
-           "persona_row"]
+__all__ = ["render_persona", "render_persona_table", "persona_row"]

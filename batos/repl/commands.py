@@ -15,10 +15,11 @@ import importlib
 import importlib.util
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Optional
 
-if TYPE_CHECKING:
-    from batos.repl.session import ReplSession
+#: the REPL session a command receives (:class:`batos.repl.session.ReplSession`, named
+#: only: the session imports this module to run commands)
+ReplSession = Any
 
 __all__ = ["Command", "register_command", "commands", "run_command", "PROVIDERS"]
 
@@ -43,8 +44,7 @@ _providers_loaded = False
 
 # Subsystems that register commands: "module" (registers on import) or "module:function"
 # (called with no arguments). Missing modules are skipped.
-PROVIDERS: list[str] = ["batos.mind.trace:register_repl_commands", "batos.mind.repl_commands",
-                        "batos.llm.repl_commands", "batos.guardian.repl_commands"]
+PROVIDERS: list[str] = ["batos.repl.mind_commands", "batos.repl.guardian_commands"]
 
 
 def register_command(name: str, fn: CommandFn, help: str, usage: str | None = None,
@@ -324,7 +324,7 @@ _placeholder("persona", "no personas yet", ":persona [NAME]",
 @_builtin("log", "recent generations by the model (prompt, verdict, timings)", ":log [N]")
 def _log(session: "ReplSession", arg: str) -> None:
     try:
-        from batos.llm import genlog
+        from batos.mind import genlog
     except ImportError:
         session.print("no log entries yet")
         return

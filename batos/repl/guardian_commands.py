@@ -1,4 +1,5 @@
-"""REPL meta commands contributed by the guardian (loaded by batos.repl.commands)."""
+"""The guardian's REPL meta commands, ``:guardian`` and ``:audit-source`` (the REPL owns
+its commands; :data:`batos.repl.commands.PROVIDERS` loads this module)."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +7,7 @@ from typing import Any
 
 def _guardian(session: Any, arg: str) -> None:
     """``:guardian [RULE]`` — the rule catalogue, import allow-list and default limits."""
-    from batos.render.audit import rules_table
+    from batos.render.rules import rules_table
     session.print(rules_table(arg.strip() or None))
 
 
@@ -18,11 +19,8 @@ def _audit_source(session: Any, arg: str) -> None:
 
 
 def register_repl_commands() -> bool:
-    """Register the guardian's commands; returns True when the REPL is available."""
-    try:
-        from batos.repl.commands import register_command
-    except ImportError:
-        return False
+    """Register the guardian's commands (True)."""
+    from batos.repl.commands import register_command
     register_command("guardian", _guardian, "the guardian's rules, allow-list and limits",
                      ":guardian [RULE]")
     register_command("audit-source", _audit_source, "audit Python method source "

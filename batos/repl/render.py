@@ -14,7 +14,6 @@ from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -166,17 +165,10 @@ class _FittedPanel:
 
 
 def preview(value: Any, width: int = 60) -> str:
-    """A one-line printString, shortened to ``width`` characters."""
-    try:
-        from batos.lang.printing import print_string
-        text = print_string(value)
-    except Exception:
-        try:
-            text = repr(value)
-        except Exception:
-            text = f"<{type(value).__name__}>"
-    text = printable(" ".join(text.split()), newlines=False)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """A one-line printString, shortened to ``width`` characters
+    (:func:`batos.image.preview.one_line`)."""
+    from batos.image.preview import one_line
+    return one_line(value, width)
 
 
 def _when(value: Any) -> str:
@@ -213,27 +205,10 @@ def vars_table(workspace: dict[str, Any]) -> RenderableType:
 
 
 def method_view(owner: str, selector: str, method: Any) -> RenderableType:
-    """A method's source (highlighted as Python or BST) with its provenance."""
-    language = getattr(method, "language", "python")
-    source = printable(str(getattr(method, "source", "") or ""))
-    if language == "python":
-        code: RenderableType = Syntax(source.rstrip("\n"), "python", theme="ansi_dark",
-                                      background_color="default")
-    else:
-        code = highlight(source.rstrip("\n").expandtabs(_TAB))  # as the error panel shows it
-    facts = Table.grid(padding=(0, 2))
-    facts.add_column(style="bold")
-    facts.add_column()
-    facts.add_row("language", language)
-    provenance = dict(getattr(method, "provenance", None) or {})
-    created = getattr(method, "created", None) or provenance.get("created")
-    provenance.pop("created", None)     # one "created" row, as a time
-    for key in sorted(provenance):
-        facts.add_row(_plain(str(key)), _plain(preview(provenance[key], 60)))
-    if created:
-        facts.add_row("created", _when(created))
-    return Panel(Group(code, Text(""), facts), title=f"{owner} >> {selector}",
-                 title_align="left", expand=False)
+    """A method's source (highlighted as Python or BST) with its provenance
+    (:func:`batos.render.code.method_view`, with the REPL's BST highlighting)."""
+    from batos.render.code import method_view as view
+    return view(owner, selector, method, highlight=highlight)
 
 
 def slot_table(obj: Any) -> RenderableType:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
 import sys
 from typing import IO, Any, Callable, Iterable, Iterator
@@ -204,14 +203,15 @@ class ReplSession:
         is a terminal, or with ``BATOS_STREAM=1``), and a pending Ctrl-C stops the
         generation at the next token."""
         try:
-            from batos.llm.dnu import stream_to
+            from batos.mind.dnu import stream_to
         except ImportError:
             return contextlib.nullcontext()
         return stream_to(self._on_token)
 
     def _on_token(self, text: str) -> None:
         self._guard.check()
-        mode = os.environ.get("BATOS_STREAM", "")
+        from batos.settings import setting
+        mode = setting("stream")
         if mode == "1" or (mode != "0" and sys.stderr.isatty()):
             from batos.guardian.hygiene import printable
             sys.stderr.write(printable(text))
