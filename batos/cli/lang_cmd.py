@@ -15,6 +15,7 @@ from typing_extensions import Annotated
 
 from batos.cli.common import (AdoptOpt, CreateOpt, ImageOpt, JsonOpt, NoSaveOpt, PersonaOpt,
                               ReadOnlyOpt, emit_json, handle_errors, open_cli_image)
+from batos.cli.past_cmd import WhenOpt
 
 
 @contextlib.contextmanager
@@ -43,6 +44,31 @@ def _evaluate(im: Any, source: str, *, note: str, save: bool, filename: str) -> 
         return value
 
     value = im.execute(action, note=note, save=save)
+    return value, holder["print"]
+
+
+@contextlib.contextmanager
+def _past_view(im: Any, at: Optional[str]) -> Iterator[Any]:
+    """The read-only view of ``im`` as of ``at`` (batos.image.past), or None without one."""
+    if at is None:
+        yield None
+        return
+    from batos.image import past
+    with past.open_at(im, at) as view:
+        yield view
+
+
+def _evaluate_at(im: Any, source: str, at: str) -> Any:
+    """Evaluate ``source`` in the image as of ``at`` (read-only; nothing is saved);
+    answer (value, printString)."""
+    holder: dict[str, Any] = {}
+    with _past_view(im, at) as view:
+        def action() -> Any:
+            value = view.evaluate(source)
+            from batos.lang.prose import is_prose
+            holder["print"] = value if is_prose(value) else view.print_string(value)
+            return value
+        value = im.execute(action, note=f"eval --at {at} {source}", save=False)
     return value, holder["print"]
 
 
@@ -89,12 +115,16 @@ def register(app: typer.Typer) -> None:
         expression: Annotated[str, typer.Argument(help="BST source, e.g. '3 + 4'")],
         image: ImageOpt = None, as_json: JsonOpt = False, no_save: NoSaveOpt = False,
         read_only: ReadOnlyOpt = False, persona: PersonaOpt = None,
-        create: CreateOpt = False, adopt: AdoptOpt = False,
+        create: CreateOpt = False, adopt: AdoptOpt = False, at: WhenOpt = None,
     ) -> None:
-        """Evaluate an expression (one transaction) and print its printString."""
+        """Evaluate an expression (one transaction) and print its printString; with --at,
+        in a read-only view of the image as it was then (a write is refused: exit 1)."""
         with _open(image, read_only, persona, create=create, adopt=adopt) as im:
-            value, printed = _evaluate(im, expression, note=f"eval {expression}",
-                                       save=not no_save, filename="<eval>")
+            if at is not None:
+                value, printed = _evaluate_at(im, expression, at)
+            else:
+                value, printed = _evaluate(im, expression, note=f"eval {expression}",
+                                           save=not no_save, filename="<eval>")
         if as_json:
             emit_json(_value_json(value, printed))
         else:
@@ -160,16 +190,23 @@ def register(app: typer.Typer) -> None:
     def inspect_cmd(
         target: Annotated[str, typer.Argument(help="a global name or a BST expression")],
         image: ImageOpt = None, as_json: JsonOpt = False,
-        read_only: ReadOnlyOpt = False,
+        read_only: ReadOnlyOpt = False, at: WhenOpt = None,
     ) -> None:
-        """Render the slot inspector of an object (nothing is saved)."""
+        """Render the slot inspector of an object (nothing is saved); with --at, the
+        object as it was then."""
         from batos.cli.common import console
         from batos.render.inspector import Inspector, inspect_data
-        with _open(image, read_only, None) as im:
+        with _open(image, read_only, None) as im, _past_view(im, at) as view:
             def action() -> Any:
-                value = im.evaluate(target, workspace={}, filename="<inspect>")
+                if view is not None:
+                    value = view.evaluate(target)
+                else:
+                    value = im.evaluate(target, workspace={}, filename="<inspect>")
                 if as_json:
                     return inspect_data(value)
+                if view is not None:
+                    from batos.render.past import when_line
+                    console().print(when_line(view.when))
                 console().print(Inspector(value))
                 return None
             data = im.execute(action, note=f"inspect {target}", save=False)

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "batos.cli.mind_cmd",
     "batos.cli.memory_cmd",
     "batos.cli.log_cmd",
+    "batos.cli.past_cmd",
 )
 
 for _name in COMMAND_MODULES:

@@ -24,6 +24,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("personas", "batos.mind.adapters:awaken_personas"),  # personas, then their loras/
     ("psm", "batos.mind.psm:awaken_psm"),
     ("llm", "batos.mind.dnu:awaken_llm"),
+    ("past", "batos.image.past:awaken_past"),  # traits historyOf:, restore:from:
 )
 
 

@@ -146,8 +146,47 @@ def does_not_understand(self: Proto, message: Any) -> Any:
     raise MessageNotUnderstood(self, message.selector, message.arguments)
 
 
+def history_of(self: Proto, name: Any) -> list[Any]:
+    """``obj historyOf: #slot``: an Array of Associations (time -> value), oldest first,
+    one per change of the slot kept in the image's history (nil: the slot was absent)."""
+    from batos.image.past import PastError, image_holding, slot_history, when_key
+    from batos.lang.collections import Association
+    name = str(name)
+    if name.startswith("_"):
+        raise CapabilityError(f"slot names starting with '_' are private: cannot read {name!r}")
+    image = image_holding(self)
+    if image is None:
+        raise PastError(f"{self._display()} is in no open image, so it has no history")
+    out = []
+    for rec in slot_history(image, self, name):
+        value = rec["value"]
+        if _is_container(value) and foreign_sender(self):
+            value = read_only_view(value)
+        elif value is not None and not _mirrored(value) and not _is_container(value) \
+                and in_method():
+            raise CapabilityError(f"guardian: a method may not reach the "
+                                  f"{type(value).__name__} in slot {name!r}")
+        out.append(Association(when_key(rec["time"]), value))
+    return out
+
+
+def restore_from(self: Proto, name: Any, when: Any) -> Proto:
+    """``obj restore: #slot from: WHEN``: the slot's value as of WHEN (a transaction id,
+    an ISO time, ``-10m``, ``yesterday``, a key of ``historyOf:``), in this statement's
+    transaction; answers the receiver."""
+    from batos.image.past import PastError, image_holding, restore_slot, value_at
+    name = str(name)
+    image = image_holding(self)
+    if image is None:
+        raise PastError(f"{self._display()} is in no open image, so it has no history")
+    when = getattr(when, "key", when)  # an Association from historyOf:
+    _check_reflective_write(self, name, value_at(image, self, name, str(when)))
+    restore_slot(image, self, name, str(when))
+    return self
+
+
 __all__ = [name for name in dir() if not name.startswith("_")] + ["selector_to_name"]
 
 
 #: the functions a primitive Method may name (batos.image.method.resolve_primitive)
-PRIMITIVES: frozenset[str] = frozenset({'clone', 'deep_clone', 'define_as', 'display_nl', 'display_string', 'does_not_understand', 'equals', 'false', 'has_slot', 'inspect', 'not_equals', 'parents', 'print_nl', 'print_string', 'remove_slot', 'responds_to', 'set_slot_value', 'slot_at', 'slot_names', 'true', 'yourself'})
+PRIMITIVES: frozenset[str] = frozenset({'clone', 'deep_clone', 'define_as', 'display_nl', 'display_string', 'does_not_understand', 'equals', 'false', 'has_slot', 'history_of', 'inspect', 'not_equals', 'parents', 'print_nl', 'print_string', 'remove_slot', 'responds_to', 'restore_from', 'set_slot_value', 'slot_at', 'slot_names', 'true', 'yourself'})

@@ -115,7 +115,7 @@ def build_prompt(session: ReplSession, *, history: "History | None" = None,
         return [("class:continuation", CONTINUATION.rjust(width))]
 
     return PromptSession(
-        [("class:prompt", PROMPT)],
+        lambda: [("class:prompt", session.prompt_text())],   # batos@WHEN> under :at WHEN
         multiline=True,
         prompt_continuation=continuation,
         lexer=PygmentsLexer(BSTLexer) if color else None,
@@ -143,6 +143,8 @@ def _toolbar(session: ReplSession) -> str:
     image = session.image
     parts = [f" {image.path.name}" + (" (read-only)" if image.read_only else ""),
              _count(len(image.workspace), "var"), _editing_mode(session)]
+    if getattr(session, "past", None) is not None:   # :at WHEN
+        parts.insert(1, f"as of {session.past.when.get('when')} (read-only; :now returns)")
     if session.debug:
         parts.append("debug on")
     parts.append(":help  Esc-Enter run  Ctrl-D quit")

@@ -76,6 +76,33 @@ class ReplSession:
         self.statements = 0
         self._transcript_column = 0
         self._guard = _InterruptGuard()
+        self.past: Any = None       # a read-only view of the past (:at WHEN), else None
+        self._past_exit: contextlib.ExitStack | None = None
+
+    # -- the past (:at WHEN / :now) ------------------------------------------------------
+    def prompt_text(self) -> str:
+        """``batos> ``, or ``batos@2026-12-02 15:04> `` in a view of the past."""
+        if self.past is None:
+            return "batos> "
+        when = str((getattr(self.past, "when", None) or {}).get("when", "past"))
+        return f"batos@{when[:16]}> "
+
+    def enter_past(self, when: str) -> Any:
+        """Look at the image as of ``when`` (batos.image.past.open_at); answer the view."""
+        from batos.image import past
+        stack = contextlib.ExitStack()
+        view = stack.enter_context(past.open_at(self.image, when))
+        self.leave_past()
+        self.past, self._past_exit = view, stack
+        return view
+
+    def leave_past(self) -> bool:
+        """Back to the present; True when a view of the past was open."""
+        stack, self._past_exit, self.past = self._past_exit, None, None
+        if stack is None:
+            return False
+        stack.close()
+        return True
 
     # -- dispatch ---------------------------------------------------------------------
     def handle(self, text: str) -> bool:
@@ -98,12 +125,19 @@ class ReplSession:
         self.statements += 1
         image = self.image
 
+        view = self.past
+
         def action() -> tuple[str, bool]:
             from batos.lang.prose import is_prose
             with self.transcript(), self.generation():
-                value = image.evaluate(text, filename="<repl>")
-                prose = is_prose(value)     # an ask: answer: shown as text
-                shown = value if prose else image.print_string(value)
+                if view is not None:    # :at WHEN: read-only, nothing is saved
+                    value = _in_past(view, text)
+                    prose = is_prose(value)
+                    shown = value if prose else view.print_string(value)
+                else:
+                    value = image.evaluate(text, filename="<repl>")
+                    prose = is_prose(value)     # an ask: answer: shown as text
+                    shown = value if prose else image.print_string(value)
             self._guard.check()     # interrupted but swallowed: roll back, never commit
             return shown, prose
 
@@ -112,6 +146,7 @@ class ReplSession:
             try:
                 with self._guard.armed():
                     shown, prose = image.execute(action, note=text[:200],
+                                                 save=view is None,
                                                  timeout=timeout_setting(self.config))
             except BaseException:
                 image.workspace.clear()
@@ -132,15 +167,19 @@ class ReplSession:
         self.show_value(shown, prose=prose)
         return True
 
-    def peek(self, source: str, use: Callable[[Any], Any] | None = None) -> Any:
+    def peek(self, source: str, use: Callable[[Any], Any] | None = None, *,
+             present: bool = False) -> Any:
         """Evaluate ``source`` and roll back, workspace included (for :inspect, :source,
         :audit): ``use`` is called with the value inside the same transaction and its
-        result returned."""
+        result returned. In a view of the past (``:at``) ``source`` is evaluated there,
+        unless ``present``."""
         image = self.image
+        view = None if present else self.past
 
         def action() -> Any:
             with self.transcript(), self.generation():
-                value = image.evaluate(source, filename="<repl>")
+                value = (_in_past(view, source) if view is not None
+                         else image.evaluate(source, filename="<repl>"))
                 result = use(value) if use is not None else value
             self._guard.check()
             return result
@@ -259,6 +298,15 @@ class ReplSession:
             self.console.file.write("\n")
             self.console.file.flush()
             self._transcript_column = 0
+
+
+def _in_past(view: Any, source: str) -> Any:
+    """Evaluate ``source`` in a view of the past; a write is refused, saying where we are."""
+    from batos.errors import ReadOnlyError
+    try:
+        return view.evaluate(source)
+    except ReadOnlyError as exc:
+        raise ReadOnlyError(f"{exc} (:now returns to the present)") from None
 
 
 def run_batch(session: ReplSession, lines: Iterable[str]) -> int:
