@@ -276,3 +276,12 @@ def test_guardian_holds_for_the_past_primitives(scripted: Any) -> None:
     with pytest.raises(CapabilityError, match="private"):
         image.evaluate("counter historyOf: #_slots")
     assert image.globals["counter"].n == 13
+
+
+def test_diff_of_a_moment_is_the_transaction_at_or_before_it(scripted: Any) -> None:
+    from ZODB.utils import p64, u64
+    image = scripted
+    last = image.storage.lastTransaction()
+    d = past.diff(image, p64(u64(last) + 5))  # a moment after "inc 3", not a transaction
+    assert d["to"]["note"] == "inc 3"
+    assert d["objects"][0]["changed"] == [{"slot": "n", "value": "13", "was": "3"}]

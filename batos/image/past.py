@@ -353,6 +353,19 @@ def _globals_oids(image: "Image", tid: bytes) -> dict[str, Any]:
         conn.close()
 
 
+def _snap(image: "Image", tid: bytes) -> bytes:
+    """The id of the last transaction committed at or before ``tid``."""
+    from batos.image.timeline import _txn_index
+    index = _txn_index(image)
+    if index is not None:
+        i = index.refresh().at_or_before(tid)
+        return index.tids[i] if i is not None else tid
+    last = tid
+    for info in image.storage.iterator(None, tid):
+        last = info.tid
+    return last
+
+
 def _previous_tid(image: "Image", tid: bytes) -> bytes:
     """The tid just before ``tid`` (a point to compare one transaction against)."""
     return p64(u64(tid) - 1)
@@ -362,7 +375,8 @@ def diff(image: "Image", when1: Any, when2: Any = None) -> dict[str, Any]:
     """What changed between two points, per object and slot (JSON-able). With one point:
     that transaction against the moment before it."""
     t1 = _as_tid(image, when1)
-    if when2 is None:
+    if when2 is None:  # a time names the last transaction at or before it
+        t1 = _snap(image, t1)
         t_from, t_to = _previous_tid(image, t1), t1
     else:
         t2 = _as_tid(image, when2)
