@@ -329,3 +329,29 @@ def test_the_hard_deadline_counts_only_the_statements_own_cpu_time(tmp_path: Pat
     assert done.stdout.splitlines() == ["alive"], (done.stdout, done.stderr)
     assert done.returncode == process_mod.HARD_EXIT == signal.SIGXCPU   # _exit(24), no core
     assert "most recent call first" in done.stderr and "<module>" in done.stderr
+
+
+def test_cpu_of_other_threads_does_not_count_against_the_hard_deadline(tmp_path):
+    """RLIMIT_CPU counts every thread: a helper thread (a KV-state writer, model threads)
+    burning CPU beside a statement must not end the process."""
+    script = tmp_path / "busy.py"
+    script.write_text(
+        "import threading, time, zlib\n"
+        "from batos.guardian.limits import limits\n"
+        "data = bytes(range(256)) * 40000\n"
+        "stop = time.monotonic() + 1.8\n"
+        "def burn():\n"
+        "    while time.monotonic() < stop:\n"
+        "        zlib.compress(data, 9)\n"
+        "t = threading.Thread(target=burn); t.start()\n"
+        "with limits(timeout=3.0, hard_deadline=0.6):\n"
+        "    while time.monotonic() < stop:\n"
+        "        time.sleep(0.01)\n"
+        "t.join()\n"
+        "print('survived')\n")
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "survived" in proc.stdout

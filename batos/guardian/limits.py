@@ -125,6 +125,7 @@ def paused(*, time_limit: bool = True, memory: bool = True) -> Iterator[None]:
         if cap is not None:
             cap.apply(left)
         if hard and lim._active:
+            lim._cpu_mark = (cpu_time(), time.thread_time())
             _set_hard(id(lim), lim._hard_at, lim.timeout or lim.hard_deadline or 0.0)
         lim._paused -= 1
 
@@ -250,6 +251,7 @@ class limits:  # noqa: N801 - used as a function-like context manager
         self._active = False
         self._paused = 0
         self._hard_at: float | None = None
+        self._cpu_mark: tuple[float, float] | None = None  # (process, thread) CPU seconds
         self._cap: _MemoryCap | None = None
         self._committing = False
 
@@ -274,8 +276,24 @@ class limits:  # noqa: N801 - used as a function-like context manager
                 self._breach = self._memory_breach("an allocation failed")
         return self._breach
 
+    def _credit_other_threads(self) -> None:
+        """RLIMIT_CPU counts every thread; the statement answers only for the CPU its own
+        thread used (a KV-state writer or model threads may run beside it), so each tick
+        moves the hard deadline by what other threads used since the last one.  When the
+        thread is stuck in C no tick runs, and the last deadline stands."""
+        mark = self._cpu_mark
+        if mark is None or self._hard_at is None or self._paused:
+            return
+        process, thread = cpu_time(), time.thread_time()
+        other = (process - mark[0]) - (thread - mark[1])
+        self._cpu_mark = (process, thread)
+        if other > 0:
+            self._hard_at += other
+            _set_hard(id(self), self._hard_at, self.timeout or self.hard_deadline or 0.0)
+
     def _on_alarm(self, signum: int, frame: Any) -> None:
         if self._active:
+            self._credit_other_threads()
             breach = self._exceeded()
             if breach is not None:
                 raise breach()
@@ -337,7 +355,8 @@ class limits:  # noqa: N801 - used as a function-like context manager
                                              name="batos-limits")
         self._gc_stats = gc.get_stats() if self.collect else None  # collections so far
         if self.hard_deadline is not None:  # a soft RLIMIT_CPU (process.py)
-            self._hard_at = cpu_time() + self.hard_deadline
+            self._cpu_mark = (cpu_time(), time.thread_time())
+            self._hard_at = self._cpu_mark[0] + self.hard_deadline
             _set_hard(id(self), self._hard_at, self.timeout or self.hard_deadline)
         self._active = True
         if self._watcher is not None:
