@@ -17,7 +17,8 @@ import typer
 from typing_extensions import Annotated
 
 ImageOpt = Annotated[Optional[Path], typer.Option(
-    "--image", "-i", help="image file (default: $BATOS_IMAGE or ./live_image.fs)")]
+    "--image", "-i", help="image file or zeo://HOST:PORT of a `batos serve` "
+                          "(default: $BATOS_IMAGE or ./live_image.fs)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
 NoSaveOpt = Annotated[bool, typer.Option("--no-save", help="run, then roll everything back")]
 ReadOnlyOpt = Annotated[bool, typer.Option(
@@ -57,8 +58,11 @@ def image_path_policy(path: Optional[Path], *, create: bool = False,
     """
     from batos.errors import ImageError
     from batos.image.storage import check_image_file, default_image_path
+    from batos.image.zeo import zeo_address
     given = path is not None or bool(os.environ.get("BATOS_IMAGE"))
     target = Path(path) if path is not None else default_image_path()
+    if zeo_address(target) is not None:  # zeo://host:port: the server owns the file
+        return target
     if check_image_file(target) or target.exists():  # an image, or an empty file to fill
         return target
     if create or not given:

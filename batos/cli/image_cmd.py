@@ -92,7 +92,8 @@ def pack_cmd(image: ImageOpt = None,
     if as_json:
         emit_json(data)
     else:
-        typer.echo(f"packed: {data['before_bytes']:,} → {data['after_bytes']:,} bytes")
+        by = f" (by {data['packed_by']})" if data.get("packed_by") else ""
+        typer.echo(f"packed: {data['before_bytes']:,} → {data['after_bytes']:,} bytes{by}")
 
 
 @image_app.command("verify")

@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "batos.cli.memory_cmd",
     "batos.cli.log_cmd",
     "batos.cli.past_cmd",
+    "batos.cli.serve_cmd",
+    "batos.cli.contracts_cmd",
 )
 
 for _name in COMMAND_MODULES:

@@ -25,6 +25,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("psm", "batos.mind.psm:awaken_psm"),
     ("llm", "batos.mind.dnu:awaken_llm"),
     ("past", "batos.image.past:awaken_past"),  # traits historyOf:, restore:from:
+    ("contracts", "batos.mind.contracts:awaken_contracts"),  # teach:examples:, fix:hint:
 )
 
 

@@ -80,18 +80,87 @@ class _CacheSynch:
             invalidate_lookup_cache()
 
 
+#: how many times a statement that hits a ConflictError runs (``BATOS_CONFLICT_ATTEMPTS``)
+DEFAULT_CONFLICT_ATTEMPTS = 20
+
+
+def conflict_attempts() -> int:
+    import os
+    try:
+        return max(1, int(os.environ.get("BATOS_CONFLICT_ATTEMPTS") or DEFAULT_CONFLICT_ATTEMPTS))
+    except ValueError:
+        return DEFAULT_CONFLICT_ATTEMPTS
+
+
+def _strict_sync() -> bool:
+    import os
+    return os.environ.get("BATOS_ZEO_SYNC", "") not in ("", "0")
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    """A ZEO client lost its server (checked without importing ZEO for file images)."""
+    import sys
+    exceptions = sys.modules.get("ZEO.Exceptions")
+    seen = 0
+    while exceptions is not None and exc is not None and seen < 8:  # also when wrapped
+        if isinstance(exc, exceptions.ClientDisconnected):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def _is_conflict(exc: BaseException | None) -> bool:
+    """A ConflictError, also when a statement's error wraps one."""
+    from ZODB.POSException import ConflictError
+    for _ in range(8):
+        if exc is None:
+            return False
+        if isinstance(exc, ConflictError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+
+
+class WriteConflictError(BatosError):
+    """A statement kept conflicting with other clients' commits; it was rolled back."""
+
+
+def _drop_caches_on_invalidations(connection: Any) -> None:
+    """When the connection syncs (a new transaction) and another client changed objects,
+    batos's lookup caches go too: a method defined elsewhere is found by the next lookup."""
+    adapter = connection._storage
+    poll = getattr(adapter, "poll_invalidations", None)
+    if poll is None:
+        return
+
+    def poll_invalidations() -> Any:
+        changed = poll()
+        if changed is None or changed:
+            invalidate_lookup_cache()
+        return changed
+
+    adapter.poll_invalidations = poll_invalidations
+
+
 class Image:
     """An open batos image. Create with :func:`batos.open_image`."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False, adopt: bool = False) -> None:
         from BTrees.OOBTree import OOBTree
 
+        from batos.image.zeo import address_text, zeo_address
+        zeo = zeo_address(path)
+        #: ``zeo://host:port`` when this image is a client of a batos server, else None
+        self.address = address_text(zeo) if zeo is not None else None
         self.path = Path(path)
         self.read_only = read_only
         self.storage = open_storage(self.path, read_only=read_only)
         self.upgraded = None  # the UpgradeReport when this open rewrote old module paths
         try:
-            if not read_only:  # old module paths → today's, once (read-only: the table)
+            # old module paths → today's, once (read-only: the table; a server: its own open)
+            if not read_only and self.address is None:
                 from batos.image.upgrade import upgrade_storage
                 self.upgraded = upgrade_storage(self.storage)
             self.db = open_database(self.storage, cache_size=50_000)
@@ -101,6 +170,7 @@ class Image:
         self.tm = transaction.TransactionManager()
         self.tm.registerSynch(_CacheSynch())
         self.connection = self.db.open(transaction_manager=self.tm)
+        _drop_caches_on_invalidations(self.connection)
         self.root = self.connection.root()
         self._closed = False
         self.workspace: dict[str, Any] = {}
@@ -155,6 +225,10 @@ class Image:
         _OPEN.pop(id(self.connection), None)
         try:
             self.tm.abort()
+            claims = getattr(self, "_claims_conn", None)
+            if claims is not None:  # batos.image.claims
+                self._claims_tm.abort()
+                claims.close()
         finally:
             self.connection.close()
             self.db.close()
@@ -227,6 +301,50 @@ class Image:
         commit while it pickles (never once it writes).  A limit that fired
         fails the statement even if the action caught it.
         """
+        from ZODB.POSException import ConflictError
+        attempts = conflict_attempts()
+        for attempt in range(1, attempts + 1):
+            try:
+                try:
+                    return self._execute_once(action, note=note, save=save, timeout=timeout,
+                                              retrying=attempt < attempts)
+                finally:
+                    if self.address is not None and getattr(self, "_claimed", None):
+                        from batos.image.claims import release_claims
+                        release_claims(self)
+            except BaseException as exc:
+                if self.address is not None and _is_disconnect(exc):
+                    raise self._lost_server() from None
+                if not _is_conflict(exc):
+                    raise
+                if attempt >= attempts:
+                    raise WriteConflictError(
+                        f"another client kept changing the same objects: this statement "
+                        f"conflicted {attempts} times and was rolled back ({exc})") from None
+                import random
+                import time
+                time.sleep(random.uniform(0.0, min(0.25, 0.005 * 2 ** attempt)))  # then run it again
+        raise AssertionError("unreachable")
+
+    def _lost_server(self) -> ImageError:
+        from batos.image.zeo import ServerUnavailableError
+        self._safe_abort()
+        return ServerUnavailableError(
+            f"lost the connection to the batos server at {self.address}; this statement was "
+            "rolled back (if the loss came while the server was finishing the commit, it may "
+            "have been saved: look with `batos eval` once the server is back)")
+
+    def _safe_abort(self) -> None:
+        try:
+            self.tm.abort()
+        except Exception:
+            pass
+        invalidate_lookup_cache()
+
+    def _execute_once(self, action: Callable[[], Any], *, note: str, save: bool,
+                      timeout: float | None | object, retrying: bool = False) -> Any:
+        """One attempt of :meth:`execute` (a ConflictError while ``retrying`` leaves no
+        follow-up records: the statement runs again)."""
         from batos.guardian.limits import configured_memory_mb, configured_timeout, limits
         if timeout is ...:
             timeout = configured_timeout(self.options)  # flag → options → env → default
@@ -235,6 +353,11 @@ class Image:
             self.abort()
         if self.read_only:
             self.refresh()  # see what writers committed since the last statement
+        if self.address is not None:
+            # a new transaction polls the invalidations other clients' commits sent (the
+            # server sends them before it answers the committer, so what a client saw
+            # committed is here); no extra round trip: BATOS_ZEO_SYNC=1 pings the server too
+            self.tm.begin() if _strict_sync() else self.tm.abort()
         self._survivors: list[Callable[["Image"], Any]] = []
         token = _CURRENT.set(self)
         committed = False
@@ -248,7 +371,8 @@ class Image:
         except BaseException as exc:
             if not committed:
                 self.abort()
-                self._run_followup(exc)
+                if not (retrying and _is_conflict(exc)):
+                    self._run_followup(exc)
             raise
         finally:
             _CURRENT.reset(token)
@@ -266,8 +390,8 @@ class Image:
     def refresh(self) -> bool:
         """A read-only image catches up with the transactions other processes committed
         since (as a ZODB connection does at a new transaction); True when there were any."""
-        if not self.read_only or self._closed:
-            return False
+        if not self.read_only or self._closed or self.address is not None:
+            return False  # a ZEO client hears of other commits from its server
         from batos.image.refresh import catch_up
         found = catch_up(self.storage)
         if found is None:
@@ -334,10 +458,20 @@ class Image:
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise BatosError(f"no global named {name!r}{hint}") from None
 
+    # -- generation claims (a shared image: batos.image.claims) ------------------------------
+    def claim_generation(self, receiver: Any, selector: str) -> None:
+        """Over ZEO, one client generates a missing method (:mod:`batos.image.claims`)."""
+        if self.address is not None and not self.read_only:
+            from batos.image.claims import claim_generation
+            claim_generation(self, receiver, selector)
+
     # -- history (ZODB's own tools) -----------------------------------------------------------
     def info(self) -> dict[str, Any]:
         from batos.image.history import info
-        return info(self)
+        data = info(self)
+        if self.address is not None:  # the file and its blobs are the server's
+            data.update(path=self.address, server=self.address)
+        return data
 
     def history(self, limit: int = 20) -> list[dict[str, Any]]:
         from batos.image.history import history
@@ -349,18 +483,29 @@ class Image:
 
     def pack(self, days: float = 0.0) -> dict[str, Any]:
         from batos.image.history import pack
-        return pack(self, days)
+        result = pack(self, days)  # over ZEO: ClientStorage.pack, done by the server
+        if self.address is not None:
+            result["packed_by"] = f"the server at {self.address}"
+        return result
 
     def verify(self) -> dict[str, Any]:
+        if self.address is not None:
+            raise ImageError(
+                f"verify reads the image file itself (ZODB's fstest and fsrefs walk its "
+                f"records), which a client of {self.address} cannot see: run `batos image "
+                f"verify -i FILE --read-only` on the server's machine (works while it serves)")
         from batos.image.history import verify
         return verify(self)
 
     def backup(self, dest: str | Path) -> dict[str, Any]:
+        if self.address is not None:
+            raise ImageError(f"backup copies the image file with repozo: run `batos image "
+                             f"backup` on the server's machine, not over {self.address}")
         from batos.image.history import backup
         return backup(self, dest)
 
     def __repr__(self) -> str:
-        return f"<Image {self.path}{' (read-only)' if self.read_only else ''}>"
+        return f"<Image {self.address or self.path}{' (read-only)' if self.read_only else ''}>"
 
 
 _OPEN: dict[int, Image] = {}

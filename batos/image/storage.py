@@ -49,7 +49,12 @@ def check_image_file(path: Path) -> bool:
 
 
 def open_storage(path: Path, *, read_only: bool = False):
-    """Open (or create) ``path`` as a FileStorage with blobs in ``<path>.blobs/``."""
+    """Open (or create) ``path`` as a FileStorage with blobs in ``<path>.blobs/``;
+    a ``zeo://host:port`` address opens a ZEO client storage instead (batos.image.zeo)."""
+    from batos.image.zeo import open_client_storage, zeo_address
+    addr = zeo_address(path)
+    if addr is not None:
+        return open_client_storage(addr, read_only=read_only)
     from ZODB.FileStorage import FileStorage
     from ZODB.FileStorage.FileStorage import FileStorageFormatError
     import zc.lockfile

@@ -88,7 +88,10 @@ def define_as(self: Proto, selector: Any, source: Any) -> Any:
     require_human(f"define methods (#{selector})")
     if str(selector).startswith("_"):
         raise CapabilityError(f"selectors starting with '_' are private: cannot define #{selector}")
-    return Proto.define(self, str(selector), str(source))
+    method = Proto.define(self, str(selector), str(source))
+    from batos.lang.contracts import warn_if_broken
+    warn_if_broken(self, str(selector))  # installed anyway, like a red test
+    return method
 
 
 def print_string(self: Proto) -> str:

@@ -127,9 +127,14 @@ def does_not_understand(self: "Proto", message: "Message") -> Any:
             or _depth.get() > 0
             or selector.startswith("_") or selector in ("doesNotUnderstand:", "doesNotUnderstand_")):
         raise MessageNotUnderstood(self, selector, message.arguments)
+    image.claim_generation(self, selector)  # a shared image: one client generates it
     token = _depth.set(_depth.get() + 1)
     try:
-        return DNUCycle(image, self, message).run()
+        from batos.lang.contracts import table_of  # a taught selector's examples hold
+        table = table_of(image, self)
+        contract = table.by_selector.get(selector) if table is not None else None
+        examples = list(contract.examples) if contract is not None else None
+        return DNUCycle(image, self, message, examples=examples).run()
     finally:
         _depth.reset(token)
 
@@ -148,7 +153,13 @@ class AttemptFailed(Exception):
 class DNUCycle:
     """One doesNotUnderstand_ cycle: the handlers the PSM states delegate to."""
 
-    def __init__(self, image: "Image", receiver: "Proto", message: "Message") -> None:
+    def __init__(self, image: "Image", receiver: "Proto", message: "Message", *,
+                 examples: list[Any] | None = None, hint: str | None = None,
+                 rejected: str | None = None, send: bool = True) -> None:
+        self.examples = list(examples or [])   # batos.lang.contracts.Example: must pass
+        self.hint = hint                       # a correction: what the user meant
+        self.rejected = rejected               # a correction: the source that was wrong
+        self.send = send                       # False (teach:): install only, run nothing
         self.image = image
         self.receiver = receiver
         self.message = message
@@ -168,6 +179,9 @@ class DNUCycle:
 
     def decompose(self, cycle: Any) -> str:
         self.brief = decompose(self.image, self.receiver, self.message)
+        self.brief.examples = [ex.describe(self.message.selector) for ex in self.examples]
+        self.brief.correction = self.hint
+        self.brief.rejected = self.rejected
         cycle.context["brief"] = self.brief
         self._note(cycle, slots=len(self.brief.slots), notes=len(self.brief.notes))
         return "DELEGATING"
@@ -324,6 +338,9 @@ class DNUCycle:
             from batos.image.proto import selector_to_name
             before = _state_snapshot(self.receiver)
             self.receiver.set_slot(selector_to_name(brief.selector), method)
+            self._check_examples(method)
+            if not self.send:
+                raise _Installed()
             result = method.function(self.receiver, *self.message.arguments)
             if result is None:
                 raise AttemptFailed("it returned None; return the answer (or self after "
@@ -334,6 +351,8 @@ class DNUCycle:
                     "it changed nothing: every slot still holds the value it had before "
                     f"({', '.join(f'{n} = {p}' for n, p, _ in brief.slots) or 'no slots'}). "
                     f"Make #{brief.selector} do what its name says.", method.source)
+        except _Installed:
+            result = method
         except AttemptFailed as failure:
             savepoint.rollback()
             record.verdict, record.error = "error", failure.error
@@ -355,6 +374,25 @@ class DNUCycle:
         self.method = method
         self.result = result
         genlog.append(self.image, self.records)
+
+
+    def _check_examples(self, method: Any) -> None:
+        """Each example of the contract, as a send in a savepoint (rolled back); the first
+        that fails is fed back."""
+        if not self.examples:
+            return
+        from batos.lang.contracts import check
+        bad = [o for o in check(self.image, self.receiver, self.message.selector, self.examples)
+               if o.verdict != "passed"]
+        if bad:
+            raise AttemptFailed(
+                f"it does not satisfy the example {bad[0].example} ({bad[0].verdict}: "
+                f"{bad[0].detail}); {len(self.examples) - len(bad)} of {len(self.examples)} "
+                "examples passed. Make every example hold.", method.source)
+
+
+class _Installed(Exception):
+    """The method passed its examples and is installed; nothing is sent (teach:)."""
 
 
 class _Runaway(Exception):

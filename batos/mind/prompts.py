@@ -60,6 +60,9 @@ class MissionBrief:
     understood: list[str]
     notes: list[str] = field(default_factory=list)
     hint: str | None = None                    # what the selector's name says it returns
+    examples: list[str] = field(default_factory=list)  # the contract: must all hold
+    correction: str | None = None              # the user's words on what they meant
+    rejected: str | None = None                # the source the user rejected
 
     def text(self) -> str:
         lines = [f"Receiver: {quote_data(self.receiver)}", "Slots (current values):"]
@@ -75,6 +78,15 @@ class MissionBrief:
             lines.append(f"Message: #{self.selector} (no arguments)")
         if self.hint:
             lines.append(f"Returns: {self.hint}")
+        if self.examples:
+            lines.append("Examples it must satisfy (each a separate send; "
+                         "receiver state as above):")
+            lines += [f"  {quote_data(e)}" for e in self.examples]
+        if self.rejected:
+            lines.append("This earlier version was rejected as wrong (do not repeat it):")
+            lines += ["  " + quote_data(line) for line in self.rejected.splitlines()]
+        if self.correction:
+            lines.append(f"What the user meant: {quote_data(self.correction)}")
         if self.notes:  # catalog text: quoted, delimited, never instructions
             lines.append("Relevant notes from the image (quoted data):")
             lines.append(NOTES_OPEN)

@@ -81,6 +81,7 @@ def inspect_data(value: Any) -> dict[str, Any]:
         data["slots"] = slot_rows(value)
         data["methods"] = [{"selector": m.selector, "language": m.language, "source": m.source}
                            for m in _own_methods(value)]
+        data["contracts"] = contract_lines(value)
     else:
         data["class"] = _class_name(value)
         items = element_rows(value)
@@ -122,6 +123,23 @@ def _set_order(value: Any) -> list[Any]:
 def _own_methods(obj: Any) -> list[Any]:
     return [info.value for info in obj.slots(inherited=False)
             if info.kind == "method" and info.value.language != "primitive"]
+
+
+def contract_lines(obj: Any, selector: str | None = None) -> list[str]:
+    """``contract #sel (user): #sel 3 → 6`` lines for ``obj``'s contracts (one selector's
+    when ``selector``); none when it is in no image or has none."""
+    try:  # the image's contract tables (batos.lang.contracts), read as they are given
+        jar = getattr(obj, "_p_jar", None)
+        tables = jar.root().get("contracts", ()) if jar is not None else ()
+        table = next((dict(t.by_selector) for t in tables if t.owner is obj), {})
+    except Exception:  # noqa: BLE001 - an inspector never fails on the contracts
+        return []
+    lines = []
+    for sel, contract in sorted(table.items()):
+        if selector is None or sel == selector:
+            lines.append(f"contract #{sel} ({contract.origin}):")
+            lines += ["  " + ex.describe(sel) for ex in contract.examples]
+    return lines
 
 
 class Inspector:
@@ -179,4 +197,6 @@ class Inspector:
             parts.append(Text(printable(f"#{method.selector} ({method.language})"),
                               style="bold"))
             parts.append(Text(printable(method.source.expandtabs(4))))
+        for line in contract_lines(obj):
+            parts.append(Text(printable(line), style="cyan"))
         return Group(*parts)

@@ -114,7 +114,7 @@ def build_prompt(session: ReplSession, *, history: "History | None" = None,
     def continuation(width: int, line_number: int, is_soft_wrap: int) -> Any:
         return [("class:continuation", CONTINUATION.rjust(width))]
 
-    return PromptSession(
+    prompt = PromptSession(
         lambda: [("class:prompt", session.prompt_text())],   # batos@WHEN> under :at WHEN
         multiline=True,
         prompt_continuation=continuation,
@@ -137,6 +137,8 @@ def build_prompt(session: ReplSession, *, history: "History | None" = None,
         tempfile_suffix=".bst",
         input_processors=[HighlightMatchingBracketProcessor(chars="[](){}")],
     )
+    session.prompt_session = prompt  # :edit opens $EDITOR through its buffer (confinement)
+    return prompt
 
 
 def _toolbar(session: ReplSession) -> str:

@@ -45,7 +45,7 @@ _providers_loaded = False
 # Subsystems that register commands: "module" (registers on import) or "module:function"
 # (called with no arguments). Missing modules are skipped.
 PROVIDERS: list[str] = ["batos.repl.mind_commands", "batos.repl.guardian_commands",
-                        "batos.repl.past_commands"]
+                        "batos.repl.past_commands", "batos.repl.contract_commands"]
 
 
 def register_command(name: str, fn: CommandFn, help: str, usage: str | None = None,
@@ -244,6 +244,9 @@ def _source(session: "ReplSession", arg: str) -> None:
     expr, selector = _split_last(arg, ":source OBJ SELECTOR")
     owner, method = _method_of(session, expr, selector)
     session.print(method_view(owner, getattr(method, "selector", selector), method))
+    from batos.render.inspector import contract_lines  # the selector's contract, if any
+    for line in session.peek(expr, lambda value: contract_lines(value, selector)):
+        session.print(line)
 
 
 @_builtin("audit", "the guardian's report on a method", ":audit OBJ SELECTOR")
