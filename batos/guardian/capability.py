@@ -46,16 +46,6 @@ def _decider(frame: FrameType | None) -> FrameType | None:
     return None
 
 
-def sandboxed(depth: int = 1) -> bool:
-    """Whether the code that called our caller (``depth`` frames up) is method code."""
-    return _decider(sys._getframe(depth + 1)) is not None
-
-
-def calling_method_frame(depth: int = 1) -> FrameType | None:
-    """The sandboxed method frame deciding for our caller's caller, or None if trusted."""
-    return _decider(sys._getframe(depth + 1))
-
-
 def refuse(what: str) -> CapabilityError:
     """The error for an API a method may not use."""
     return CapabilityError(

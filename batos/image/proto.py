@@ -53,10 +53,6 @@ def _is_method(value: Any) -> bool:
     return isinstance(value, Method)
 
 
-def _is_data(value: Any) -> bool:
-    return not _is_method(value)
-
-
 def _mirrored(value: Any) -> bool:
     """Whether a data slot's value is mirrored in ``__dict__`` (a native attribute read,
     no check): immutable data and prototypes.  Containers are served by ``__getattr__``
@@ -176,9 +172,7 @@ class Proto(Persistent):
         # Only reached when the name is not in __dict__ (not mirrored, not cached yet).
         if name.startswith("_") or _unpickling():  # a record being loaded sends nothing
             raise AttributeError(name)
-        found = _lookup(self, name, set())
-        if found is not None:
-            found = found[1], found[2]
+        found = _find(self, name)
         if found is None:
             raise MessageNotUnderstood(self, name_to_selector(name, 0))
         owner, value = found
@@ -307,10 +301,7 @@ class Proto(Persistent):
         """Find slot ``name``: own slots, then parents (nearest wins; two different
         owners at the same nearest depth raise :class:`AmbiguousSelector`)."""
         require_trusted("look up slots (send the message instead)")
-        found = _lookup(self, name, set())
-        if found is None:
-            return None
-        return found[1], found[2]
+        return _find(self, name)
 
     def responds_to(self, selector: str) -> bool:
         selector = str(selector)
@@ -327,9 +318,7 @@ class Proto(Persistent):
             name = selector_to_name(selector)
         attr = self.__dict__.get(name, _MISSING) if name not in _API_NAMES else _MISSING
         if attr is _MISSING:
-            found = _lookup(self, name, set())
-            if found is not None:
-                found = found[1], found[2]
+            found = _find(self, name)
             if found is None:
                 return self._send_missing(selector, args)
             value = found[1]
@@ -349,9 +338,7 @@ class Proto(Persistent):
         if len(args) == 1 and selector.endswith(":") and selector.count(":") == 1:
             # Self-style assignment slot: `count: 5` writes the data slot `count`
             slot = selector[:-1]
-            target = _lookup(self, slot, set())
-            if target is not None:
-                target = target[1], target[2]
+            target = _find(self, slot)
             if target is not None and not _is_method(target[1]) and not is_parent_slot(slot):
                 if foreign_sender(self):
                     raise _foreign_write(self, slot)
@@ -364,9 +351,7 @@ class Proto(Persistent):
         require_trusted("send doesNotUnderstand_ through the Python API")
         from batos.image.message import Message
         message = Message(self, selector, list(args))
-        found = _lookup(self, "doesNotUnderstand_", set())
-        if found is not None:
-            found = found[1], found[2]
+        found = _find(self, "doesNotUnderstand_")
         if found is None or not _is_method(found[1]):
             raise MessageNotUnderstood(self, selector, args)
         return found[1].function(self, message)
@@ -406,9 +391,7 @@ class Proto(Persistent):
     def method(self, selector: str) -> Any:
         """The Method object that answers ``selector`` (own or inherited), or None."""
         require_trusted("reach a Method object")
-        found = _lookup(self, selector_to_name(selector), set())
-        if found is not None:
-            found = found[1], found[2]
+        found = _find(self, selector_to_name(selector))
         if found is not None and _is_method(found[1]):
             return found[1]
         return None
@@ -468,6 +451,13 @@ def _check_slot_name(name: str) -> None:
             raise SlotError(f"slot name {name!r} may not start with '_'")
     if not base or any(c.isspace() for c in base):
         raise SlotError(f"invalid slot name {name!r}")
+
+
+def _find(obj: Proto, name: str) -> tuple[Proto, Any] | None:
+    """(owner, value) of the nearest definition of ``name``: :meth:`Proto.lookup` without
+    the capability check, for the send path and batos's own callers."""
+    found = _lookup(obj, name, set())
+    return None if found is None else (found[1], found[2])
 
 
 def _lookup(obj: Proto, name: str, visiting: set[int]) -> tuple[int, Proto, Any] | None:
