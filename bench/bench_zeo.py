@@ -78,18 +78,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(path: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "batos.cli.main", "serve", str(path),
-                             "--port", str(port)], env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+def _listening(proc: subprocess.Popen, port: int, what: str) -> tuple[subprocess.Popen, str]:
+    """Wait (up to 30 s) until ``proc`` listens on ``port``; its zeo:// address."""
     for _ in range(300):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return proc, f"zeo://127.0.0.1:{port}"
         time.sleep(0.1)
     proc.kill()
-    raise SystemExit("server did not start")
+    raise SystemExit(f"{what} did not start")
+
+
+def serve(path: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "batos.cli.main", "serve", str(path),
+                             "--port", str(port)], env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    return _listening(proc, port, "server")
 
 
 def setup_batos(path: Path, k: int) -> None:
@@ -187,13 +192,7 @@ def _raw_server(path: Path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([sys.executable, "-m", "ZEO.runzeo", "-a", f"127.0.0.1:{port}",
                              "-f", str(path)], env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    for _ in range(300):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, f"zeo://127.0.0.1:{port}"
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("raw ZEO server did not start")
+    return _listening(proc, port, "raw ZEO server")
 
 
 if __name__ == "__main__":
