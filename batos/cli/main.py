@@ -32,6 +32,8 @@ COMMAND_MODULES = (
     "batos.cli.past_cmd",
     "batos.cli.serve_cmd",
     "batos.cli.contracts_cmd",
+    "batos.cli.forge_cmd",
+    "batos.cli.heartbeat_cmd",
 )
 
 for _name in COMMAND_MODULES:
