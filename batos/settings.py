@@ -140,6 +140,18 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "LoRA adapters kept loaded by the in-process model"),
     Setting("prefix_states", "BATOS_PREFIX_STATES", "int", 4,
             "prefix KV states kept in memory per model (one per adapter set)"),
+    Setting("candidates", "BATOS_CANDIDATES", "count", 3,
+            "Tree-of-Thought candidates a miss decodes together (1: single-shot)"),
+    Setting("cove", "BATOS_COVE", "bool", True,
+            "Chain-of-Verification: the model proposes examples before it writes a method"),
+    Setting("family_methods", "BATOS_FAMILY_METHODS", "bool", True,
+            "a generated method goes to the prototype the receiver was cloned from"),
+    Setting("cem_weights", "BATOS_CEM_WEIGHTS", "str", "0.25,0.25,0.25,0.25",
+            "weights of the entropy metric's parts: cognitive, solution, structural, relevance"),
+    Setting("ether_half_life", "BATOS_ETHER_HALF_LIFE", "seconds", 3600.0,
+            "seconds in which a pheromone in the digital ether loses half its intensity"),
+    Setting("heartbeat_budget", "BATOS_HEARTBEAT_BUDGET", "float", 10.0,
+            "CPU minutes per hour the heartbeat may spend"),
 )}
 
 _MISSING: Any = object()
