@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ["BATOS_LLM"] = "on"
 os.environ.setdefault("BATOS_STREAM", "0")
 
@@ -122,15 +123,34 @@ HELD_OUT: list[tuple[str, tuple, dict, Check]] = [
 ]
 
 
-def run_quality(image: Any, limit: int | None, intents: list | None = None) -> dict[str, Any]:
-    genesis = image.globals["genesis"]
-    results = []
-    for selector, args, slots, check in (INTENTS if intents is None else intents)[:limit]:
+def _subject(image: Any, selector: str, build: Callable[[Any], Any]) -> Any:
+    obj = build(image.globals["genesis"])
+    image.globals["subject"] = obj
+    image.commit(f"bench subject for {selector}")
+    return obj
+
+
+def _slots(slots: dict) -> Callable[[Any], Any]:
+    def build(genesis: Any) -> Any:
         obj = genesis.clone()
         for key, value in slots.items():
             obj.set_slot(key, value)
-        image.globals["subject"] = obj
-        image.commit(f"bench subject for {selector}")
+        return obj
+    return build
+
+
+def run_quality(image: Any, limit: int | None, intents: list | None = None, *,
+                multi: bool = False) -> dict[str, Any]:
+    """Each intent sent to a fresh receiver; ``multi``: intents of bench/intents.py's
+    multi-object shape ``(selector, build, arguments, check)``."""
+    results = []
+    for selector, second, third, check in (INTENTS if intents is None else intents)[:limit]:
+        if multi:  # (selector, build, arguments(receiver), check)
+            obj = _subject(image, selector, second)
+            args = tuple(third(obj))
+        else:      # (selector, arguments, starting slots, check)
+            obj = _subject(image, selector, _slots(third))
+            args = second
         before = len(genlog.entries(image))
         t0 = time.perf_counter()
         ok, error = False, ""
@@ -145,7 +165,7 @@ def run_quality(image: Any, limit: int | None, intents: list | None = None) -> d
         first = ok and attempts == 1
         results.append({"selector": selector, "ok": ok, "first_try": first,
                         "attempts": attempts, "seconds": seconds, "error": error})
-        print(f"{'ok ' if ok else 'BAD'} {selector:<24} {attempts} try {seconds:6.2f} s  {error}",
+        print(f"{'ok ' if ok else 'BAD'} {selector:<24} {attempts} rec {seconds:6.2f} s  {error}",
               flush=True)
     n = len(results)
     return {
@@ -198,6 +218,40 @@ def run_speed(image: Any) -> dict[str, Any]:
     }
 
 
+MODES = {
+    # today's cycle before verified generation: one candidate, no proposed examples
+    "single": {"candidates": 1, "cove": False},
+    # the verified cycle: k candidates decoded together, Chain-of-Verification
+    "full": {"candidates": 3, "cove": True},
+}
+
+
+def sets(names: list[str]) -> list[tuple[str, list, bool]]:
+    from intents import HELD_OUT_2, MULTI_HELD_OUT, MULTI_TUNED
+    table = {"tuned": (INTENTS, False), "held": (HELD_OUT + HELD_OUT_2, False),
+             "multi": (MULTI_TUNED, True), "multi-held": (MULTI_HELD_OUT, True)}
+    return [(n, *table[n]) for n in names]
+
+
+def run_mode(mode: str, chosen: list[tuple[str, list, bool]], limit: int | None,
+             speed: bool) -> dict[str, Any]:
+    from batos.settings import overriding
+    out: dict[str, Any] = {}
+    tmp = Path(tempfile.mkdtemp(prefix=f"batos-dnu-bench-{mode}-"))
+    with overriding(**MODES[mode]), batos.open_image(tmp / "bench.fs") as image:
+        warm = image.globals["genesis"].clone()
+        image.globals["warm"] = warm
+        t0 = time.perf_counter()
+        image.execute(lambda: warm.send("answer"), note="warm-up")
+        print(f"[{mode}] warm-up (model load + first miss): {time.perf_counter() - t0:.2f} s")
+        for name, intents, multi in chosen:
+            print(f"\n[{mode}] {name}")
+            out[name] = run_quality(image, limit, intents, multi=multi)
+        if speed:
+            out["speed"] = run_speed(image)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=None)
@@ -205,26 +259,29 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--held-out", action="store_true",
-                        help="also run the held-out intents (see HELD_OUT)")
+                        help="also run the held-out intents (HELD_OUT and intents.HELD_OUT_2)")
+    parser.add_argument("--sets", default=None,
+                        help="comma-separated: tuned, held, multi, multi-held "
+                             "(default: tuned, plus held with --held-out)")
+    parser.add_argument("--modes", default="full",
+                        help="comma-separated: single (k=1, no CoVe), full (k=3 + CoVe)")
     args = parser.parse_args()
     os.environ["BATOS_RETRIES"] = str(args.retries)
-    tmp = Path(tempfile.mkdtemp(prefix="batos-dnu-bench-"))
-    with batos.open_image(tmp / "bench.fs") as image:
-        # warm the model so latencies are "model warm"
-        warm = image.globals["genesis"].clone()
-        image.globals["warm"] = warm
-        t0 = time.perf_counter()
-        image.execute(lambda: warm.send("answer"), note="warm-up")
-        print(f"warm-up (model load + first miss): {time.perf_counter() - t0:.2f} s")
-        quality = run_quality(image, args.limit)
-        print(f"\nintents {quality['intents']}: success {quality['success']:.0%} "
-              f"(goal >= 95%), first try {quality['first_try']:.0%}, "
-              f"median {quality['median_s']:.2f} s (goal <= 2 s warm)")
-        held = run_quality(image, None, HELD_OUT) if args.held_out else None
-        if held:
-            print(f"\nheld-out intents {held['intents']}: success {held['success']:.0%}, "
-                  f"first try {held['first_try']:.0%}, median {held['median_s']:.2f} s")
-        speed = {} if args.skip_speed else run_speed(image)
+    names = (args.sets.split(",") if args.sets
+             else ["tuned"] + (["held"] if args.held_out else []))
+    chosen = sets(names)
+    modes = args.modes.split(",")
+    results = {m: run_mode(m, chosen, args.limit, not args.skip_speed and m == modes[-1])
+               for m in modes}
+    print("\nset           " + "".join(f"{m:>28}" for m in modes))
+    for name, _, _ in chosen:
+        cells = []
+        for m in modes:
+            q = results[m][name]
+            cells.append(f"{q['success']:>5.0%} ({round(q['success'] * q['intents'])}/"
+                         f"{q['intents']}) med {q['median_s']:5.2f} s")
+        print(f"{name:<14}" + "".join(f"{c:>28}" for c in cells))
+    speed = results[modes[-1]].get("speed")
     if speed:
         print(f"miss-to-result {speed['miss2_s']:.2f} s vs raw generation of the same prompt "
               f"{speed['raw_same_prompt_s']:.2f} s: ratio {speed['miss_vs_raw']:.2f}x (goal <= 1.3x)")
@@ -234,8 +291,7 @@ def main() -> None:
               f"{speed['prompt_s_2'] / max(speed['prompt_s_1'], 1e-9):.2f}x (goal <= 0.5x)")
         print(f"tokens/s {speed['tokens_per_s']:.1f} vs raw {speed['raw_tokens_per_s']:.1f}")
     if args.json:
-        args.json.write_text(json.dumps({"quality": quality, "held_out": held, "speed": speed},
-                                        indent=2))
+        args.json.write_text(json.dumps(results, indent=2, default=str))
 
 
 if __name__ == "__main__":
