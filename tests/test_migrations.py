@@ -26,7 +26,8 @@ def img(tmp_path: Path) -> Path:
     path = tmp_path / "mig.fs"
     with batos.open_image(path) as im:
         im.execute(lambda: im.evaluate(
-            "Image at: #counter put: genesis clone. counter setSlot: #count value: 5"),
+            "Image at: #counter put: genesis clone. counter setSlot: #count value: 5. "
+            "counter setSlot: #note value: 'old'"),
             note="setup")
     return path
 
@@ -56,7 +57,7 @@ GOOD = """"a migration"
 Image at: #greeter put: genesis clone.
 greeter setSlot: #greeting value: 'Hello'.
 greeter >> greet: name [ ^greeting, ', ', name ].
-counter setSlot: #count value: 6; removeSlot: #description.
+counter setSlot: #count value: 6; removeSlot: #note.
 Transcript show: (greeter greet: 'world'); cr.
 c := 0.
 1 to: 3 do: [:i | c := c + i].
@@ -72,7 +73,7 @@ def test_run_commits_and_shows_transcript(img: Path, tmp_path: Path) -> None:
     after = state(img)
     assert after["history"] == before["history"] + 1     # exactly one transaction
     assert "greeter" in after["globals"]
-    assert after["counter"]["count"] == "6" and "description" not in after["counter"]
+    assert after["counter"]["count"] == "6" and "note" not in after["counter"]
     with batos.open_image(img) as im:
         assert im.evaluate("greeter greet: 'again'") == "Hello, again"
         assert "run m.bst" in str(im.history(1)[0])
@@ -116,7 +117,7 @@ def test_dry_run_reports_and_saves_nothing(img: Path, tmp_path: Path) -> None:
     assert out.startswith("Hello, world\nsum 6\ndry run: 3 object(s) would change "
                           "(nothing was saved)\n")
     assert "  Image (globals)\n    + greeter: a Proto(greeter)\n" in out
-    assert "  a Proto(counter)\n    ~ count: 6 (was 5)\n    - description\n" in out
+    assert "  a Proto(counter)\n    ~ count: 6 (was 5)\n    - note\n" in out
     assert ("  a Proto(greeter) (new)\n" in out and "    + greeting: 'Hello'\n" in out
             and "    + greet_: method #greet: (bst)\n" in out)
     assert state(img) == before

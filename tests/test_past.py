@@ -156,7 +156,7 @@ def test_blame_after_migration(scripted: Any) -> None:
     assert rows["label"]["note"] == "run migrate.bst" and rows["label"]["kind"] == "migration"
     assert rows["n"]["note"] == "inc 3" and rows["n"]["kind"] == "human"
     assert rows["inc"]["note"] == "redefine inc"
-    assert rows["description"]["note"] == "make"
+    assert rows["traits*"]["note"] == "make" and "description" not in rows
     assert past.txn_kind("heartbeat") == "heartbeat"
     assert past.txn_kind("image upgrade: format 1 -> 2 (x)") == "upgrade"
     assert past.txn_kind("Prototypal Awakening") == "awakening"

@@ -62,11 +62,13 @@ def require_trusted(what: str, depth: int = 1) -> None:
 
 def may_write(target: Any, depth: int = 1) -> bool:
     """Whether our caller's caller may write ``target``'s slots: batos code may; a
-    method may write only its own receiver's (``self``) slots."""
+    method may write its own receiver's (``self``) slots and those of the objects in
+    its custody (:func:`in_custody`)."""
     frame = _decider(sys._getframe(depth + 1))
     if frame is None:
         return True
-    return frame.f_locals.get("self") is target
+    receiver = frame.f_locals.get("self")
+    return receiver is target or in_custody(receiver, target)
 
 
 def in_method() -> bool:
@@ -92,6 +94,25 @@ def require_human(what: str) -> None:
         raise CapabilityError(
             f"guardian: a method may not {what}; that is a human act (the REPL, "
             "`batos run`, the Python API) or the generation cycle's")
+
+
+# -- custody: the objects a method may change besides its receiver ----------------------------
+
+def _hook(obj: Any, name: str) -> Any:
+    return getattr(type(obj), name, None)
+
+
+def in_custody(receiver: Any, target: Any) -> bool:
+    """Whether a method running on ``receiver`` may change ``target``, another object:
+    composition — ``receiver`` holds ``target`` in one of its own slots, directly or
+    as an element of a collection there (a bank its accounts, a store its items).
+    System objects (genesis, traits …) are in no method's custody, and an object
+    merely passed as an argument is not either: send it a message."""
+    system = _hook(target, "_batos_system")
+    if system is None or system(target):
+        return False
+    holds = _hook(receiver, "_batos_holds")
+    return holds is not None and holds(receiver, target)
 
 
 # -- who sent this message ---------------------------------------------------------------------
@@ -126,9 +147,10 @@ def sender(depth: int = 1) -> tuple[bool, Any]:
 
 
 def foreign_sender(target: Any, depth: int = 1) -> bool:
-    """Whether the message our caller answers was sent by a method of another object."""
+    """Whether the message our caller answers was sent by a method of another object
+    that does not have ``target`` in its custody (:func:`in_custody`)."""
     from_method, receiver = sender(depth + 1)
-    return from_method and receiver is not target
+    return from_method and receiver is not target and not in_custody(receiver, target)
 
 
 # -- read-only views of another object's containers -----------------------------------------

@@ -26,6 +26,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("llm", "batos.mind.dnu:awaken_llm"),
     ("past", "batos.image.past:awaken_past"),  # traits historyOf:, restore:from:
     ("contracts", "batos.mind.contracts:awaken_contracts"),  # teach:examples:, fix:hint:
+    ("family", "batos.image.awakening:awaken_family"),  # traits detachFromFamily
 )
 
 
@@ -95,12 +96,33 @@ def awaken_core(image: "Image") -> None:
     genesis = Proto("genesis")
     genesis.set_slot("pLLM*", pllm)
     genesis.set_slot("traits*", traits)
+    # an identity slot (proto.IDENTITY_SLOTS): genesis's clones neither copy nor inherit it
     genesis.set_slot("description", "first object of this image")
 
     g = image.root["globals"]
     g["traits"] = traits
     g["pLLM"] = pllm
     g["genesis"] = genesis
+
+
+def awaken_family(image: "Image") -> None:
+    """``traits detachFromFamily`` (clones keep a ``family*`` link: proto.py), and the
+    mark of the system objects made by cloning (personas) or by an older batos, so their
+    clones start new kinds and no generated method is installed on them."""
+    from batos.image.proto import mark_primordial, selector_to_name
+    g = image.root["globals"]
+    traits = g["traits"]
+    traits.set_slot(selector_to_name("detachFromFamily"), primitive(
+        "detachFromFamily", P + "detach_from_family",
+        "own a copy of the family's slots and drop the family* link; answers the receiver"))
+    system = [g.get(n) for n in ("genesis", "traits", "pLLM", "catalog", "psm_states")]
+    system += list((g.get("personas") or {}).values())
+    states = g.get("psm_states")
+    if isinstance(states, Proto):
+        system += list(states.own_slots().values())  # the states and their base
+    for obj in system:
+        if isinstance(obj, Proto):
+            mark_primordial(obj)
 
 
 __all__ = ["STEPS", "awaken", "missing_steps", "Method"]

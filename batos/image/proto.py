@@ -1,6 +1,7 @@
 """Self-style prototypes: slots, ``parent*`` delegation, cloning and the one send path.
 
-A :class:`Proto` pickles only its slot table (``{'_slots': {...}, '_name': ...}``).
+A :class:`Proto` pickles only its slot table and name (``{'_slots': {...}, '_name': ...}``,
+plus ``'_primordial': True`` for the objects batos made).
 For speed, the instance ``__dict__`` also mirrors (never pickled):
 
 * its own data slots, so ``obj.count`` is a native attribute read;
@@ -10,12 +11,21 @@ For speed, the instance ``__dict__`` also mirrors (never pickled):
 Cached bound methods are dropped whenever any slot that can change a lookup is
 written (a method or parent slot, or a new name), and after every abort, because
 an abort reverts slots without going through :meth:`Proto.set_slot`.
+
+Families: ``P clone`` gives the clone its own copy of P's data slots and a parent slot
+``family*`` pointing at P, so P's methods (those it gains later too) answer for every
+clone of P. A *primordial* object (one batos made: ``genesis``, ``traits``, ``pLLM``…)
+is the root of no family: its clones start a new kind, copying its slots but not its
+identity slots (:data:`IDENTITY_SLOTS`), which no object inherits either.
+:func:`method_home` says where a generated method goes so the receiver's siblings find
+it; ``detachFromFamily`` (``lang/traits.py``) makes a clone stand alone.
 """
 from __future__ import annotations
 
 import copy
 import types
 import weakref
+from collections.abc import Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -24,6 +34,7 @@ from persistent.list import PersistentList
 from persistent.mapping import PersistentMapping
 
 from batos.errors import AmbiguousSelector, CapabilityError, MessageNotUnderstood, SlotError
+from batos.settings import setting
 from batos.guardian.unpickle import is_loading as _unpickling
 from batos.guardian.capability import (READ_ONLY_VIEWS, foreign_sender, may_write, plain_copy,
                                       read_only_view, require_trusted)
@@ -123,6 +134,53 @@ def contained_values(obj: Any) -> list[Any] | None:
     return None
 
 
+# --- families -----------------------------------------------------------------------
+
+#: the parent slot a clone keeps to the prototype it was cloned from
+FAMILY_SLOT = "family*"
+#: what a primordial object says about itself: not copied into its clones, not inherited
+IDENTITY_SLOTS: frozenset[str] = frozenset({"description"})
+
+
+#: primordial by name in an image whose objects predate the stored mark
+_CORE_NAMES = frozenset({"genesis", "traits", "pLLM"})
+
+
+def is_primordial(obj: "Proto") -> bool:
+    """Whether batos made ``obj`` (genesis, traits, pLLM, the catalog, personas, PSM
+    states…: constructed with a name, or marked by :func:`mark_primordial`) rather than a
+    user's clone: the root of no family, never a home for generated methods."""
+    obj._slots  # unghostifies: a ghost's state is not loaded yet
+    d = obj.__dict__
+    return bool(d.get("_primordial")) or d.get("_name") in _CORE_NAMES
+
+
+def mark_primordial(obj: "Proto") -> None:
+    """Mark a system object made by cloning (a persona) or by an older batos."""
+    obj._slots
+    if not obj.__dict__.get("_primordial"):
+        obj.__dict__["_primordial"] = True
+        obj._p_changed = True
+
+
+def family_of(obj: "Proto") -> "Proto | None":
+    """The prototype ``obj`` was cloned from (its ``family*`` slot); None for a new kind,
+    a detached object or a clone made before families existed."""
+    value = obj._slots.get(FAMILY_SLOT)
+    return value if isinstance(value, Proto) else None
+
+
+def method_home(receiver: "Proto", options: Any = None) -> "Proto":
+    """Where a generated or taught method for ``receiver`` is installed: its family
+    prototype (``family*``), so its siblings find it, when the ``family_methods`` setting
+    is on (``options``: the image's options, ``image.options``); else, or when it has no
+    family or the family is a primordial object, the receiver itself."""
+    if not setting("family_methods", options=options) or is_primordial(receiver):
+        return receiver
+    home = family_of(receiver)
+    return receiver if home is None or is_primordial(home) else home
+
+
 # --- slot listing -------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -148,13 +206,18 @@ class Proto(Persistent):
         d = self.__dict__
         d["_slots"] = {}
         d["_name"] = name
+        if name is not None:  # only batos constructs objects, named: a system object
+            d["_primordial"] = True
         for key, value in (slots or {}).items():
             self.set_slot(key, value)
 
     # -- persistence ------------------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         d = self.__dict__
-        return {"_slots": d["_slots"], "_name": d.get("_name")}
+        state = {"_slots": d["_slots"], "_name": d.get("_name")}
+        if d.get("_primordial"):
+            state["_primordial"] = True
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         d = self.__dict__
@@ -162,6 +225,8 @@ class Proto(Persistent):
         slots = state["_slots"]
         d["_slots"] = slots
         d["_name"] = state.get("_name")
+        if state.get("_primordial"):
+            d["_primordial"] = True
         _CACHED.pop(self, None)
         for key, value in slots.items():
             if not is_parent_slot(key) and key not in _API_NAMES and _mirrored(value):
@@ -237,7 +302,10 @@ class Proto(Persistent):
             raise _foreign_write(self, name)
         slots = self._slots
         if name not in slots:
-            raise SlotError(f"{self._display()} has no own slot {name!r}")
+            inherited = FAMILY_SLOT in slots and _find(self, name) is not None
+            raise SlotError(f"{self._display()} has no own slot {name!r}" + (
+                " (it finds it through family*: define its own to override it, or send "
+                "detachFromFamily to own a copy of its family's slots)" if inherited else ""))
         invalidate_lookup_cache()
         del slots[name]
         self.__dict__.pop(name, None)
@@ -277,7 +345,7 @@ class Proto(Persistent):
             if depth and not inherited:
                 break
             for key, value in owner._slots.items():
-                if key in seen:
+                if key in seen or (depth and key in IDENTITY_SLOTS and is_primordial(owner)):
                     continue
                 seen.add(key)
                 kind = "parent" if is_parent_slot(key) else "method" if _is_method(value) else "data"
@@ -356,26 +424,42 @@ class Proto(Persistent):
             raise MessageNotUnderstood(self, selector, args)
         return found[1].function(self, message)
 
+    # -- custody (guardian.capability.in_custody) ------------------------------------------
+    def _batos_system(self) -> bool:
+        """Primordial objects are in no method's custody."""
+        return is_primordial(self)
+
+    def _batos_holds(self, target: Any) -> bool:
+        """Whether ``target`` is in one of this object's own data slots, directly or as
+        an element (a value, for a dictionary) of a collection there; parent slots and
+        methods do not hold."""
+        for name, value in self._slots.items():  # also unghostifies
+            if is_parent_slot(name) or type(value) is Method:
+                continue
+            if value is target:
+                return True
+            if isinstance(value, (str, bytes)):
+                continue
+            if isinstance(value, Mapping):
+                value = value.values()
+            elif not isinstance(value, (Sequence, AbstractSet)):
+                continue
+            if any(x is target for x in value):
+                return True
+        return False
+
     # -- cloning and methods ---------------------------------------------------------------
     def clone(self) -> "Proto":
-        """Self's shallow copy: new identity, own slot table, shared values."""
-        new = Proto.__new__(Proto)
-        Proto.__init__(new)
-        for key, value in self._slots.items():
-            new.set_slot(key, value)
-        return new
+        """Self's shallow copy: new identity, own slot table, shared values. A clone of
+        a family prototype P copies P's data slots and links ``family*`` to P (methods and
+        parents are found through it); a clone of a primordial object copies its slots but
+        its identity slots, and starts a new kind (no link)."""
+        return _clone(self, lambda value: value)
 
     def deep_clone(self) -> "Proto":
         """A clone whose data containers are copied recursively; parents, methods and other
         prototypes are shared."""
-        new = Proto.__new__(Proto)
-        Proto.__init__(new)
-        for key, value in self._slots.items():
-            if is_parent_slot(key) or _is_method(value):
-                new.set_slot(key, value)
-            else:
-                new.set_slot(key, _deep_copy_data(value))
-        return new
+        return _clone(self, _deep_copy_data)
 
     def define(self, selector: str, source: str, *, language: str | None = None,
                author: str = "human", provenance: dict[str, Any] | None = None,
@@ -414,6 +498,23 @@ class Proto(Persistent):
 
 def _parents(obj: Proto) -> list[Proto]:
     return [v for k, v in obj._slots.items() if is_parent_slot(k) and v is not None]
+
+
+def _clone(source: Proto, copy_data: Any) -> Proto:
+    new = Proto.__new__(Proto)
+    Proto.__init__(new)
+    slots = source._slots
+    primordial = is_primordial(source)
+    if not primordial:
+        new.set_slot(FAMILY_SLOT, source)
+    for key, value in slots.items():
+        behaviour = is_parent_slot(key) or _is_method(value)
+        if primordial:
+            if key not in IDENTITY_SLOTS:
+                new.set_slot(key, value if behaviour else copy_data(value))
+        elif not behaviour:
+            new.set_slot(key, copy_data(value))
+    return new
 
 
 def _foreign_write(target: Proto, name: str) -> CapabilityError:
@@ -460,10 +561,13 @@ def _find(obj: Proto, name: str) -> tuple[Proto, Any] | None:
     return None if found is None else (found[1], found[2])
 
 
-def _lookup(obj: Proto, name: str, visiting: set[int]) -> tuple[int, Proto, Any] | None:
-    """(depth, owner, value) of the nearest definition of ``name`` at or above obj."""
+def _lookup(obj: Proto, name: str, visiting: set[int],
+            top: bool = True) -> tuple[int, Proto, Any] | None:
+    """(depth, owner, value) of the nearest definition of ``name`` at or above obj (a
+    primordial object's identity slots are its own: genesis's, traits's and pLLM's
+    ``description`` is not their heirs')."""
     slots = obj._slots
-    if name in slots:
+    if name in slots and (top or name not in IDENTITY_SLOTS or not is_primordial(obj)):
         return 0, obj, slots[name]
     oid = id(obj)
     if oid in visiting:
@@ -473,7 +577,7 @@ def _lookup(obj: Proto, name: str, visiting: set[int]) -> tuple[int, Proto, Any]
     for key, parent in slots.items():
         if not is_parent_slot(key) or parent is None:
             continue
-        found = _lookup(parent, name, visiting)
+        found = _lookup(parent, name, visiting, False)
         if found is None:
             continue
         depth = found[0] + 1

@@ -11,8 +11,8 @@ from batos.errors import CapabilityError, MessageNotUnderstood
 from batos.guardian.capability import (foreign_sender, in_method, read_only_view,
                                       require_human)
 from batos.image.method import Method
-from batos.image.proto import (Proto, _is_container, _mirrored, is_parent_slot,
-                               selector_to_name)
+from batos.image.proto import (FAMILY_SLOT, IDENTITY_SLOTS, Proto, _is_container, _mirrored,
+                               family_of, is_parent_slot, is_primordial, selector_to_name)
 
 
 def _check_reflective_write(self: Proto, name: str, value: Any = None) -> None:
@@ -35,6 +35,30 @@ def clone(self: Proto) -> Proto:
 
 def deep_clone(self: Proto) -> Proto:
     return Proto.deep_clone(self)
+
+
+def detach_from_family(self: Proto) -> Proto:
+    """``obj detachFromFamily``: the object gains its own copy of every slot it found
+    through its ``family*`` chain (methods, parents, data it lacks; nearest first) and
+    loses the link, so it answers as before and the methods generated for it land on
+    itself. A human act: it changes method and parent slots."""
+    if foreign_sender(self):
+        raise CapabilityError(f"guardian: a method may change only its own receiver's slots, "
+                              f"not the family of {self._display()}")
+    require_human(f"detach {self._display()} from its family")
+    family, seen = family_of(self), {id(self)}
+    while family is not None and id(family) not in seen:
+        seen.add(id(family))
+        primordial = is_primordial(family)
+        for key, value in Proto.own_slots(family).items():
+            if key == FAMILY_SLOT or Proto.has_slot(self, key) or (
+                    primordial and key in IDENTITY_SLOTS):
+                continue
+            Proto.set_slot(self, key, value)
+        family = None if primordial else family_of(family)
+    if Proto.has_slot(self, FAMILY_SLOT):
+        Proto.remove_slot(self, FAMILY_SLOT)
+    return self
 
 
 def set_slot_value(self: Proto, name: Any, value: Any) -> Proto:
@@ -192,4 +216,4 @@ __all__ = [name for name in dir() if not name.startswith("_")] + ["selector_to_n
 
 
 #: the functions a primitive Method may name (batos.image.method.resolve_primitive)
-PRIMITIVES: frozenset[str] = frozenset({'clone', 'deep_clone', 'define_as', 'display_nl', 'display_string', 'does_not_understand', 'equals', 'false', 'has_slot', 'history_of', 'inspect', 'not_equals', 'parents', 'print_nl', 'print_string', 'remove_slot', 'responds_to', 'restore_from', 'set_slot_value', 'slot_at', 'slot_names', 'true', 'yourself'})
+PRIMITIVES: frozenset[str] = frozenset({'clone', 'deep_clone', 'define_as', 'detach_from_family', 'display_nl', 'display_string', 'does_not_understand', 'equals', 'false', 'has_slot', 'history_of', 'inspect', 'not_equals', 'parents', 'print_nl', 'print_string', 'remove_slot', 'responds_to', 'restore_from', 'set_slot_value', 'slot_at', 'slot_names', 'true', 'yourself'})
