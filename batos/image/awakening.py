@@ -27,6 +27,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("past", "batos.image.past:awaken_past"),  # traits historyOf:, restore:from:
     ("contracts", "batos.mind.contracts:awaken_contracts"),  # teach:examples:, fix:hint:
     ("family", "batos.image.awakening:awaken_family"),  # traits detachFromFamily
+    ("heartbeat", "batos.mind.improve:awaken_improve"),  # genesis improveCognition
 )
 
 

@@ -31,7 +31,7 @@ from batos.guardian.renames import renamed_primitive
 #: image's module names resolve through :data:`batos.guardian.renames.MODULES`)
 PRIMITIVE_MODULES: frozenset[str] = frozenset({
     "batos.lang.traits", "batos.mind.dnu", "batos.mind.personas", "batos.mind.psm",
-    "batos.mind.catalog", "batos.mind.contrapunto", "batos.mind.contracts",
+    "batos.mind.catalog", "batos.mind.contrapunto", "batos.mind.contracts", "batos.mind.improve",
 })
 
 LANGUAGES = ("python", "bst", "primitive")

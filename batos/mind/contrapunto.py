@@ -176,7 +176,7 @@ def run_ask(image: Any, receiver: Proto, question: str, *, seed: int | None = No
     from batos.mind.personas import (cues_of, find_persona, generate_as, persona_name,
                                      registry, system_prompt_of)
     from batos.mind.psm import new_cycle
-    from batos.mind.router import cue_hits, route
+    from batos.mind.router import cue_hits, route_in
     if not str(question).strip():
         raise BatosError("ask: needs a question")
     reg = registry(image)
@@ -203,7 +203,7 @@ def run_ask(image: Any, receiver: Proto, question: str, *, seed: int | None = No
         cycle.trace._p_changed = True
 
     def decompose(c: Any) -> str:
-        decision = route(question, cues_of(image), k=2, seed=seed, kind="ask")
+        decision = route_in(image, question, cues_of(image), k=2, seed=seed, kind="ask")
         lead = decision.top if decision.top in reg else PAIR[0]
         plan = [PAIR[i % 2] for i in range(max(n_turns, 1))]
         # a joiner whose cues the question itself hits speaks after the first turn

@@ -176,6 +176,8 @@ def make_persona(pllm: Proto, name: str, codex: Mapping[str, Any]) -> Proto:
                 if k.endswith("*") or isinstance(proto.get_slot(k), Method)]:
         proto.remove_slot(key)  # behaviour is inherited, not copied
     proto.__dict__["_name"] = name
+    from batos.image.proto import mark_primordial
+    mark_primordial(proto)  # batos made it: in no method's custody, starts a new kind
     proto.set_slot("pLLM*", pllm)
     proto.set_slot("name", name)
     proto.set_slot("persona", name)
@@ -289,9 +291,9 @@ def persona_for_code(image: Any, message: Any, *, requested: str | None = None,
     """Who writes the method for ``message``: ``requested`` if given, else
     :func:`code_persona_name` (the ``persona`` setting, else the image's code persona,
     BRICK by default). The router's noisy scores (seeded) go to the trace."""
-    from batos.mind.router import route
+    from batos.mind.router import route_in
     cues = cues_of(image)
-    decision = route(_text(message), cues, seed=seed, kind="code") if cues else None
+    decision = route_in(image, _text(message), cues, seed=seed, kind="code") if cues else None
     requested = setting("persona", flag=requested, options=getattr(image, "options", None))
     if requested:
         proto = find_persona(image, requested)

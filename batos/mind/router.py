@@ -6,7 +6,9 @@ it, so ``optimi`` matches ``optimise`` and ``optimization``), plus a prior per
 task kind (code generation leans to BRICK). Scores are normalised with a
 softmax; small Gaussian noise is added before the top-k choice ("noisy top-k
 gating", the codex's *intentional function bleed*), drawn from
-``random.Random(seed)`` so a seed makes the choice reproducible.
+``random.Random(seed)`` so a seed makes the choice reproducible. The digital ether
+(:mod:`batos.mind.ether`) adds its pull to each persona's score before the noise
+(:func:`route` ``pull=``; :func:`route_in` reads it from an image).
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ class Route:
     noisy: dict[str, float] = field(default_factory=dict)  # scores + noise
     hits: dict[str, list[str]] = field(default_factory=dict)  # cues each persona matched
     seed: int | None = None
+    pull: dict[str, float] = field(default_factory=dict)  # the ether's pull per persona
 
     @property
     def top(self) -> str:
@@ -81,14 +84,23 @@ def intent_scores(text: str, cues: Mapping[str, Sequence[str]], *,
 
 def route(text: str, cues: Mapping[str, Sequence[str]], *, k: int = 1,
           seed: int | None = None, kind: str | None = None,
-          noise: float = NOISE_STD) -> Route:
-    """Noisy top-k routing of ``text`` over personas' ``cues``; deterministic under ``seed``."""
+          noise: float = NOISE_STD, pull: Mapping[str, float] | None = None) -> Route:
+    """Noisy top-k routing of ``text`` over personas' ``cues``; deterministic under ``seed``.
+    ``pull`` (persona -> the ether's pull) is added to the scores before the noise."""
     scores, hits = intent_scores(text, cues, kind=kind)
     rng = random.Random(seed) if seed is not None else random.Random()
-    noisy = {n: round(s + rng.gauss(0.0, noise), 6) for n, s in scores.items()}
+    extra = {n: float((pull or {}).get(n, 0.0)) for n in scores}
+    noisy = {n: round(s + extra[n] + rng.gauss(0.0, noise), 6) for n, s in scores.items()}
     rank = {n: i for i, n in enumerate(cues)}
     order = sorted(noisy, key=lambda n: (-noisy[n], rank[n]))
-    return Route(tuple(order[:max(1, k)]), scores, noisy, hits, seed)
+    return Route(tuple(order[:max(1, k)]), scores, noisy, hits, seed,
+                 {n: v for n, v in extra.items() if v})
 
 
-__all__ = ["Route", "route", "intent_scores", "cue_hits", "words", "NOISE_STD", "PRIORS"]
+def route_in(image: object, text: str, cues: Mapping[str, Sequence[str]], **kw: object) -> Route:
+    """:func:`route` with the pull of ``image``'s digital ether on ``text``'s words."""
+    from batos.mind.ether import pull
+    return route(text, cues, pull=pull(image, text, cues), **kw)  # type: ignore[arg-type]
+
+
+__all__ = ["Route", "route", "route_in", "intent_scores", "cue_hits", "words", "NOISE_STD", "PRIORS"]

@@ -45,7 +45,8 @@ _providers_loaded = False
 # Subsystems that register commands: "module" (registers on import) or "module:function"
 # (called with no arguments). Missing modules are skipped.
 PROVIDERS: list[str] = ["batos.repl.mind_commands", "batos.repl.guardian_commands",
-                        "batos.repl.past_commands", "batos.repl.contract_commands"]
+                        "batos.repl.past_commands", "batos.repl.contract_commands",
+                        "batos.repl.heartbeat_commands"]
 
 
 def register_command(name: str, fn: CommandFn, help: str, usage: str | None = None,
