@@ -163,17 +163,80 @@ def test_emptied_slots_and_change_kind() -> None:
     ("foo:bar:", (1,), ["number", "value"]),                # fewer arguments than keywords
     ("size", (), []),
 ])
-def test_param_names_come_from_argument_types(selector: str, arguments: tuple,
-                                              names: list[str]) -> None:
-    assert param_names(selector, selector.count(":"), arguments) == names
+def test_kind_naming_comes_from_argument_types(selector: str, arguments: tuple,
+                                               names: list[str]) -> None:
+    """The earlier scheme, kept for bench/bench_params.py's A/B."""
+    assert param_names(selector, selector.count(":"), arguments, naming="kind") == names
 
 
-def test_param_names_are_identifiers_and_never_slot_like(image: Any) -> None:
+def test_kind_naming_is_identifiers(image: Any) -> None:
     other = image.globals["genesis"].clone()
-    assert param_names("transfer:to:", 2, (5, other)) == ["number", "other"]
-    names = param_names("a:b:c:d:", 4, (1, 1, "s", other))
+    assert param_names("transfer:to:", 2, (5, other), naming="kind") == ["number", "other"]
+    names = param_names("a:b:c:d:", 4, (1, 1, "s", other), naming="kind")
     assert names == ["number1", "number2", "text", "other"]
     assert all(n.isidentifier() for n in names)
+
+
+@pytest.mark.parametrize("selector, arguments, slots, names", [
+    # keyword pairs with names of their own (numbers only)
+    ("between:and:", (1, 10), {"value": 5}, ["low", "high"]),
+    ("from:to:", (1, 5), {}, ["start", "stop"]),
+    ("sumFrom:to:", (1, 5), {}, ["start", "stop"]),
+    ("min:max:", (0, 9), {}, ["low", "high"]),
+    ("copy:from:to:", ("abc", 1, 2), {}, ["text", "start", "stop"]),
+    ("between:and:", ("ant", "bee"), {}, ["text1", "text2"]),    # not numbers: no pair
+    ("between:and:", (1, 10), {"low": 0}, ["number1", "number2"]),  # a slot: pair dropped
+    # an element of the receiver's collection: countOf: 'a' over words is a word
+    ("countOf:", ("a",), {"words": ["a", "b"]}, ["word"]),
+    ("occurrencesOf:", ("a",), {"words": ["a", "b", "a"]}, ["word"]),
+    ("contains:", (3,), {"items": [1, 3]}, ["item"]),
+    ("countOf:", ("a",), {"text": "banana"}, ["char"]),            # one character
+    ("countOf:", ("ab",), {"text": "banana"}, ["string"]),         # text is a slot
+    # keyword nouns
+    ("addItem:", (5,), {"items": [1]}, ["item"]),
+    ("setName:", ("bob",), {}, ["name"]),
+    ("setName:", ("bob",), {"name": "ann"}, ["new_name"]),        # never the slot's name
+    ("addItems:", ((3, 4),), {"items": [1]}, ["new_items"]),
+    ("addAll:", ((3, 4),), {"items": [1]}, ["elements"]),          # not the slot's name
+    ("removeVowels:", ("banana",), {}, ["text"]),                  # a plural: not the arg
+    ("itemNamed:", ("book",), {"items": []}, ["name"]),
+    ("repeat:times:", ("ab", 3), {}, ["text", "times"]),
+    ("at:put:", (1, "x"), {}, ["index", "value"]),
+    ("at:put:", ("k", 2), {}, ["key", "value"]),
+    ("celsiusToFahrenheit:", (100,), {}, ["celsius"]),
+    # no clue: the type word, numbered when repeated
+    ("hypotenuseOf:and:", (3, 4), {}, ["number1", "number2"]),
+    ("longestWordIn:", ("the quick brown fox",), {}, ["text"]),
+    ("withdraw:", (30,), {"balance": 100}, ["number"]),
+    ("transfer:from:to:", (30, "alice", "bob"), {}, ["number", "text1", "text2"]),
+    ("foo:bar:", (), {}, ["value1", "value2"]),
+    ("max:", (3,), {}, ["number"]),                                # never a builtin
+    ("size", (), {}, []),
+])
+def test_meaning_naming(selector: str, arguments: tuple, slots: dict,
+                        names: list[str]) -> None:
+    assert param_names(selector, selector.count(":"), arguments, slots) == names
+
+
+def test_meaning_names_are_unique_identifiers_clear_of_slots_and_methods(image: Any) -> None:
+    genesis = image.globals["genesis"]
+    accounts = [genesis.clone(), genesis.clone()]
+    # an argument the receiver holds is named after the collection holding it
+    assert param_names("close:", 1, (accounts[1],), {"accounts": accounts}) == ["account"]
+    assert param_names("transfer:to:", 2, (5, genesis.clone())) == ["number", "other"]
+    names = param_names("a:b:c:d:e:", 5, (1, 1, "s", "t", None),
+                        {"number": 0, "text1": ""}, avoid=["value"])
+    assert len(set(names)) == 5 and all(n.isidentifier() for n in names)
+    assert not {"number", "text1", "value", "self"} & set(names)
+    assert param_names("class:def:", 2, (1, 2), {}) == ["number1", "number2"]
+    assert param_names("lambda:", 1, ()) == ["value"]
+
+
+def test_module_naming_switch_selects_the_scheme(monkeypatch: Any) -> None:
+    monkeypatch.setattr(P, "NAMING", "kind")
+    assert param_names("between:and:", 2, (1, 10)) == ["number1", "number2"]
+    monkeypatch.setattr(P, "NAMING", "meaning")
+    assert param_names("between:and:", 2, (1, 10)) == ["low", "high"]
 
 
 # --- the mission brief -----------------------------------------------------------------------------
@@ -248,8 +311,13 @@ def test_worked_examples_follow_the_same_heuristics() -> None:
     assert "Returns: self, after setting self.history = []" in asks["clearHistory"]
     assert "Returns: a string that describes it in words" in asks["display_state"]
     assert "Returns:" not in asks["withdraw:"]                # a change: no claim
+    # the worked examples read the same under both namings (the A/B changes briefs only)
+    for sel, (args, slots, _) in by_selector.items():
+        assert param_names(sel, len(args), args, slots) == \
+            param_names(sel, len(args), args, naming="kind"), sel
+    assert "  self.jars: list of 3 objects" in asks["labelsOfFullJars"]
     for (ask, answer), (sel, (args, slots, code)) in zip(P.EXAMPLES, by_selector.items()):
         assert f"Message: #{sel}" in ask
-        params = param_names(sel, len(args), args)
+        params = param_names(sel, len(args), args, slots)
         assert answer.startswith(f"```python\ndef {selector_to_name(sel)}("
                                  f"{', '.join(['self'] + params)}):\n"), sel

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import keyword
 import re
-from collections.abc import Set as AbstractSet
+from collections.abc import Mapping, Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -23,8 +23,9 @@ You write exactly one Python method for a live object in a persistent object ima
 Rules (the Persistence Covenant and the security policy):
 1. Answer with one function definition only, in a ```python block. Its first parameter is self.
 2. The object's slots are attributes: read self.x, write self.x = value. Keep state only in slots.
-   Only the listed slots exist; a new slot is created by assigning it. Another object's
-   slots are read-only: change it by sending it a message (other.deposit_(5)).
+   Only the listed slots exist; a new slot is created by assigning it. The objects self
+   holds (in its slots, or in lists and dicts there) may be changed too: item.qty = 0.
+   Any other object's slots are read-only: send it a message (other.deposit_(5)).
 3. After changing state (assigning self.x, or mutating a list or dict held in a slot) write
    self._p_changed = True as the last statement before returning.
 4. Return the answer; never print it. Change slots only when the selector asks for a change
@@ -63,6 +64,7 @@ class MissionBrief:
     examples: list[str] = field(default_factory=list)  # the contract: must all hold
     correction: str | None = None              # the user's words on what they meant
     rejected: str | None = None                # the source the user rejected
+    world: list[str] = field(default_factory=list)  # what slots/arguments hold (mind.world)
 
     def text(self) -> str:
         lines = [f"Receiver: {quote_data(self.receiver)}", "Slots (current values):"]
@@ -72,6 +74,9 @@ class MissionBrief:
             lines.append("  (none)")
         if self.understood:
             lines.append("Understands: " + quote_data(", ".join(self.understood)))
+        if self.world:
+            lines.append("What the slots and arguments hold:")
+            lines += [f"  {quote_data(w)}" for w in self.world]
         if self.arguments:
             lines.append(f"Message: #{self.selector} with arguments ({', '.join(self.arguments)})")
         else:
@@ -193,16 +198,164 @@ def emptied_slots(selector: str, names: Sequence[str]) -> list[str]:
         [n for n in names if n != "description"]
 
 
-def param_names(selector: str, nargs: int, arguments: Sequence[Any] = ()) -> list[str]:
-    """Parameter names from the argument types (``number``, ``text``, ``items`` …), numbered
-    when repeated, so the model reads them as inputs rather than slot names."""
-    if nargs == 0:
+#: how :func:`param_names` names parameters: ``"meaning"`` (keywords, values, the
+#: receiver's slots) or ``"kind"`` (the argument's type only, the earlier scheme;
+#: ``bench/bench_params.py`` compares the two)
+NAMING = "meaning"
+
+# keyword pairs whose two arguments have names of their own (numbers only)
+_PAIRS = {("between", "and"): ("low", "high"), ("from", "to"): ("start", "stop"),
+          ("min", "max"): ("low", "high"), ("low", "high"): ("low", "high")}
+# the last word of a keyword that names its argument
+_NOUNS = {"name", "title", "key", "value", "index", "count", "amount", "price", "size",
+          "width", "height", "length", "step", "times", "limit", "start", "stop",
+          "separator", "prefix", "suffix", "pattern", "factor", "rate", "percent",
+          "discount", "tax", "year", "month", "day", "label", "owner", "position",
+          "offset", "base", "exponent", "degrees", "radius", "quantity", "qty", "age",
+          "score", "weight", "delay", "capacity", "threshold", "target", "total"}
+# verbs whose object the noun after them names (addItem: 5 → item)
+_TAKING = {"add", "remove", "insert", "push", "append", "enqueue", "set", "include",
+           "delete", "drop", "put", "store"}
+_SUFFIX = {"named": "name", "titled": "title", "called": "name", "labelled": "label",
+           "labeled": "label"}
+_FALLBACK = {"text": "string", "number": "num", "items": "elements", "mapping": "table",
+             "flag": "switch", "value": "arg", "char": "character", "other": "another"}
+
+
+def param_names(selector: str, nargs: int, arguments: Sequence[Any] = (),
+                slots: Any = (), *, avoid: Sequence[str] = (),
+                naming: str | None = None) -> list[str]:
+    """Parameter names that say what each argument is, so the model reads them as inputs.
+
+    ``naming="kind"`` (or :data:`NAMING`): from the argument types (``number``,
+    ``text``, ``items`` …), numbered when repeated. ``"meaning"``, in this order: a
+    keyword pair (``between:and:`` → ``low, high``; ``from:to:`` → ``start, stop``), a
+    keyword that is a noun (``withName:`` → ``name``, ``…Named:`` → ``name``), the
+    object of a taking verb (``addItem:`` → ``item``), a unit conversion's source
+    (``celsiusToFahrenheit:`` → ``celsius``), an element of one of the receiver's
+    collections (``countOf: 'a'`` over a ``words`` slot → ``word``), a named prototype,
+    then the type word (a one-character string is a ``char``). ``slots`` are the
+    receiver's data slots (a name → value mapping, or just names); no name equals one
+    of them, ``avoid`` (its methods), a Python keyword or builtin, or another parameter.
+    """
+    if nargs <= 0:
         return []
-    bases = [_type_word(arguments[i]) if i < len(arguments) else "value" for i in range(nargs)]
-    names: list[str] = []
-    for i, base in enumerate(bases):
-        names.append(f"{base}{bases[:i + 1].count(base)}" if bases.count(base) > 1 else base)
+    args = list(arguments)[:nargs]
+    kinds = [_type_word(a) for a in args] + ["value"] * (nargs - len(args))
+    if (naming or NAMING) == "kind":
+        return _numbered(kinds)
+    values = dict(slots) if isinstance(slots, Mapping) else {n: None for n in slots}
+    taken = set(values) | set(avoid) | {"self"}
+    keywords = [_HUMPS.findall(k) for k in selector.split(":")[:nargs]]
+    keywords += [[] for _ in range(nargs - len(keywords))]
+    wanted: list[list[str]] = [[] for _ in range(nargs)]
+    for i in range(nargs - 1):
+        pair = (_last(keywords[i]), _last(keywords[i + 1]))
+        numeric = all(j >= len(args) or kinds[j] == "number" for j in (i, i + 1))
+        if pair in _PAIRS and numeric and all(_free(n, taken, []) for n in _PAIRS[pair]):
+            wanted[i].append(_PAIRS[pair][0])
+            wanted[i + 1].append(_PAIRS[pair][1])
+    for i in range(nargs):
+        wanted[i] += _meant(keywords[i], args[i] if i < len(args) else None,
+                            i < len(args), nargs, values)
+    names: list[str | None] = []
+    for i in range(nargs):
+        names.append(next((w for w in wanted[i] if _free(w, taken, names)), None))
+    # the rest by type, numbered when repeated, each clear of slots and the others
+    rest = [i for i, n in enumerate(names) if n is None]
+    bases = {i: kinds[i] if kinds[i] != "text" or i >= len(args) or len(args[i]) != 1
+             else "char" for i in rest}
+    for i in rest:
+        base = bases[i]
+        if not _free(base, taken, []):
+            base = _FALLBACK.get(base, base + "_arg")
+        same = [j for j in rest if bases[j] == bases[i]]
+        name = f"{base}{same.index(i) + 1}" if len(same) > 1 else base
+        while not _free(name, taken, names):
+            name += "_"
+        names[i] = name
+    return [str(n) for n in names]
+
+
+def _numbered(bases: list[str]) -> list[str]:
+    names = [f"{b}{bases[:i + 1].count(b)}" if bases.count(b) > 1 else b
+             for i, b in enumerate(bases)]
     return [n + "_" if keyword.iskeyword(n) else n for n in names]
+
+
+def _last(words: list[str]) -> str:
+    return words[-1].lower() if words else ""
+
+
+def _free(name: str, taken: set[str], names: Sequence[str | None]) -> bool:
+    import builtins
+    return (name.isidentifier() and not keyword.iskeyword(name) and name not in taken
+            and not hasattr(builtins, name) and name not in names)
+
+
+def _singular(word: str) -> str | None:
+    w = word.lower()
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith(("sses", "xes", "ches", "shes")):
+        return w[:-2]
+    if w.endswith("s") and not w.endswith("ss") and len(w) > 2:
+        return w[:-1]
+    return None
+
+
+def _meant(words: list[str], value: Any, known: bool, nargs: int,
+           slots: dict[str, Any]) -> list[str]:
+    """Names one argument's keyword and value suggest, best first (see :func:`param_names`)."""
+    out: list[str] = []
+    lower = [w.lower() for w in words]
+    collection = known and _type_word(value) in ("items", "mapping")
+    last = lower[-1] if lower else ""
+    if lower == ["at"] and known:
+        out.append("index" if _type_word(value) == "number" else "key")
+    if lower == ["put"]:
+        out.append("value")
+    if last in _SUFFIX and len(lower) > 1:
+        out.append(_SUFFIX[last])
+    if last in _NOUNS and not collection:
+        out.append(last)
+    single = _singular(last) if last else None
+    if collection and single in _NOUNS:
+        out.append(last)
+    if len(lower) >= 2 and lower[0] in _TAKING and last not in ("all", "every", "each"):
+        if single is None and not collection:
+            out += [last, "new_" + last]
+        elif single is not None and collection:
+            out += [last, "new_" + last]
+    if (nargs == 1 and len(lower) == 3 and lower[1] == "to" and known
+            and _type_word(value) == "number"):
+        out.append(lower[0])
+    if known and not collection:
+        for name, held in slots.items():
+            single = _singular(name)
+            if single is None or held is None:
+                continue
+            if type(value).__name__ == "Proto":
+                if any(v is value for v in _elements(held)):
+                    out.append(single)
+            elif _type_word(held) == "items" and _elements(held) and all(
+                    _type_word(v) == _type_word(value) for v in _elements(held)):
+                out.append(single)
+        if type(value).__name__ == "Proto":
+            own = str(value.__dict__.get("_name") or "").lower()
+            if own.isidentifier():
+                out.append(own)
+    return out
+
+
+def _elements(value: Any) -> list[Any]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or \
+            isinstance(value, Mapping) or type(value).__name__ == "PersistentMapping":
+        return []
+    try:
+        return list(value)[:50]
+    except Exception:  # noqa: BLE001 - a value that cannot be listed holds nothing here
+        return []
 
 
 def _type_word(value: Any) -> str:
@@ -334,6 +487,14 @@ def extract_code(prefix: str, completion: str) -> str:
 
 # Worked examples, rendered with the same MissionBrief.text() as real briefs:
 # (receiver name, selector, arguments, slots, answer).
+@dataclass(frozen=True)
+class _Shown:
+    """A worked example's slot shown as a real brief shows it (a preview and a type)."""
+
+    preview: str
+    kind: str
+
+
 _WORKED: list[tuple[str, str, tuple, dict[str, Any], str]] = [
     ("account", "withdraw:", (30,), {"owner": "Ann", "balance": 100}, """\
 def withdraw_(self, number):
@@ -371,18 +532,32 @@ def longestWordIn_(self, text):
 def display_state(self):
     state = "on" if self.on else "off"
     return f"I am the {self.description}, switched {state}."'''),
+    ("shelf", "labelsOfFullJars", (), {"jars": _Shown("an Array(a Proto a Proto a Proto)",
+                                                      "list")}, """\
+def labelsOfFullJars(self):
+    return [jar.label for jar in self.jars if not jar.isEmpty()]"""),
 ]
+
+# the world lines of worked examples whose slots hold prototypes (what
+# batos.mind.world.world_lines writes for such a receiver; tests/test_world_brief.py
+# builds the shelf and checks)
+_WORLDS: dict[str, list[str]] = {
+    "labelsOfFullJars": ["self.jars: list of 3 objects, each with .label = 'honey', "
+                         ".grams = 250 (the first one's values) and methods .isEmpty()"],
+}
 
 
 def _example_brief(receiver: str, selector: str, arguments: tuple,
                    slots: dict[str, Any]) -> MissionBrief:
     from batos.image.proto import selector_to_name
-    rows = [(n, preview(v), type(v).__name__) for n, v in slots.items()]
+    rows = [(n, v.preview, v.kind) if isinstance(v, _Shown) else
+            (n, preview(v), type(v).__name__) for n, v in slots.items()]
     return MissionBrief(
         receiver=f"a Proto({receiver})", selector=selector, name=selector_to_name(selector),
-        params=param_names(selector, len(arguments), arguments),
+        params=param_names(selector, len(arguments), arguments, slots),
         arguments=[preview(a) for a in arguments],
-        slots=rows, understood=[], hint=return_hint(selector, arguments, rows))
+        slots=rows, understood=[], hint=return_hint(selector, arguments, rows),
+        world=list(_WORLDS.get(selector, [])))
 
 
 EXAMPLES: list[tuple[str, str]] = [

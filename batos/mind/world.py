@@ -1,0 +1,307 @@
+"""The world a missing method works in: what the receiver's slots and the arguments hold.
+
+The mission brief lists the receiver's slots with one-line previews; a slot that holds
+prototypes shows only ``a Proto``, so a model asked for ``Store stockValue`` cannot know
+that each item has ``price`` and ``qty`` (it guesses ``item.value``). :func:`world_lines`
+answers one line per slot (and argument) that holds prototypes or collections: the
+element kind and count, and for prototypes their data slots (the first one's values)
+and the methods they understand (own and inherited, the machinery's left out), within a
+small token budget, in slot order. :func:`failure_feedback` answers, for a generated
+method whose send to another object failed, what that object does have.
+
+Reading other objects' slots here is batos's own act (the mind layer describes the
+image to the model), so it uses :meth:`Proto.slots`, which trusts batos code.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence, Set
+from typing import Any, Iterable
+
+from batos.errors import MessageNotUnderstood
+from batos.image.proto import Proto
+from batos.image.selectors import is_parent_slot
+
+#: tokens (about 4 characters each) all world lines of one brief may take
+WORLD_TOKENS = 120
+#: data slots and methods shown per described object
+MAX_FIELDS, MAX_METHODS = 6, 4
+_VALUE_WIDTH = 16
+
+
+def tokens(text: str) -> int:
+    """A rough token count (about four characters a token on code-trained BPE models)."""
+    return (len(text) + 3) // 4
+
+
+# --- what an object holds --------------------------------------------------------------
+
+_MACHINERY = frozenset({"traits", "pLLM"})
+
+
+class Family:
+    """What to leave out of a description: the machinery's prototypes (``traits``,
+    ``pLLM``: their methods and settings are not the object's own) and the data slots
+    every clone of genesis copies from it unchanged (its ``description``)."""
+
+    def __init__(self, system: Iterable[Any] = (), common: Mapping[str, Any] | None = None
+                 ) -> None:
+        self.system = {id(s) for s in system if s is not None}
+        self.common = dict(common or {})
+
+    @classmethod
+    def of_image(cls, image: Any) -> "Family":
+        """The image's own: ``traits`` and ``pLLM`` as machinery, genesis's data slots
+        as the values every clone inherits by copy."""
+        g = getattr(image, "globals", {}) or {}
+        genesis = g.get("genesis")
+        common: dict[str, Any] = {}
+        if isinstance(genesis, Proto):
+            common = {r.name: r.value for r in genesis.slots(inherited=False)
+                      if r.kind == "data"}
+        return cls((g.get("traits"), g.get("pLLM")), common)
+
+    def machinery(self, owner: Proto) -> bool:
+        """Whether ``owner`` is one of the machinery's prototypes (by identity, else by
+        the names the image gives them)."""
+        return id(owner) in self.system or owner.__dict__.get("_name") in _MACHINERY
+
+    def fields(self, obj: Proto) -> list[tuple[str, Any]]:
+        """``obj``'s data slots as (name, value), own first, then inherited."""
+        out = []
+        for row in obj.slots():
+            if row.kind != "data" or self.machinery(row.owner):
+                continue
+            if row.name in self.common and _same(self.common[row.name], row.value):
+                continue
+            out.append((row.name, row.value))
+        return out
+
+    def methods(self, obj: Proto) -> list[str]:
+        """The selectors ``obj`` understands beyond the machinery's (own and family)."""
+        out = []
+        for row in obj.slots():
+            if (row.kind == "method" and not self.machinery(row.owner)
+                    and getattr(row.value, "language", "") != "primitive"):
+                out.append(str(getattr(row.value, "selector", row.name)))
+        return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return a is b or bool(a == b)
+    except Exception:  # noqa: BLE001 - a value that cannot compare is not the same
+        return False
+
+
+def call_form(selector: str) -> str:
+    """How Python code sends ``selector``: ``total`` → ``.total()``, ``deposit:`` →
+    ``.deposit_(x)``, ``transfer:to:`` → ``.transfer_to_(x, y)``."""
+    from batos.image.proto import selector_to_name
+    n = selector.count(":")
+    args = ", ".join("xyzuvw"[i] if i < 6 else f"a{i}" for i in range(n))
+    return f".{selector_to_name(selector)}({args})"
+
+
+def _value(value: Any) -> str:
+    """A short Python-looking example of a value."""
+    if isinstance(value, Proto):
+        return "an object"
+    if isinstance(value, (str, bool, int, float)) or type(value).__name__ in (
+            "Decimal", "Fraction", "Symbol"):
+        text = repr(str(value) if type(value).__name__ == "Symbol" else value)
+    elif isinstance(value, Mapping):
+        text = f"a dict of {len(value)}"
+    elif _is_collection(value):
+        text = f"a list of {len(value)}" if not isinstance(value, Set) else \
+            f"a set of {len(value)}"
+    elif value is None:
+        text = "None"
+    else:
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 2] + "…" + text[-1]
+
+
+def _is_collection(value: Any) -> bool:
+    return (isinstance(value, (Sequence, Set, Mapping))
+            and not isinstance(value, (str, bytes, bytearray)))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Proto):
+        return "object"
+    if isinstance(value, Mapping):
+        return "dict"
+    if _is_collection(value):
+        return "set" if isinstance(value, Set) else "list"
+    return type(value).__name__ if type(value).__name__ != "Symbol" else "str"
+
+
+def _kinds(values: list[Any]) -> str:
+    seen: list[str] = []
+    for v in values:
+        k = _kind(v)
+        if k not in seen:
+            seen.append(k)
+    return "/".join(seen[:3])
+
+
+def _object_text(obj: Proto, family: Family, *, examples: bool, note: str = "") -> str:
+    """``.name = 'pen', .price = 2 and methods .total()`` (``examples=False``: names only;
+    ``note`` follows the example values)."""
+    fields = family.fields(obj)
+    parts = [f".{n} = {_value(v)}" if examples else f".{n}" for n, v in fields[:MAX_FIELDS]]
+    if len(fields) > MAX_FIELDS:
+        parts.append("…")
+    text = ", ".join(parts) if parts else "no slots"
+    if parts and examples and note:
+        text += f" ({note})"
+    methods = family.methods(obj)
+    if methods:
+        shown = [call_form(s) for s in methods[:MAX_METHODS]]
+        text += " and methods " + ", ".join(shown) + (", …" if len(methods) > MAX_METHODS else "")
+    return text
+
+
+def shape(label: str, value: Any, family: Family, *, examples: bool = True) -> str | None:
+    """One world line for ``value`` held under ``label`` (``self.items``, an argument's
+    name), or None when it holds nothing worth a line (a plain value, an empty
+    collection: its preview says all)."""
+    if isinstance(value, Proto):
+        return f"{label}: an object with {_object_text(value, family, examples=examples)}"
+    if not _is_collection(value) or not len(value):
+        return None
+    if isinstance(value, Mapping):
+        keys, values = list(value.keys()), list(value.values())
+        head = f"{label}: dict of {len(value)}, {_kinds(keys)} → {_kinds(values)}"
+        first_proto = next((v for v in values if isinstance(v, Proto)), None)
+        if first_proto is not None:
+            return f"{head}, each value with " + _object_text(
+                first_proto, family, examples=examples, note="the first one's values")
+        if examples:
+            return f"{head}, e.g. {_value(keys[0])}: {_value(values[0])}"
+        return head
+    items = list(value)
+    noun = "set" if isinstance(value, Set) else "list"
+    head = f"{label}: {noun} of {len(items)} {_kinds(items)}"
+    first_proto = next((v for v in items if isinstance(v, Proto)), None)
+    if first_proto is not None:
+        return f"{label}: {noun} of {len(items)} objects, each with " + \
+            _object_text(first_proto, family, examples=examples, note="the first one's values")
+    first_dict = next((v for v in items if isinstance(v, Mapping) and len(v)), None)
+    if first_dict is not None:
+        keys = list(first_dict.items())[:MAX_FIELDS]
+        return head + ", each with keys " + ", ".join(
+            f"{_value(k)}: {_value(v)}" if examples else _value(k) for k, v in keys)
+    return head
+
+
+def world_lines(receiver: Any, arguments: Sequence[Any] = (), params: Sequence[str] = (), *,
+                family: Family | None = None, budget: int = WORLD_TOKENS) -> list[str]:
+    """The world lines of a brief: the receiver's slots (own, then inherited, the
+    machinery's left out) that hold prototypes or collections, then such arguments
+    (labelled with their parameter names), in that order, each with example values
+    while the budget allows, else names only, else left out."""
+    family = family or Family()
+    held: list[tuple[str, Any]] = []
+    if isinstance(receiver, Proto):
+        held += [(f"self.{n}", v) for n, v in family.fields(receiver)
+                 if not is_parent_slot(n)]
+    for i, arg in enumerate(arguments):
+        name = params[i] if i < len(params) else f"argument {i + 1}"
+        held.append((f"{name} (argument)", arg))
+    lines: list[str] = []
+    left = budget
+    for label, value in held:
+        for examples in (True, False):
+            line = shape(label, value, family, examples=examples)
+            if line is None:
+                break
+            cost = tokens(line)
+            if cost <= left:
+                lines.append(line)
+                left -= cost
+                break
+    return lines
+
+
+def world_for(image: Any, receiver: Any, arguments: Sequence[Any] = (),
+              params: Sequence[str] = (), budget: int = WORLD_TOKENS) -> list[str]:
+    """:func:`world_lines` with the image's machinery and genesis's copies left out."""
+    return world_lines(receiver, arguments, params, family=Family.of_image(image),
+                       budget=budget)
+
+
+def params_and_world(image: Any, receiver: Any, selector: str, arguments: Sequence[Any]
+                     ) -> tuple[list[str], list[str]]:
+    """The parameter names (:func:`batos.mind.prompts.param_names`, clear of the
+    receiver's slots and methods) and the world lines of a brief, for ``decompose``."""
+    from batos.image.proto import selector_to_name
+    from batos.mind.prompts import param_names
+    family = Family.of_image(image)
+    held: dict[str, Any] = {}
+    methods: list[str] = []
+    if isinstance(receiver, Proto):
+        held = dict(family.fields(receiver))
+        methods = [selector_to_name(s) for s in family.methods(receiver)]
+        held.update({n: None for n in receiver.slot_names() if n not in held})
+    args = list(arguments)
+    params = param_names(selector, len(args), args, held, avoid=methods)
+    return params, world_lines(receiver, args, params, family=family)
+
+
+# --- a failed send to another object ---------------------------------------------------
+
+def failure_feedback(exc: BaseException, receiver: Any, family: Family | None = None
+                     ) -> str | None:
+    """What to tell the model when its method's send to *another* prototype failed
+    (``MessageNotUnderstood`` whose receiver is not the method's, or an
+    ``AttributeError`` on a prototype): what that object has and understands, and where
+    the receiver holds it. None for anything else (the plain error says enough)."""
+    target: Any = None
+    missing = ""
+    if isinstance(exc, MessageNotUnderstood):
+        if exc.receiver is receiver:
+            return None
+        target, missing = exc.receiver, str(exc.selector)
+    elif isinstance(exc, AttributeError):
+        target, missing = getattr(exc, "obj", None), str(getattr(exc, "name", "") or "")
+    if not isinstance(target, Proto) or target is receiver:
+        return None
+    if family is None:
+        from batos.image.image import image_of
+        image = image_of(target) or image_of(receiver)
+        family = Family.of_image(image) if image is not None else Family()
+    fields = [n for n, _ in family.fields(target)]
+    methods = family.methods(target)
+    where = _held_at(receiver, target, family)
+    who = f"{target._display()}{f' ({where})' if where else ''}"
+    has = ("it has slots " + ", ".join(fields)) if fields else "it has no data slots"
+    if methods:
+        has += " and understands " + ", ".join(call_form(s)[1:] for s in methods)
+    text = f"{who} does not understand #{missing}; {has}."
+    from batos.image.proto import selector_to_name
+    close = difflib.get_close_matches(selector_to_name(missing),
+                                      fields + [selector_to_name(s) for s in methods], 1, 0.6)
+    if close:
+        text += f" Did you mean .{close[0]}?"
+    return text + " Read a slot as obj.slot; send a method as obj.method()."
+
+
+def _held_at(receiver: Any, target: Proto, family: Family) -> str:
+    """Where ``receiver`` holds ``target``: ``self.owner``, ``an element of self.items``."""
+    if not isinstance(receiver, Proto):
+        return ""
+    for name, value in family.fields(receiver):
+        if value is target:
+            return f"self.{name}"
+        if isinstance(value, Mapping):
+            if any(v is target for v in value.values()):
+                return f"a value of self.{name}"
+        elif _is_collection(value) and any(v is target for v in value):
+            return f"an element of self.{name}"
+    return ""
+
+
+__all__ = ["WORLD_TOKENS", "Family", "call_form", "failure_feedback", "params_and_world",
+           "shape", "tokens", "world_for", "world_lines"]
