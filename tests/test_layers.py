@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ["errors", "settings", "guardian", "llm", "image", "lang", "mind", "render", "repl",
-          "cli"]
+LAYERS = ["errors", "settings", "guardian", "llm", "image", "lang", "mind", "forge", "render",
+          "repl", "cli"]
 
 
 def _lint_imports() -> list[str]:

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from batos.render.adapter import render_adapter
+from batos.render.forge import provenance_rows
 
 
 def _slot(proto: Any, name: str, default: Any = None) -> Any:
@@ -21,6 +22,12 @@ def _adapter_cell(adapter: Any, scale: Any) -> str:
     return f"{adapter.name} ×{float(scale if scale is not None else 1.0):g}"
 
 
+def _provenance(adapter: Any) -> dict[str, Any] | None:
+    """A forged adapter's provenance (``batos forge train``) as plain data, else None."""
+    prov = getattr(adapter, "provenance", None) if adapter is not None else None
+    return dict(prov) if prov else None
+
+
 def persona_row(name: str, proto: Any) -> dict[str, Any]:
     """Plain data of one persona (also the JSON of ``batos persona list``)."""
     adapter = _slot(proto, "adapter")
@@ -29,6 +36,7 @@ def persona_row(name: str, proto: Any) -> dict[str, Any]:
             "pillars": list(_slot(proto, "pillars", {}) or {}),
             "cues": [str(c) for c in _slot(proto, "cues", []) or []],
             "adapter": adapter.to_json() if adapter is not None else None,
+            "adapter_provenance": _provenance(adapter),
             "adapter_scale": float(_slot(proto, "adapter_scale", 1.0)),
             "system_prompt": _slot(proto, "system_prompt", "")}
 
@@ -70,6 +78,8 @@ def render_persona(name: str, proto: Any) -> RenderableType:
     adapter = _slot(proto, "adapter")
     grid.add_row("adapter", _adapter_cell(adapter, row["adapter_scale"]) if adapter else
                  "none (base model)")
+    for label, text in provenance_rows(row["adapter_provenance"]):
+        grid.add_row(label, text)
     parts: list[RenderableType] = [head, grid]
     if adapter is not None:
         parts.append(render_adapter(adapter))
