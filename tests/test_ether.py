@@ -10,7 +10,8 @@ from batos.llm import FakeBackend
 from batos.mind import ether, genlog, improve
 from batos.mind.dnu import use_backend
 from batos.mind.personas import cues_of
-from batos.mind.router import route, route_in
+from batos.mind.ether import route_in
+from batos.mind.router import route
 from batos.mind.trace import list_traces
 
 T0 = 1_000_000.0

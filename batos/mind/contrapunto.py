@@ -176,7 +176,8 @@ def run_ask(image: Any, receiver: Proto, question: str, *, seed: int | None = No
     from batos.mind.personas import (cues_of, find_persona, generate_as, persona_name,
                                      registry, system_prompt_of)
     from batos.mind.psm import new_cycle
-    from batos.mind.router import cue_hits, route_in
+    from batos.mind.ether import route_in
+    from batos.mind.router import cue_hits
     if not str(question).strip():
         raise BatosError("ask: needs a question")
     reg = registry(image)

@@ -214,6 +214,13 @@ def summary(image: Any, *, now: float | None = None) -> Mapping[str, Any]:
             "intensity": round(sum(p.intensity for p in found), 4)}
 
 
+def route_in(image: Any, text: str, cues: Mapping[str, Sequence[str]], **kw: Any) -> Any:
+    """The router's :func:`~batos.mind.router.route` with the pull of ``image``'s ether
+    on ``text``'s words."""
+    from batos.mind.router import route
+    return route(text, cues, pull=pull(image, text, cues), **kw)
+
+
 __all__ = ["KINDS", "FLOOR", "MAX_TRAILS", "Pheromone", "deposit", "trails", "evaporate",
-           "pull", "weak_areas", "strength", "topic_words", "decayed", "deposit_outcomes",
+           "pull", "route_in", "weak_areas", "strength", "topic_words", "decayed", "deposit_outcomes",
            "ether_tree", "summary"]

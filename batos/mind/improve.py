@@ -382,7 +382,7 @@ def run_intent(image: Any, intent: dict[str, Any], *, seed: int | None = None) -
     from batos.mind.contracts import regenerate
     from batos.mind.dnu import DNUCycle
     from batos.mind.personas import cues_of
-    from batos.mind.router import route_in
+    from batos.mind.ether import route_in
     from batos.settings import overriding
     st = state(image)
     key = _intent_key(intent)

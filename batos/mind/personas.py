@@ -291,7 +291,7 @@ def persona_for_code(image: Any, message: Any, *, requested: str | None = None,
     """Who writes the method for ``message``: ``requested`` if given, else
     :func:`code_persona_name` (the ``persona`` setting, else the image's code persona,
     BRICK by default). The router's noisy scores (seeded) go to the trace."""
-    from batos.mind.router import route_in
+    from batos.mind.ether import route_in
     cues = cues_of(image)
     decision = route_in(image, _text(message), cues, seed=seed, kind="code") if cues else None
     requested = setting("persona", flag=requested, options=getattr(image, "options", None))

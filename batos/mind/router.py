@@ -97,10 +97,4 @@ def route(text: str, cues: Mapping[str, Sequence[str]], *, k: int = 1,
                  {n: v for n, v in extra.items() if v})
 
 
-def route_in(image: object, text: str, cues: Mapping[str, Sequence[str]], **kw: object) -> Route:
-    """:func:`route` with the pull of ``image``'s digital ether on ``text``'s words."""
-    from batos.mind.ether import pull
-    return route(text, cues, pull=pull(image, text, cues), **kw)  # type: ignore[arg-type]
-
-
-__all__ = ["Route", "route", "route_in", "intent_scores", "cue_hits", "words", "NOISE_STD", "PRIORS"]
+__all__ = ["Route", "route", "intent_scores", "cue_hits", "words", "NOISE_STD", "PRIORS"]
