@@ -13,7 +13,12 @@ For each model:
 * prefix KV cache: prompt time of a second prompt sharing the fixed system prefix
   against the first (goal <= 0.5x), and after a persona round trip A -> B -> A;
 * generation speed of the backend against a raw ``llama_cpp.Llama.create_completion``
-  of the same prompt (tokens/s ratio, goal ~1.0x).
+  of the same prompt (tokens/s ratio, goal ~1.0x);
+* Tree-of-Thought candidates (issue 14.3): tokens/s of one sequence alone against three
+  decoded together (``generate_many``: one prompt, shared KV cells, one decode per step),
+  and the wall-time ratio k=3 / k=1 (goal <= 1.5x).
+
+    python bench/bench_llm.py --candidates-only --skip-tiny   # just that, default model
 
 The adapter used on the default model is a random rank-8 LoRA written here with the
 dims read from the model (only latency is measured, not its effect).
@@ -194,6 +199,42 @@ def bench_speed(model: Path, max_tokens: int, rounds: int) -> None:
         "goal ~1.0x")
 
 
+def bench_candidates(model: Path, max_tokens: int, rounds: int) -> None:
+    """One sequence (``generate``) against three decoded together (``generate_many``), on
+    the same prompt, the prompt's KV cached for both (only the last token is evaluated)."""
+    be = LlamaCppBackend(model, shared=False)
+    prompt = be.format_chat([{"role": "user", "content": LONG_ASK}])
+    be.generate(prompt, max_tokens=4)
+    ones, threes = [], []
+    for r in range(rounds):  # interleaved, so load from elsewhere hits both alike
+        ones.append(be.generate(prompt, max_tokens=max_tokens))
+        threes.append(be.generate_many(prompt, 3, max_tokens=max_tokens,
+                                       temperature=[0.0, 0.7, 0.7], seed=r))
+        print(f"  (round {r + 1}: k=1 {ones[-1].seconds:.2f} s, k=3 "
+              f"{max(c.seconds for c in threes[-1]):.2f} s)", flush=True)
+    be.engine.close()
+
+    def decode_s(c: Any) -> float:
+        return c.seconds - c.prompt_seconds
+    one = min(ones, key=decode_s)
+    three = min(threes, key=lambda cs: max(decode_s(c) for c in cs))
+    t1, t3 = decode_s(one), max(decode_s(c) for c in three)
+    tokens3 = [c.completion_tokens for c in three]
+    w1, w3 = one.seconds, max(c.seconds for c in three)
+    print(f"ToT candidates decoded together ({model.name}; {max_tokens} tokens, prompt "
+          f"{one.prompt_tokens} tokens cached; best of {rounds} interleaved)")
+    row("k=1: one sequence", f"{one.completion_tokens / t1:.1f} tok/s", "1.0x",
+        f"{t1:.2f} s decoding, {w1:.2f} s wall")
+    rate1 = one.completion_tokens / t1
+    row("k=3: each sequence", f"{min(tokens3) / t3:.1f} tok/s",
+        f"{min(tokens3) / t3 / rate1:.2f}x",
+        f"tokens {tokens3}, {three[0].extra['decode_calls']} decode calls")
+    row("k=3: all sequences together", f"{sum(tokens3) / t3:.1f} tok/s",
+        f"{sum(tokens3) / t3 / rate1:.2f}x")
+    row("=> wall time k=3 / k=1", f"{w3:.2f} s", f"{w3 / w1:.2f}x",
+        f"goal <= 1.5x: {'ok' if w3 <= 1.5 * w1 else 'MISSED'}")
+
+
 def bench_a_after_b(model: Path, lora_a: Path, lora_b: Path) -> None:
     """Issue 7.3's proof: output with adapter A after B equals a fresh context with A."""
     import numpy as np
@@ -217,8 +258,11 @@ def bench_a_after_b(model: Path, lora_a: Path, lora_b: Path) -> None:
     row("next-token logits max |diff|", f"{diff:.2e}", "", "goal 0 (bit-exact)")
 
 
-def run(model: Path, big: bool) -> None:
+def run(model: Path, big: bool, candidates_only: bool = False) -> None:
     print(f"\n== {model} ({model.stat().st_size / 2**20:.1f} MiB, {os.cpu_count()} cores)")
+    if candidates_only:
+        bench_candidates(model, max_tokens=64, rounds=2 if big else 5)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         lora = write_random_lora(model, Path(tmp) / "persona.gguf")
         bench_switch(model, lora, n_switch=500 if big else 2000, n_reload=1 if big else 5)
@@ -226,6 +270,7 @@ def run(model: Path, big: bool) -> None:
                         write_random_lora(model, Path(tmp) / "b.gguf", std=0.05, seed=2))
         bench_prefix(model, lora, rounds=3)
         bench_speed(model, max_tokens=64 if big else 200, rounds=4 if big else 5)
+        bench_candidates(model, max_tokens=64, rounds=3 if big else 5)
 
 
 def main() -> None:
@@ -233,16 +278,19 @@ def main() -> None:
     ap.add_argument("--model", type=Path, help="a GGUF model instead of the default one")
     ap.add_argument("--tiny-only", action="store_true", help="only the tiny random model")
     ap.add_argument("--skip-tiny", action="store_true", help="skip the tiny random model")
+    ap.add_argument("--candidates-only", action="store_true",
+                    help="only the k=1 vs k=3 candidates measurement")
     args = ap.parse_args()
+    only = args.candidates_only
     if not args.skip_tiny:
         with tempfile.TemporaryDirectory() as tmp:
-            run(write_tiny_model(Path(tmp) / "tiny-llama.gguf"), big=False)
+            run(write_tiny_model(Path(tmp) / "tiny-llama.gguf"), big=False, candidates_only=only)
     if args.tiny_only:
         return
     if args.model:
-        run(args.model, big=True)
+        run(args.model, big=True, candidates_only=only)
     elif default_model_ready() or os.environ.get("BATOS_BENCH_ASSEMBLE"):
-        run(default_model_path(), big=True)
+        run(default_model_path(), big=True, candidates_only=only)
     else:
         print("\n(default model not assembled; run `batos model info` or set "
               "BATOS_BENCH_ASSEMBLE=1 to include it)")

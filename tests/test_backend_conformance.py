@@ -346,3 +346,29 @@ def test_a_prompt_beyond_the_context_is_refused_and_the_backend_goes_on(
         with pytest.raises(BatosError, match="context"):
             be.generate(long_prompt, max_tokens=4)
     assert be.generate(PROMPT, max_tokens=REF_TOKENS).text == harness.reference().text
+
+
+# --- candidates: generate_many ------------------------------------------------------------------------
+
+def test_generate_many_gives_candidates_that_each_stand_alone(harness: Harness) -> None:
+    """Greedy candidates are each the lone greedy answer; sequence 0 streams; every
+    candidate says its index and a mean log-probability; the backend goes on after."""
+    ref = harness.reference()
+    be, pieces = harness.make(), []
+    many = be.generate_many(PROMPT, 3, max_tokens=REF_TOKENS, on_token=pieces.append)
+    assert 1 <= len(many) <= 3
+    assert [c.extra["sequence"] for c in many] == list(range(len(many)))
+    assert "".join(pieces) == many[0].text
+    for c in many:
+        assert c.text == ref.text and c.backend == harness.kind
+        assert isinstance(c.extra["mean_logprob"], float) and c.extra["mean_logprob"] <= 0.0
+    if harness.kind == "fake":      # one scripted answer per call: one candidate here
+        assert len(many) == 1 and be.calls[-1]["n"] == 3  # type: ignore[attr-defined]
+    else:
+        assert len(many) == 3 and all(c.completion_tokens == REF_TOKENS for c in many)
+    if harness.kind == "http":      # the test server has one slot: it says so
+        assert "one slot" in many[1].extra["note"]
+    stop = ref.text[12:15]
+    cut = [c.text for c in be.generate_many(PROMPT, 2, max_tokens=REF_TOKENS, stop=[stop])]
+    assert all(t == ref.text[:ref.text.find(stop)] for t in cut)
+    assert be.generate(PROMPT, max_tokens=REF_TOKENS).text == ref.text

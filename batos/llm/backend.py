@@ -12,7 +12,7 @@ import threading
 from typing import Any, Callable, Mapping, Sequence, Union
 
 from batos.llm.protocol import (AdapterSpec, Backend, Completion, StopScanner, TokenCallback,
-                                check_cancel, normalize_adapters)
+                                check_cancel, generate_many, normalize_adapters)
 from batos.settings import setting
 
 
@@ -74,4 +74,5 @@ ChatMessages = Sequence[dict[str, str]]
 PathLike = Union[str, "os.PathLike[str]"]
 
 __all__ = ["get_backend", "configured_backend", "AdapterSpec", "Backend", "Completion",
-           "StopScanner", "TokenCallback", "check_cancel", "normalize_adapters"]
+           "StopScanner", "TokenCallback", "check_cancel", "generate_many",
+           "normalize_adapters"]

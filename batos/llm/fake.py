@@ -4,11 +4,18 @@
     fake = FakeBackend(lambda prompt: "def ...")                      # or computed
     fake.generate(prompt, on_token=print)
     fake.prompts            # every prompt seen, in order
-    fake.calls              # the full keyword arguments of every call
+    fake.calls              # the full keyword arguments of every call (and its purpose)
 
 Answers stream through ``on_token`` in small pieces, honour ``stop``,
 ``max_tokens`` (counted in whitespace-separated pieces) and ``cancel``. An
 answer may also be an exception instance, which is raised for that call.
+
+``generate_many`` takes ONE scripted answer per call: a tuple or list of strings gives
+that many candidates (``[("wrong code", "right code")]``: two candidates in one call), a
+plain string one; ``generate`` given such a tuple answers its first string. A candidate's
+``extra["mean_logprob"]`` is ``-0.1 * (index + 1)`` unless ``mean_logprobs`` says.
+Calls whose ``purpose`` is ``"examples"`` (Chain-of-Verification's request for examples)
+answer from ``proposals`` instead of the script (``""`` when it has none left).
 """
 from __future__ import annotations
 
@@ -23,7 +30,7 @@ from batos.llm.backend import (AdapterSpec, Completion, StopScanner, TokenCallba
                                check_cancel, normalize_adapters)
 from batos.llm.chat import render_chat
 
-Answer = Union[str, BaseException]
+Answer = Union[str, Sequence[str], BaseException]
 Script = Union[Sequence[Answer], Callable[[str], Answer]]
 
 _PIECES = re.compile(r"\s*\S+|\s+")
@@ -36,11 +43,20 @@ class FakeBackend:
 
     def __init__(self, script: Script = (), *, model: str = "fake-model",
                  repeat_last: bool = False, delay: float = 0.0,
-                 on_generate: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_generate: Callable[[dict[str, Any]], None] | None = None,
+                 proposals: Script | None = None,
+                 mean_logprobs: Sequence[float] | None = None) -> None:
         """``script``: answers in turn, or a function of the prompt.
         ``repeat_last``: keep giving the last answer when the list runs out.
-        ``delay``: seconds to sleep between streamed pieces (to test cancel)."""
+        ``delay``: seconds to sleep between streamed pieces (to test cancel).
+        ``proposals``: answers (or a function of the prompt) for calls whose purpose is
+        ``"examples"`` only. ``mean_logprobs``: candidate i's mean log-probability."""
         self._script = script if callable(script) else list(script)
+        self._proposals = (proposals if proposals is None or callable(proposals)
+                           else list(proposals))
+        self.mean_logprobs = None if mean_logprobs is None else list(mean_logprobs)
+        self._next = 0        # the next scripted answer
+        self._next_proposal = 0
         self.model = model
         self.repeat_last = repeat_last
         self.delay = delay
@@ -60,9 +76,15 @@ class FakeBackend:
     @property
     def remaining(self) -> int:
         """Answers not yet given (0 for a function script)."""
-        return 0 if callable(self._script) else len(self._script) - len(self.prompts)
+        return 0 if callable(self._script) else len(self._script) - self._next
 
     def _answer(self, prompt: str, index: int) -> Answer:
+        if index < 0:   # a proposal of examples
+            if self._proposals is None:
+                return ""
+            if callable(self._proposals):
+                return self._proposals(prompt)
+            return self._proposals[-index - 1] if -index - 1 < len(self._proposals) else ""
         if callable(self._script):
             return self._script(prompt)
         if index < len(self._script):
@@ -77,14 +99,52 @@ class FakeBackend:
                  seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
                  adapters: Sequence[AdapterSpec] = (),
                  on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None, prefix: str | None = None) -> Completion:
-        """Give the next scripted answer, streamed piece by piece."""
+                 cancel: threading.Event | None = None,
+                 prefix: str | Sequence[str] | None = None, purpose: str = "code") -> Completion:
+        """Give the next scripted answer (its first string if it holds several),
+        streamed piece by piece."""
         t0 = time.perf_counter()
-        adapters_n = normalize_adapters(adapters)
-        call = dict(prompt=prompt, max_tokens=max_tokens, temperature=temperature, seed=seed,
-                    stop=tuple(stop), grammar=grammar, adapters=adapters_n)
+        adapters_n, answer = self._next_answer(prompt, dict(
+            max_tokens=max_tokens, temperature=temperature, seed=seed, stop=tuple(stop),
+            grammar=grammar, adapters=normalize_adapters(adapters), purpose=purpose))
+        texts = _candidates(answer)
+        return self._complete(prompt, texts[0] if texts else "", 0, t0, max_tokens, stop,
+                              adapters_n, on_token, cancel)
+
+    def generate_many(self, prompt: str, n: int, *, max_tokens: int = 512,
+                      temperature: float | Sequence[float] = 0.0, seed: int = 0,
+                      stop: Sequence[str] = (), grammar: str | None = None,
+                      adapters: Sequence[AdapterSpec] = (),
+                      on_token: TokenCallback | None = None,
+                      cancel: threading.Event | None = None,
+                      prefix: str | Sequence[str] | None = None,
+                      purpose: str = "code") -> list[Completion]:
+        """One scripted answer: its strings (up to ``n``) are the candidates; sequence 0
+        streams through ``on_token``."""
+        if n < 1:
+            raise BatosError(f"generate_many needs at least one sequence, not {n}")
+        t0 = time.perf_counter()
+        temps = ([float(temperature)] * n if isinstance(temperature, (int, float))
+                 else [float(t) for t in temperature])
+        adapters_n, answer = self._next_answer(prompt, dict(
+            max_tokens=max_tokens, temperature=temps, seed=seed, stop=tuple(stop),
+            grammar=grammar, adapters=normalize_adapters(adapters), purpose=purpose, n=n))
+        texts = _candidates(answer)[:n] or [""]
+        return [self._complete(prompt, text, i, t0, max_tokens, stop, adapters_n,
+                               on_token if i == 0 else None, cancel)
+                for i, text in enumerate(texts)]
+
+    def _next_answer(self, prompt: str, call: dict[str, Any]) -> tuple[tuple[AdapterSpec, ...],
+                                                                        Answer]:
+        """Record the call and take its answer (from the proposals for examples)."""
+        call = dict(prompt=prompt, **call)
         with self._lock:
-            index = len(self.prompts)
+            if call["purpose"] == "examples":
+                self._next_proposal += 1
+                index = -self._next_proposal
+            else:
+                index = self._next
+                self._next += 1
             self.prompts.append(prompt)
             self.calls.append(call)
         if self.on_generate is not None:
@@ -92,6 +152,12 @@ class FakeBackend:
         answer = self._answer(prompt, index)
         if isinstance(answer, BaseException):
             raise answer
+        return call["adapters"], answer
+
+    def _complete(self, prompt: str, answer: str, index: int, t0: float, max_tokens: int,
+                  stop: Sequence[str], adapters_n: tuple[AdapterSpec, ...],
+                  on_token: TokenCallback | None,
+                  cancel: threading.Event | None) -> Completion:
         check_cancel(cancel)
         scanner = StopScanner(stop)
         n = 0
@@ -113,10 +179,13 @@ class FakeBackend:
         if rest and on_token is not None:
             on_token(rest)
         seconds = time.perf_counter() - t0
+        logprob = (self.mean_logprobs[index] if self.mean_logprobs is not None
+                   and index < len(self.mean_logprobs) else -0.1 * (index + 1))
         return Completion(text=scanner.text, prompt_tokens=len(_pieces(prompt)),
                           completion_tokens=n, seconds=seconds, prompt_seconds=0.0,
                           model=self.model, model_sha256=self.model_identity()[1],
-                          adapters=adapters_n, finish_reason=finish, backend=self.name)
+                          adapters=adapters_n, finish_reason=finish, backend=self.name,
+                          extra={"mean_logprob": float(logprob), "sequence": index})
 
     def format_chat(self, messages: Sequence[dict[str, str]], *,
                     add_generation_prompt: bool = True) -> str:
@@ -125,6 +194,15 @@ class FakeBackend:
 
     def model_identity(self) -> tuple[str, str]:
         return self.model, hashlib.sha256(self.model.encode()).hexdigest()
+
+
+def _candidates(answer: Any) -> list[str]:
+    """The candidate texts of one scripted answer (a string, or a tuple/list of them)."""
+    if isinstance(answer, str):
+        return [answer]
+    if isinstance(answer, (tuple, list)) and all(isinstance(a, str) for a in answer):
+        return list(answer)
+    raise BatosError(f"a fake answer must be a string or a tuple of strings, not {answer!r}")
 
 
 def _pieces(text: str) -> list[str]:

@@ -13,9 +13,14 @@ request gets exactly its adapter set. The server's prompt cache is kept per
 slot, not per adapter set (llama.cpp issue 26207), so ``cache_prompt`` is only
 asked for when the adapter set is the one of this backend's previous request;
 with one slot (``-np 1``) that never mixes KV computed under different sets.
+
+``generate_many`` sends its candidates as concurrent requests, which a server with
+parallel slots (``-np N``) decodes together; against a server of one slot they go one
+after another, and each Completion's ``extra["note"]`` says so.
 """
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import os
@@ -122,16 +127,114 @@ class HTTPBackend:
     def generate(self, prompt: str, *, max_tokens: int = 512, temperature: float = 0.0,
                  seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
                  adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
-                 cancel: threading.Event | None = None, prefix: str | None = None) -> Completion:
+                 cancel: threading.Event | None = None,
+                 prefix: str | Sequence[str] | None = None, purpose: str = "code") -> Completion:
         """Stream a completion from the server's ``/completion``."""
         t0 = time.perf_counter()
         check_cancel(cancel)
         specs = normalize_adapters(adapters)
+        body = self._body(prompt, max_tokens, temperature, seed, stop, grammar, specs,
+                          cache_prompt=specs == self._last_set)
+        self._last_set = specs
+        return self._complete(body, specs, stop, on_token, cancel, t0)
+
+    def generate_many(self, prompt: str, n: int, *, max_tokens: int = 512,
+                      temperature: float | Sequence[float] = 0.0, seed: int = 0,
+                      stop: Sequence[str] = (), grammar: str | None = None,
+                      adapters: Sequence[AdapterSpec] = (),
+                      on_token: TokenCallback | None = None,
+                      cancel: threading.Event | None = None,
+                      prefix: str | Sequence[str] | None = None,
+                      purpose: str = "code") -> list[Completion]:
+        """``n`` requests at once, request i with ``temperature[i]`` and seed ``seed + i``;
+        sequence 0 runs in the calling thread and streams through ``on_token``.
+
+        A llama-server with parallel slots (``-np N``) decodes the requests together in
+        one batch (its continuous batching); each slot keeps its own prompt cache
+        (``cache_prompt``), so whether the prompt's KV cells are shared rather than
+        evaluated per slot is the server's affair (``--kv-unified``, ``--cache-reuse``).
+        A server of one slot (``/props`` ``total_slots``) would only queue them: the
+        requests then go one after another, and ``extra["note"]`` says so.
+        """
+        from batos.llm.parallel import temperatures
+        if n < 1:
+            raise BatosError(f"generate_many needs at least one sequence, not {n}")
+        t0 = time.perf_counter()
+        check_cancel(cancel)
+        temps = temperatures(temperature, n)
+        specs = normalize_adapters(adapters)
+        cache = specs == self._last_set
+        self._last_set = specs
+        slots = self.slots() if n > 1 else 1
+        # a slot's prompt cache is not keyed by adapter set: reuse it only when every
+        # slot can hold nothing but this set's KV (the same set as last time, or one
+        # slot that the first request has just filled)
+        bodies = [self._body(prompt, max_tokens, temps[i], seed + i, stop, grammar, specs,
+                             cache_prompt=cache or (i > 0 and slots <= 1), probs=True)
+                  for i in range(n)]
+        note = ""
+        if n > 1 and slots <= 1:
+            note = (f"the llama.cpp server at {self.url} has one slot: the {n} candidates "
+                    "were generated one after another (start it with -np N to decode "
+                    "them together)")
+        results: list[Completion | BaseException | None] = [None] * n
+        failed = threading.Event()          # sequence 0 failed: the others stop too
+        others = _Either(cancel, failed)
+
+        def run(i: int) -> None:
+            try:
+                results[i] = self._complete(bodies[i], specs, stop, None, others, t0)
+            except BaseException as e:  # re-raised in the calling thread
+                results[i] = e
+        if note:
+            results[0] = self._complete(bodies[0], specs, stop, on_token, cancel, t0)
+            for i in range(1, n):
+                run(i)
+                if isinstance(results[i], BaseException):
+                    break
+        else:
+            threads = [threading.Thread(target=run, args=(i,), daemon=True)
+                       for i in range(1, n)]
+            for t in threads:
+                t.start()
+            try:
+                results[0] = self._complete(bodies[0], specs, stop, on_token, cancel, t0)
+            except BaseException:
+                failed.set()
+                raise
+            finally:
+                for t in threads:
+                    t.join()
+        done: list[Completion] = []
+        for i, r in enumerate(results):
+            if isinstance(r, BaseException):
+                raise r
+            if r is not None:
+                extra = dict(r.extra, sequence=i, slots=slots, **({"note": note} if note else {}))
+                done.append(dataclasses.replace(r, extra=extra))
+        return done
+
+    def slots(self) -> int:
+        """Parallel slots of the server: ``/props`` ``total_slots``, else the length of
+        ``/slots``, else 1 (when it says neither, requests are not assumed parallel)."""
+        total = self.props().get("total_slots")
+        if isinstance(total, int) and total > 0:
+            return total
+        try:
+            listed = self._request("GET", "/slots")
+        except ModelError:
+            return 1
+        return len(listed) if isinstance(listed, list) and listed else 1
+
+    def _body(self, prompt: str, max_tokens: int, temperature: float, seed: int,
+              stop: Sequence[str], grammar: str | None, specs: Sequence[AdapterSpec], *,
+              cache_prompt: bool, probs: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {"prompt": prompt, "n_predict": max_tokens,
                                 "temperature": temperature, "seed": seed,
                                 "stop": list(stop), "stream": True,
-                                "cache_prompt": specs == self._last_set}
-        self._last_set = specs
+                                "cache_prompt": cache_prompt}
+        if probs:  # the sampled tokens' log-probabilities (the server sorts the vocabulary)
+            body["n_probs"] = 1
         if temperature <= 0:
             body["top_k"] = 1
         if grammar:
@@ -139,9 +242,16 @@ class HTTPBackend:
         lora = self._lora_field(specs)
         if lora is not None:
             body["lora"] = lora
+        return body
+
+    def _complete(self, body: dict[str, Any], specs: tuple[AdapterSpec, ...],
+                  stop: Sequence[str], on_token: TokenCallback | None,
+                  cancel: threading.Event | None, t0: float) -> Completion:
+        """POST ``body`` to ``/completion`` and stream the answer."""
         scanner = StopScanner(stop)
         final: dict[str, Any] = {}
         n_pieces, t_first = 0, 0.0
+        logprobs: list[float] = []
         conn = self._conn()
         resp: http.client.HTTPResponse | None = None
         try:
@@ -157,6 +267,7 @@ class HTTPBackend:
             for event in _sse_events(resp, cancel):
                 if "error" in event:
                     raise ModelError(f"llama.cpp server error: {_error_text(event)}")
+                logprobs.extend(_logprobs(event))
                 piece = event.get("content", "")
                 if piece:
                     if not t_first:
@@ -191,7 +302,9 @@ class HTTPBackend:
             prompt_seconds=float(timings.get("prompt_ms", 0.0)) / 1000.0 or t_first,
             model=model, model_sha256=ident, adapters=specs, finish_reason=finish,
             prompt_tokens_cached=cached, backend=self.name,
-            extra={"url": self.url, "timings": timings})
+            extra={"url": self.url, "timings": timings, "sequence": 0,
+                   "mean_logprob": sum(logprobs) / len(logprobs) if logprobs else 0.0,
+                   "logprobs_known": bool(logprobs)})
 
     def format_chat(self, messages: Sequence[dict[str, str]], *,
                     add_generation_prompt: bool = True) -> str:
@@ -221,6 +334,27 @@ def _match_adapter(path: str, known: Sequence[dict[str, Any]]) -> int | None:
     base = os.path.basename(path)
     hits = [a for a in known if os.path.basename(str(a.get("path", ""))) == base]
     return int(hits[0]["id"]) if len(hits) == 1 else None
+
+
+class _Either(threading.Event):
+    """A cancel flag that reads as set when either of two events is."""
+
+    def __init__(self, a: threading.Event | None, b: threading.Event) -> None:
+        super().__init__()
+        self.a, self.b = a, b
+
+    def is_set(self) -> bool:
+        return self.b.is_set() or (self.a is not None and self.a.is_set())
+
+
+def _logprobs(event: dict[str, Any]) -> list[float]:
+    """Log-probabilities of the sampled tokens in one streamed event (``n_probs``: the
+    server sends ``completion_probabilities`` with each token's ``logprob``)."""
+    out = []
+    for item in event.get("completion_probabilities") or ():
+        if isinstance(item, dict) and isinstance(item.get("logprob"), (int, float)):
+            out.append(float(item["logprob"]))
+    return out
 
 
 def _sse_events(resp: http.client.HTTPResponse,

@@ -34,6 +34,7 @@ def _path(engine: Any, key: Any, tokens: Sequence[int]) -> Path:
     h = hashlib.sha256()
     h.update(engine.sha256.encode())
     h.update(b"\0llama-cpp-python " + str(getattr(engine, "lib_version", "")).encode() + b"\0")
+    h.update(str(getattr(engine, "kv_layout", "")).encode() + b"\0")  # one sequence or several
     h.update(repr(key).encode())
     h.update(struct.pack(f"<{len(tokens)}i", *tokens))
     return kv_dir() / f"{h.hexdigest()[:32]}.kv"

@@ -2,11 +2,8 @@
 
 * The model loads lazily on the first generation and stays loaded for the
   process: one :class:`Engine` per (model path, n_ctx), in a module-level cache.
-* LoRA adapters live in three tiers (issue 7.3). *Cold* adapters are files (or
-  image blobs written out by their owner). *Warm* adapters are loaded with
-  ``llama_adapter_lora_init`` into an LRU bounded by ``$BATOS_LORA_WARM``
-  (default 4); evicted ones are freed. *Hot* adapters are set on the context for
-  each generation with ``llama_set_adapters_lora`` -- no model reload, no files.
+* LoRA adapters live in three tiers (issue 7.3): cold files, a warm LRU of loaded
+  adapters, the hot set on the context (:mod:`batos.llm.adapters`).
 * The prefix KV cache is keyed on the adapter set (paths, file identities and
   scales) and never shared across sets (cf. llama.cpp issue 26207): the context
   remembers its tokens and the key they were computed under; a request with the
@@ -14,7 +11,12 @@
   from a saved per-key prefix state when one is kept (``$BATOS_PREFIX_STATES``,
   default 4), so alternating personas do not re-process their shared prompts.
 
-``llama_cpp`` is imported only here, and only when a model is first needed.
+* Candidates decoded together (:meth:`Engine.generate_many`, :mod:`batos.llm.parallel`)
+  share the prompt's KV cells: the context holds up to :data:`MAX_SEQUENCES` sequences
+  in one unified KV buffer of ``n_ctx`` cells.
+
+``llama_cpp`` is imported only here (and by :mod:`batos.llm.llamaload`), and only when a
+model is first needed.
 """
 from __future__ import annotations
 
@@ -30,49 +32,25 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from batos.errors import BatosError, Interrupted, ModelError
+from batos.llm.adapters import AdapterKey, AdapterTiers
+from batos.llm.llamaload import cores, import_llama_cpp
+from batos.llm.llamaload import raise_pending_interrupt as _raise_pending_interrupt
 from batos.llm.protocol import (AdapterSpec, Completion, StopScanner, TokenCallback,
                                 check_cancel, normalize_adapters)
+from batos.llm.sampling import check_grammar, make_sampler, mean, token_logprob
 from batos.settings import setting
-
-AdapterKey = tuple[tuple[str, int, int, float], ...]
 
 DEFAULT_N_CTX = 4096
 MIN_SAVED_PREFIX = 8  # prefixes shorter than this are not worth saving
 EVAL_SLICE = 64  # prompt tokens per llama.cpp call (no slower than one big batch on a CPU)
 
 
-_log_callback: Any = None
+#: Sequences one context can decode together (:mod:`batos.llm.parallel`); they share one
+#: unified KV buffer of ``n_ctx`` cells.
+MAX_SEQUENCES = 8
 
-
-def _llama_cpp() -> Any:
-    """Import llama_cpp (once) and route llama.cpp's log through :func:`_quiet_log`."""
-    global _log_callback
-    try:
-        import llama_cpp
-        import llama_cpp._logger  # noqa: F401  (installs its callback; ours replaces it)
-    except ImportError as e:
-        raise ModelError(f"llama-cpp-python is not installed or broken ({e})\n"
-                         "hint: pip install llama-cpp-python, or run a llama.cpp server "
-                         "and set BATOS_LLM_URL") from None
-    if _log_callback is None:
-        _log_callback = llama_cpp.llama_log_callback(_quiet_log)
-        llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
-    return llama_cpp
-
-
-def _quiet_log(level: int, text: bytes, user_data: Any) -> None:
-    """llama.cpp log sink: silent unless $BATOS_LLM_DEBUG is set.
-
-    (llama-cpp-python's own sink maps ggml's current log levels wrongly and prints
-    warnings such as the per-tensor LoRA buffer fallbacks even when not verbose.)
-    """
-    global _PENDING_INTERRUPT
-    try:
-        if os.environ.get("BATOS_LLM_DEBUG"):
-            import sys
-            sys.stderr.write(text.decode("utf-8", "replace"))
-    except KeyboardInterrupt:
-        _PENDING_INTERRUPT = True
+_llama_cpp = import_llama_cpp   # (the name tests' llama-server fixture imports)
+_cores = cores
 
 
 def open_llama(path: str, **kwargs: Any) -> Any:
@@ -80,14 +58,6 @@ def open_llama(path: str, **kwargs: Any) -> Any:
     where the build has it (it segfaults: see :mod:`batos.llm.llamaload`)."""
     from batos.llm.llamaload import open_llama as _open
     return _open(_llama_cpp(), path, **kwargs)
-
-
-def _cores() -> int:
-    """CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _lcp(a: Sequence[int], b: Sequence[int]) -> int:
@@ -98,7 +68,7 @@ def _lcp(a: Sequence[int], b: Sequence[int]) -> int:
     return i
 
 
-class Engine:
+class Engine(AdapterTiers):
     """One loaded model, its context, its warm adapters and its prefix cache.
 
     All methods take the engine lock: a context serves one generation at a time.
@@ -119,6 +89,7 @@ class Engine:
         self.load_seconds = 0.0
         self._lc: Any = None
         self.lib_version = ""  # llama-cpp-python's version (keys the on-disk KV states)
+        self.kv_layout = f"unified:{MAX_SEQUENCES}"  # the context's sequences (keys them too)
         self._vocab: Any = None
         self._warm: OrderedDict[str, Any] = OrderedDict()  # realpath -> adapter pointer
         self._warm_ident: dict[str, tuple[int, int]] = {}   # realpath -> (size, mtime_ns)
@@ -148,7 +119,7 @@ class Engine:
             try:
                 llm = open_llama(self.path, n_ctx=n_ctx, n_batch=min(self.n_batch, n_ctx),
                                  n_threads=self.n_threads, n_threads_batch=self.n_threads,
-                                 verbose=False)
+                                 n_seq_max=MAX_SEQUENCES, verbose=False)
             except (ValueError, RuntimeError, OSError) as e:
                 raise ModelError(f"llama.cpp could not load the model {self.path}: {e}\n"
                                  "hint: the file may be corrupt or of an unsupported "
@@ -194,92 +165,6 @@ class Engine:
             buf = ctypes.create_string_buffer(-n)
             n = self._lc.llama_token_to_piece(self._vocab, token, buf, -n, 0, False)
         return buf.raw[:n]
-
-    # --- adapters: warm LRU and hot set ------------------------------------------------------
-    def warm(self, path: str, keep: Sequence[str] = ()) -> Any:
-        """The loaded adapter for ``path`` (loading it, and evicting the least recently
-        used one beyond the LRU bound -- never one in ``keep`` or set on the context)."""
-        with self.lock:
-            llm = self.ensure_loaded()
-            real = os.path.realpath(path)
-            ident = _file_identity(real)
-            ptr = self._warm.get(real)
-            if ptr is not None:
-                if self._warm_ident.get(real) == ident:
-                    self._warm.move_to_end(real)
-                    return ptr
-                # the file changed on disk: drop the stale copy, load the new one
-                if any(p == real for p, _ in self._hot):
-                    self._set_hot(())
-                self._lc.llama_adapter_lora_free(self._warm.pop(real))
-            self._check_adapter(real)
-            ptr = self._lc.llama_adapter_lora_init(llm.model, real.encode("utf-8"))
-            if not ptr:
-                raise ModelError(f"llama.cpp could not load the LoRA adapter {path}\n"
-                                 "hint: it must be a GGUF LoRA made for this base model "
-                                 f"({os.path.basename(self.path)})")
-            self.stats["adapter_loads"] += 1
-            self._warm[real] = ptr
-            self._warm_ident[real] = ident
-            self._evict(keep=(real, *keep))
-            return ptr
-
-    def _evict(self, keep: Sequence[str] = ()) -> None:
-        hot = {p for p, _ in self._hot} | set(keep)
-        for real in list(self._warm):
-            if len(self._warm) <= self.warm_size:
-                break
-            if real in hot:
-                continue
-            self._lc.llama_adapter_lora_free(self._warm.pop(real))
-            self.stats["adapter_evictions"] += 1
-
-    def _check_adapter(self, real: str) -> None:
-        from batos.llm.gguf_meta import read_header
-        h = read_header(real, tensors=False)
-        if h.get("general.type") != "adapter" or h.get("adapter.type") != "lora":
-            raise ModelError(f"{real} is not a LoRA adapter GGUF (general.type="
-                             f"{h.get('general.type')!r}, adapter.type={h.get('adapter.type')!r})")
-        model_arch = read_header(self.path, tensors=False).arch
-        if h.arch != model_arch:
-            raise ModelError(f"the LoRA adapter {real} is for {h.arch!r} models, but the "
-                             f"model is {model_arch!r}\nhint: use an adapter trained on "
-                             f"{os.path.basename(self.path)}")
-
-    def warm_adapters(self) -> list[str]:
-        """Paths of the warm adapters, least recently used first."""
-        return list(self._warm)
-
-    def _set_hot(self, adapters: tuple[tuple[str, float], ...]) -> None:
-        """Set exactly ``adapters`` (real paths, scales) on the context."""
-        if adapters == self._hot:
-            return
-        lc = self._lc
-        n = len(adapters)
-        if n:
-            ptrs = (lc.llama_adapter_lora_p_ctypes * n)(*[self._warm[p] for p, _ in adapters])
-            scales = (ctypes.c_float * n)(*[s for _, s in adapters])
-            rc = lc.llama_set_adapters_lora(self.llm.ctx, ptrs, n, scales)
-        else:
-            rc = lc.llama_set_adapters_lora(self.llm.ctx, None, 0, None)
-        if rc != 0:
-            raise ModelError(f"llama.cpp could not set the LoRA adapters (error {rc})")
-        self._hot = adapters
-        self.stats["adapter_switches"] += 1
-
-    def apply(self, adapters: Sequence[AdapterSpec]) -> AdapterKey:
-        """Hot-apply ``adapters`` (warming them as needed); returns their cache key."""
-        with self.lock:
-            self.ensure_loaded()
-            specs = normalize_adapters(adapters)
-            real = tuple((os.path.realpath(p), s) for p, s in specs)
-            if len({p for p, _ in real}) != len(real):
-                raise BatosError("the same adapter appears twice in one adapter set")
-            for p, _ in real:
-                self.warm(p, keep=[q for q, _ in real])
-            self._set_hot(real)
-            self._evict(keep=[p for p, _ in real])
-            return tuple((p, *_file_identity(p), s) for p, s in real)
 
     # --- the keyed prefix cache ------------------------------------------------------------------
     def _eval(self, tokens: Sequence[int]) -> None:
@@ -420,30 +305,10 @@ class Engine:
 
     # --- sampling ------------------------------------------------------------------------------
     def _check_grammar(self, grammar: str) -> None:
-        if grammar in self._grammars:
-            return
-        probe = self._lc.llama_sampler_init_grammar(self._vocab, grammar.encode("utf-8"),
-                                                    b"root")
-        if not probe:
-            raise BatosError("the GBNF grammar is invalid (it must define `root`)")
-        self._lc.llama_sampler_free(probe)
-        self._grammars[grammar] = True
+        check_grammar(self._lc, self._vocab, grammar, self._grammars)
 
     def _sampler(self, temperature: float, seed: int, grammar: str | None) -> Any:
-        lc = self._lc
-        chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
-        add = lambda s: lc.llama_sampler_chain_add(chain, s)  # noqa: E731
-        if grammar:
-            add(lc.llama_sampler_init_grammar(self._vocab, grammar.encode("utf-8"), b"root"))
-        if temperature <= 0.0:
-            add(lc.llama_sampler_init_greedy())
-        else:
-            add(lc.llama_sampler_init_top_k(40))
-            add(lc.llama_sampler_init_top_p(0.95, 1))
-            add(lc.llama_sampler_init_min_p(0.05, 1))
-            add(lc.llama_sampler_init_temp(float(temperature)))
-            add(lc.llama_sampler_init_dist(int(seed) & 0xFFFFFFFF))
-        return chain
+        return make_sampler(self._lc, self._vocab, temperature, seed, grammar)
 
     def logits(self, prompt: str, adapters: Sequence[AdapterSpec] = (), *,
                use_cache: bool = True) -> Any:
@@ -463,44 +328,69 @@ class Engine:
             return np.ctypeslib.as_array(ptr, shape=(self.llm.n_vocab(),)).copy()
 
     # --- generation --------------------------------------------------------------------------------
+    def begin(self, prompt: str, adapters: Sequence[AdapterSpec],
+              grammar: str | None) -> tuple[tuple[AdapterSpec, ...], AdapterKey, list[int], int]:
+        """The checks and cache lookup a generation starts with (under the lock):
+        (adapter specs, their key, prompt tokens, tokens reused from the context)."""
+        llm = self.ensure_loaded()
+        specs = normalize_adapters(adapters)
+        key = self.apply(specs)
+        tokens = self.tokenize(prompt)
+        if not tokens:
+            raise BatosError("cannot generate from an empty prompt")
+        n_ctx = int(llm.n_ctx())
+        if len(tokens) >= n_ctx:
+            raise BatosError(f"the prompt has {len(tokens)} tokens; the context holds "
+                             f"{n_ctx}: shorten the prompt")
+        if grammar:
+            self._check_grammar(grammar)
+        return specs, key, tokens, self.prepare(tokens, key)
+
+    def eval_prompt(self, tokens: Sequence[int], key: AdapterKey, cached: int,
+                    prefix: str | Sequence[str] | None) -> int:
+        """Evaluate what the context lacks of ``tokens`` (serving ``prefix`` from disk);
+        returns how many prompt tokens were reused."""
+        start, cached = (self._disk_prefix(prefix, tokens, key, cached) if prefix
+                         else (cached, cached))
+        self._eval(tokens[start:])
+        return cached
+
+    def failed(self, e: Exception) -> Exception:
+        """The error to raise for ``e`` out of a generation (``e`` itself if a
+        BatosError); forgets the context, whose KV state is unknown now."""
+        self._ctx_key = None
+        self._truncate(0)
+        if isinstance(e, BatosError):
+            return e
+        return ModelError(f"llama.cpp failed while generating: {e}")
+
     def generate(self, prompt: str, *, max_tokens: int = 512, temperature: float = 0.0,
                  seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
                  adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
                  cancel: threading.Event | None = None,
-                 prefix: str | Sequence[str] | None = None) -> Completion:
+                 prefix: str | Sequence[str] | None = None, purpose: str = "code") -> Completion:
         """See :meth:`batos.llm.backend.Backend.generate`. ``prefix``: a fixed leading part
         of the prompt whose KV state is worth keeping on disk (:mod:`batos.llm.kvdisk`),
-        or nested ones, shortest first."""
+        or nested ones, shortest first. ``purpose`` is ignored."""
         t0 = time.perf_counter()
         check_cancel(cancel)
         with self.lock:
             llm = self.ensure_loaded()
             lc = self._lc
-            specs = normalize_adapters(adapters)
-            key = self.apply(specs)
-            tokens = self.tokenize(prompt)
-            if not tokens:
-                raise BatosError("cannot generate from an empty prompt")
-            n_ctx = int(llm.n_ctx())
-            if len(tokens) >= n_ctx:
-                raise BatosError(f"the prompt has {len(tokens)} tokens; the context holds "
-                                 f"{n_ctx}: shorten the prompt")
-            if grammar:
-                self._check_grammar(grammar)
-            cached = self.prepare(tokens, key)
+            specs, key, tokens, cached = self.begin(prompt, adapters, grammar)
+            n_ctx, n_vocab = int(llm.n_ctx()), int(llm.n_vocab())
             sampler = self._sampler(temperature, seed, grammar)
             decoder = codecs.getincrementaldecoder("utf-8")("replace")
             scanner = StopScanner(stop)
             n_out, finish, t_prompt = 0, "length", 0.0
+            logprobs: list[float] = []
 
             def emit(text: str) -> None:
                 out = scanner.feed(text)
                 if out and on_token is not None:
                     _call(on_token, out)
             try:
-                start, cached = (self._disk_prefix(prefix, tokens, key, cached) if prefix
-                                 else (cached, cached))
-                self._eval(tokens[start:])
+                cached = self.eval_prompt(tokens, key, cached, prefix)
                 t_prompt = time.perf_counter() - t0
                 while n_out < max_tokens:
                     check_cancel(cancel)
@@ -509,6 +399,7 @@ class Engine:
                         finish = "stop"
                         break
                     n_out += 1
+                    logprobs.append(token_logprob(lc, llm.ctx, -1, tok, n_vocab))
                     emit(decoder.decode(self.piece(tok)))
                     if scanner.stopped:
                         finish = "stop"
@@ -526,11 +417,10 @@ class Engine:
             except _CallbackFailed as failed:  # the caller's own error, context intact
                 raise failed.__cause__ from None  # type: ignore[misc]
             except Exception as e:
-                self._ctx_key = None  # the KV state is unknown now
-                self._truncate(0)
-                if isinstance(e, BatosError):
+                err = self.failed(e)
+                if err is e:
                     raise
-                raise ModelError(f"llama.cpp failed while generating: {e}") from e
+                raise err from e
             finally:
                 lc.llama_sampler_free(sampler)
             seconds = time.perf_counter() - t0
@@ -539,10 +429,15 @@ class Engine:
                 seconds=seconds, prompt_seconds=t_prompt, model=self.path,
                 model_sha256=self.sha256, adapters=specs, finish_reason=finish,
                 prompt_tokens_cached=cached, backend="llama.cpp",
-                extra={"adapter_key": key, "n_ctx": n_ctx, "threads": self.n_threads})
+                extra={"adapter_key": key, "n_ctx": n_ctx, "threads": self.n_threads,
+                       "mean_logprob": mean(logprobs), "sequence": 0})
+
+    def generate_many(self, prompt: str, n: int, **kw: Any) -> list[Completion]:
+        """Up to ``n`` completions decoded together (:func:`batos.llm.parallel.generate_many`)."""
+        from batos.llm.parallel import generate_many
+        return generate_many(self, prompt, n, **kw)
 
 
-_PENDING_INTERRUPT = False
 _LOADED: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
 
@@ -560,14 +455,6 @@ def _close_loaded() -> None:
             pass
 
 
-def _raise_pending_interrupt() -> None:
-    """Re-raise a Ctrl-C that arrived inside llama.cpp's log callback (ctypes drops it)."""
-    global _PENDING_INTERRUPT
-    if _PENDING_INTERRUPT:
-        _PENDING_INTERRUPT = False
-        raise KeyboardInterrupt
-
-
 class _CallbackFailed(Exception):
     """Carries an exception raised by ``on_token`` through the generation loop."""
 
@@ -577,14 +464,6 @@ def _call(on_token: TokenCallback, text: str) -> None:
         on_token(text)
     except Exception as e:
         raise _CallbackFailed() from e
-
-
-def _file_identity(path: str) -> tuple[int, int]:
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise ModelError(f"cannot read the LoRA adapter {path}: {e.strerror}") from None
-    return st.st_size, st.st_mtime_ns
 
 
 # --- the process-wide engine cache and the backend ------------------------------------------------
@@ -630,6 +509,12 @@ class LlamaCppBackend:
     def generate(self, prompt: str, **kw: Any) -> Completion:
         """See :meth:`batos.llm.backend.Backend.generate`."""
         return self.engine.generate(prompt, **kw)
+
+    def generate_many(self, prompt: str, n: int, **kw: Any) -> list[Completion]:
+        """See :meth:`batos.llm.backend.Backend.generate_many`: one prompt evaluation, then
+        the candidates decoded together, one ``llama_decode`` per step
+        (:mod:`batos.llm.parallel`)."""
+        return self.engine.generate_many(prompt, n, **kw)
 
     def format_chat(self, messages: Sequence[dict[str, str]], *,
                     add_generation_prompt: bool = True) -> str:

@@ -74,7 +74,8 @@ class Backend(Protocol):
                  adapters: Sequence[AdapterSpec] = (),
                  on_token: TokenCallback | None = None,
                  cancel: threading.Event | None = None,
-                 prefix: str | Sequence[str] | None = None) -> Completion:
+                 prefix: str | Sequence[str] | None = None,
+                 purpose: str = "code") -> Completion:
         """Generate a completion of ``prompt``.
 
         ``prefix`` names a fixed leading part of the prompt that backends may cache
@@ -85,6 +86,29 @@ class Backend(Protocol):
         ``grammar`` is GBNF source; ``adapters`` are (LoRA path, scale) pairs
         applied for this generation only; ``cancel`` is checked between tokens
         and, once set, makes this raise :class:`batos.errors.Interrupted`.
+        ``purpose`` says what the text is for (``"code"``, ``"examples"``): real
+        backends ignore it, the fake answers examples from its own list.
+        ``extra["mean_logprob"]`` is the mean log-probability of the sampled tokens
+        (0.0 where the backend cannot tell).
+        """
+        ...
+
+    def generate_many(self, prompt: str, n: int, *, max_tokens: int = 512,
+                      temperature: float | Sequence[float] = 0.0, seed: int = 0,
+                      stop: Sequence[str] = (), grammar: str | None = None,
+                      adapters: Sequence[AdapterSpec] = (),
+                      on_token: TokenCallback | None = None,
+                      cancel: threading.Event | None = None,
+                      prefix: str | Sequence[str] | None = None,
+                      purpose: str = "code") -> list[Completion]:
+        """Up to ``n`` completions of ``prompt`` (candidates), decoded together where the
+        backend can: the in-process model evaluates the prompt once and decodes every
+        sequence in one batch per step.
+
+        Sequence i samples at ``temperature[i]`` (a float applies to all) with seed
+        ``seed + i``, so at temperature 0 every sequence is the greedy answer. Each
+        Completion's ``extra`` holds ``"sequence"`` (i) and ``"mean_logprob"``;
+        ``on_token`` streams sequence 0 only; the other arguments are ``generate``'s.
         """
         ...
 
@@ -169,8 +193,27 @@ class StopScanner:
         return s
 
 
-# --- choosing a backend ------------------------------------------------------------
+def generate_many(backend: Any, prompt: str, n: int, **kw: Any) -> list[Completion]:
+    """``backend.generate_many(prompt, n, **kw)``; for an object with ``generate`` only
+    (a test's wrapper), ``n`` generations one after another with ``generate``'s
+    semantics (temperature i, seed + i, sequence 0 streamed)."""
+    many = getattr(backend, "generate_many", None)
+    if many is not None:
+        return list(many(prompt, n, **kw))
+    temperature = kw.pop("temperature", 0.0)
+    temps = ([float(temperature)] * n if isinstance(temperature, (int, float))
+             else [float(t) for t in temperature])
+    seed = int(kw.pop("seed", 0))
+    on_token = kw.pop("on_token", None)
+    out = []
+    for i in range(n):
+        c = backend.generate(prompt, temperature=temps[i], seed=seed + i,
+                             on_token=on_token if i == 0 else None, **kw)
+        c.extra.setdefault("mean_logprob", 0.0)
+        c.extra["sequence"] = i
+        out.append(c)
+    return out
 
 
 __all__ = ["AdapterSpec", "TokenCallback", "Completion", "Backend", "check_cancel",
-           "normalize_adapters", "StopScanner"]
+           "normalize_adapters", "StopScanner", "generate_many"]

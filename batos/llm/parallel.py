@@ -1,0 +1,209 @@
+"""Candidates decoded together: one prompt, several sequences, one ``llama_decode`` per step.
+
+The in-process backend's :meth:`~batos.llm.llamacpp.Engine.generate_many`. The prompt is
+evaluated once, as :meth:`~batos.llm.llamacpp.Engine.generate` does (prefix cache, KV
+states on disk, hot adapters), into sequence 0; ``llama_memory_seq_cp`` then gives its
+cells to sequences 1..n-1 as well (the context's KV buffer is unified, so the cells are
+shared, not copied). Each step decodes one batch holding the next token of every live
+sequence, each at its own position with its own ``seq_id``, and samples each sequence
+from its own row of logits with its own sampler chain (seed ``seed + i``): sequence i
+gets exactly the tokens it would get alone. Stop strings, ``max_tokens``, end of
+generation and the context end each sequence separately; ``cancel`` ends them all.
+Afterwards sequences 1..n-1 are removed and sequence 0 is left as a lone generation
+leaves it, so the prefix cache stays valid.
+"""
+from __future__ import annotations
+
+import codecs
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+from batos.errors import BatosError, Interrupted
+from batos.llm.protocol import (AdapterSpec, Completion, StopScanner, TokenCallback,
+                                check_cancel)
+from batos.llm.sampling import mean, token_logprob
+
+if TYPE_CHECKING:
+    from batos.llm.llamacpp import Engine
+
+
+def temperatures(temperature: float | Sequence[float], n: int) -> list[float]:
+    """One sampling temperature per sequence: a float applies to all ``n``."""
+    if isinstance(temperature, (int, float)):
+        return [float(temperature)] * n
+    temps = [float(t) for t in temperature]
+    if len(temps) < n:
+        raise BatosError(f"{n} sequences need {n} temperatures, not {len(temps)}")
+    return temps[:n]
+
+
+@dataclass
+class _Seq:
+    """One sequence being decoded."""
+
+    index: int
+    sampler: Any
+    stops: Sequence[str]
+    scanner: StopScanner = field(init=False)
+    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
+    fed: list[int] = field(default_factory=list)       # tokens decoded into its KV cells
+    logprobs: list[float] = field(default_factory=list)
+    token: int = -1                                      # sampled, not yet decoded
+    finish: str = "length"
+    done_at: float = 0.0
+    live: bool = True
+
+    def __post_init__(self) -> None:
+        self.scanner = StopScanner(self.stops)
+
+
+def generate_many(engine: "Engine", prompt: str, n: int, *, max_tokens: int = 512,
+                  temperature: float | Sequence[float] = 0.0, seed: int = 0,
+                  stop: Sequence[str] = (), grammar: str | None = None,
+                  adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
+                  cancel: threading.Event | None = None,
+                  prefix: str | Sequence[str] | None = None,
+                  purpose: str = "code") -> list[Completion]:
+    """Up to ``n`` completions of ``prompt`` decoded together (see the module doc);
+    sequence i samples at ``temperature[i]`` with seed ``seed + i``; ``on_token``
+    streams sequence 0. At most :data:`~batos.llm.llamacpp.MAX_SEQUENCES` are made."""
+    from batos.llm.llamacpp import MAX_SEQUENCES, _CallbackFailed
+    if n < 1:
+        raise BatosError(f"generate_many needs at least one sequence, not {n}")
+    temps = temperatures(temperature, n)
+    n = min(n, MAX_SEQUENCES)
+    if n == 1:
+        return [engine.generate(prompt, max_tokens=max_tokens, temperature=temps[0],
+                                seed=seed, stop=stop, grammar=grammar, adapters=adapters,
+                                on_token=on_token, cancel=cancel, prefix=prefix)]
+    t0 = time.perf_counter()
+    check_cancel(cancel)
+    with engine.lock:
+        llm = engine.ensure_loaded()
+        lc = engine._lc
+        specs, key, tokens, cached = engine.begin(prompt, adapters, grammar)
+        n_ctx = int(llm.n_ctx())
+        n = min(n, int(lc.llama_n_seq_max(llm.ctx)))
+        seqs = [_Seq(i, engine._sampler(temps[i], seed + i, grammar), stop) for i in range(n)]
+        batch = lc.llama_batch_init(n, 0, 1)
+        t_prompt, steps = 0.0, 0
+        try:
+            cached = engine.eval_prompt(tokens, key, cached, prefix)
+            t_prompt = time.perf_counter() - t0
+            mem = lc.llama_get_memory(llm.ctx)
+            for s in seqs[1:]:
+                lc.llama_memory_seq_cp(mem, 0, s.index, -1, -1)
+            if max_tokens < 1:
+                for s in seqs:
+                    _finish(s, "length", on_token, t0)
+            else:
+                _sample(engine, seqs, [-1] * n)
+            while any(s.live for s in seqs):
+                check_cancel(cancel)
+                for s in seqs:
+                    if s.live:
+                        _take(engine, s, max_tokens, len(tokens), n_ctx, on_token, t0)
+                live = [s for s in seqs if s.live]
+                if not live:
+                    break
+                used = len(tokens) + sum(len(s.fed) for s in seqs)
+                if used + len(live) > n_ctx:   # the shared KV buffer is full
+                    for s in live:
+                        _finish(s, "length", on_token, t0)
+                    break
+                _decode(lc, llm.ctx, batch, live, len(tokens))
+                steps += 1
+                _sample(engine, live, list(range(len(live))))
+        except Interrupted:
+            raise
+        except _CallbackFailed as failed:  # the caller's own error, context intact
+            raise failed.__cause__ from None  # type: ignore[misc]
+        except Exception as e:
+            err = engine.failed(e)
+            if err is e:
+                raise
+            raise err from e
+        finally:
+            lc.llama_batch_free(batch)
+            for s in seqs:
+                lc.llama_sampler_free(s.sampler)
+            _leave_sequence_zero(engine, seqs, len(tokens))
+        return [Completion(
+            text=s.scanner.text, prompt_tokens=len(tokens), completion_tokens=len(s.logprobs),
+            seconds=s.done_at, prompt_seconds=t_prompt, model=engine.path,
+            model_sha256=engine.sha256, adapters=specs, finish_reason=s.finish,
+            prompt_tokens_cached=cached, backend="llama.cpp",
+            extra={"adapter_key": key, "n_ctx": n_ctx, "threads": engine.n_threads,
+                   "mean_logprob": mean(s.logprobs), "sequence": s.index, "sequences": n,
+                   "decode_calls": steps}) for s in seqs]
+
+
+def _sample(engine: "Engine", seqs: Sequence[_Seq], rows: Sequence[int]) -> None:
+    """Sample each sequence's next token from its row of the last decode's logits."""
+    lc, ctx = engine._lc, engine.llm.ctx
+    for s, row in zip(seqs, rows):
+        s.token = int(lc.llama_sampler_sample(s.sampler, ctx, row))
+        if not lc.llama_vocab_is_eog(engine._vocab, s.token):
+            s.logprobs.append(token_logprob(lc, ctx, row, s.token, int(engine.llm.n_vocab())))
+
+
+def _take(engine: "Engine", s: _Seq, max_tokens: int, n_prompt: int, n_ctx: int,
+          on_token: TokenCallback | None, t0: float) -> None:
+    """Add the sequence's sampled token to its text, or end it (as a lone generation
+    would: end of generation, a stop string, ``max_tokens``, the context's end)."""
+    from batos.llm.llamacpp import _call
+    if engine._lc.llama_vocab_is_eog(engine._vocab, s.token):
+        _finish(s, "stop", on_token, t0)
+        return
+    out = s.scanner.feed(s.decoder.decode(engine.piece(s.token)))
+    if out and on_token is not None and s.index == 0:
+        _call(on_token, out)
+    if s.scanner.stopped:
+        _finish(s, "stop", on_token, t0)
+    elif len(s.logprobs) >= max_tokens or n_prompt + len(s.fed) + 1 >= n_ctx:
+        _finish(s, "length", on_token, t0)
+
+
+def _finish(s: _Seq, reason: str, on_token: TokenCallback | None, t0: float) -> None:
+    """End the sequence: emit what its decoder and stop scanner still hold."""
+    from batos.llm.llamacpp import _call
+    s.live, s.finish, s.done_at = False, reason, time.perf_counter() - t0
+    if s.scanner.stopped:
+        return
+    for out in (s.scanner.feed(s.decoder.decode(b"", final=True)), s.scanner.flush()):
+        if out and on_token is not None and s.index == 0:
+            _call(on_token, out)
+
+
+def _decode(lc: Any, ctx: Any, batch: Any, live: Sequence[_Seq], n_prompt: int) -> None:
+    """One ``llama_decode`` of every live sequence's sampled token."""
+    for j, s in enumerate(live):
+        batch.token[j] = s.token
+        batch.pos[j] = n_prompt + len(s.fed)
+        batch.n_seq_id[j] = 1
+        batch.seq_id[j][0] = s.index
+        batch.logits[j] = 1
+    batch.n_tokens = len(live)
+    rc = lc.llama_decode(ctx, batch)
+    if rc != 0:
+        raise RuntimeError(f"llama_decode returned {rc}")
+    for s in live:
+        s.fed.append(s.token)
+
+
+def _leave_sequence_zero(engine: "Engine", seqs: Sequence[_Seq], n_prompt: int) -> None:
+    """Remove sequences 1..n-1 from the KV buffer; the context then holds the prompt and
+    what sequence 0 decoded, as after a lone generation."""
+    llm, lc = engine.llm, engine._lc
+    if llm is None:
+        return
+    mem = lc.llama_get_memory(llm.ctx)
+    for s in seqs[1:]:
+        lc.llama_memory_seq_rm(mem, s.index, -1, -1)
+    if llm.n_tokens < n_prompt:  # a failed generation already forgot the context
+        return
+    fed = seqs[0].fed
+    llm.input_ids[n_prompt:n_prompt + len(fed)] = fed
+    engine._truncate(n_prompt + len(fed))
