@@ -17,7 +17,8 @@ import typer
 from typing_extensions import Annotated
 
 ImageOpt = Annotated[Optional[Path], typer.Option(
-    "--image", "-i", help="image file or zeo://HOST:PORT of a `batos serve` "
+    "--image", "-i", help="image file, zeo://HOST:PORT of a `batos serve`, or "
+                          "postgresql://USER@HOST:PORT/DB (RelStorage) "
                           "(default: $BATOS_IMAGE or ./live_image.fs)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
 NoSaveOpt = Annotated[bool, typer.Option("--no-save", help="run, then roll everything back")]
@@ -26,6 +27,11 @@ ReadOnlyOpt = Annotated[bool, typer.Option(
 PersonaOpt = Annotated[Optional[str], typer.Option(
     "--persona", help="persona that writes missing methods (BRICK, ROBIN, BABS, ALFRED; "
                       "default: $BATOS_PERSONA, else the image's)")]
+
+CandidatesOpt = Annotated[Optional[int], typer.Option(
+    "--candidates", min=1, max=16,
+    help="methods a miss decodes together and chooses from (Tree-of-Thought; 1: single-shot; "
+         "default: $BATOS_CANDIDATES, else 3)")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,10 +64,10 @@ def image_path_policy(path: Optional[Path], *, create: bool = False,
     """
     from batos.errors import ImageError
     from batos.image.storage import check_image_file, default_image_path
-    from batos.image.zeo import zeo_address
+    from batos.image.storage import shared_address
     given = path is not None or bool(os.environ.get("BATOS_IMAGE"))
     target = Path(path) if path is not None else default_image_path()
-    if zeo_address(target) is not None:  # zeo://host:port: the server owns the file
+    if shared_address(target) is not None:  # zeo:// or postgresql://: no file here
         return target
     if check_image_file(target) or target.exists():  # an image, or an empty file to fill
         return target

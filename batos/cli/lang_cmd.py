@@ -13,20 +13,20 @@ from typing import Any, Iterator, Optional
 import typer
 from typing_extensions import Annotated
 
-from batos.cli.common import (AdoptOpt, CreateOpt, ImageOpt, JsonOpt, NoSaveOpt, PersonaOpt,
-                              ReadOnlyOpt, emit_json, handle_errors, open_cli_image)
+from batos.cli.common import (AdoptOpt, CandidatesOpt, CreateOpt, ImageOpt, JsonOpt, NoSaveOpt,
+                              PersonaOpt, ReadOnlyOpt, emit_json, handle_errors, open_cli_image)
 from batos.cli.past_cmd import WhenOpt
 
 
 @contextlib.contextmanager
 def _open(image: Optional[Path], read_only: bool, persona: Optional[str], *,
           create: bool = False, adopt: bool = False,
-          timeout: Optional[float] = None) -> Iterator[Any]:
-    """The image, open for the command, with its flags (``--persona``, ``--timeout``)
-    set at the flag level of :mod:`batos.settings` until it closes."""
+          timeout: Optional[float] = None, candidates: Optional[int] = None) -> Iterator[Any]:
+    """The image, open for the command, with its flags (``--persona``, ``--timeout``,
+    ``--candidates``) set at the flag level of :mod:`batos.settings` until it closes."""
     from batos.settings import overriding
     im = open_cli_image(image, read_only=read_only, create=create, adopt=adopt)
-    with im, overriding(persona=persona, timeout=timeout):
+    with im, overriding(persona=persona, timeout=timeout, candidates=candidates):
         from batos.cli.common import confine_statements
         confine_statements(im)  # no exec, files limited, from here on (guardian.confine)
         yield im
@@ -116,10 +116,12 @@ def register(app: typer.Typer) -> None:
         image: ImageOpt = None, as_json: JsonOpt = False, no_save: NoSaveOpt = False,
         read_only: ReadOnlyOpt = False, persona: PersonaOpt = None,
         create: CreateOpt = False, adopt: AdoptOpt = False, at: WhenOpt = None,
+        candidates: CandidatesOpt = None,
     ) -> None:
         """Evaluate an expression (one transaction) and print its printString; with --at,
         in a read-only view of the image as it was then (a write is refused: exit 1)."""
-        with _open(image, read_only, persona, create=create, adopt=adopt) as im:
+        with _open(image, read_only, persona, create=create, adopt=adopt,
+                   candidates=candidates) as im:
             if at is not None:
                 value, printed = _evaluate_at(im, expression, at)
             else:
@@ -139,13 +141,15 @@ def register(app: typer.Typer) -> None:
         image: ImageOpt = None, as_json: JsonOpt = False, no_save: NoSaveOpt = False,
         read_only: ReadOnlyOpt = False, persona: PersonaOpt = None,
         create: CreateOpt = False, adopt: AdoptOpt = False,
+        candidates: CandidatesOpt = None,
     ) -> None:
         """Send a message (joined into one expression) and print the result."""
         from batos.errors import UsageError
         if not message:
             raise UsageError("send needs a message: batos send RECEIVER MESSAGE...")
         source = send_source(receiver, list(message))
-        with _open(image, read_only, persona, create=create, adopt=adopt) as im:
+        with _open(image, read_only, persona, create=create, adopt=adopt,
+                   candidates=candidates) as im:
             value, printed = _evaluate(im, source, note=f"send {source}", save=not no_save,
                                        filename="<send>")
         if as_json:
@@ -165,6 +169,7 @@ def register(app: typer.Typer) -> None:
                               "(default: $BATOS_TIMEOUT, else 5; 0: none)")] = None,
         persona: PersonaOpt = None,
         create: CreateOpt = False, adopt: AdoptOpt = False,
+        candidates: CandidatesOpt = None,
     ) -> None:
         """Run a script as ONE transaction: any error rolls the whole script back."""
         from batos.errors import UsageError
@@ -172,7 +177,8 @@ def register(app: typer.Typer) -> None:
             source = script.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {script}: {exc}") from None
-        with _open(image, False, persona, create=create, adopt=adopt, timeout=timeout) as im:
+        with _open(image, False, persona, create=create, adopt=adopt, timeout=timeout,
+                   candidates=candidates) as im:
             report = run_script(im, source, filename=str(script), dry_run=dry_run,
                                 save=not (no_save or dry_run))
         if as_json:

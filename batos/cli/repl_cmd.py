@@ -9,7 +9,8 @@ from typing import Any, Optional, TextIO
 import typer
 from typing_extensions import Annotated
 
-from batos.cli.common import AdoptOpt, CreateOpt, ImageOpt, PersonaOpt, ReadOnlyOpt, handle_errors
+from batos.cli.common import (AdoptOpt, CandidatesOpt, CreateOpt, ImageOpt, PersonaOpt,
+                              ReadOnlyOpt, handle_errors)
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
             "--verbose", "-v", help="say which config, history and image files are used")] = False,
         persona: PersonaOpt = None,
         create: CreateOpt = False, adopt: AdoptOpt = False,
+        candidates: CandidatesOpt = None,
     ) -> None:
         """Talk to the image: each statement is one transaction.
 
@@ -47,7 +49,7 @@ def register(app: typer.Typer) -> None:
         code = supervised(lambda: run_repl(
             image or image_arg, read_only=read_only, no_color=no_color, vi=vi,
             verbose=verbose, persona=persona, create=create, adopt=adopt,
-            named_new=image_arg is not None), interactive=sys.stdin.isatty())
+            named_new=image_arg is not None, candidates=candidates), interactive=sys.stdin.isatty())
         raise typer.Exit(code)
 
 
@@ -62,7 +64,7 @@ def _banner(session: Any) -> str:
 def run_repl(image_path: Path | None, *, read_only: bool = False, no_color: bool = False,
              vi: bool = False, verbose: bool = False, persona: str | None = None,
              stdin: TextIO | None = None, create: bool = False, adopt: bool = False,
-             named_new: bool = False) -> int:
+             named_new: bool = False, candidates: int | None = None) -> int:
     """Open the image and run the REPL (interactive on a TTY, else pipe mode); the exit code."""
     from batos.cli.common import confine_statements, open_cli_image
     from batos.cli.common import console as make_console
@@ -92,6 +94,8 @@ def run_repl(image_path: Path | None, *, read_only: bool = False, no_color: bool
         if verbose:
             err.print(f"image: {image.path}{' (read-only)' if read_only else ''}",
                       markup=False, highlight=False)
+        if candidates is not None:
+            image.options["candidates"] = candidates
         if persona:
             image.options["persona"] = persona.upper()
             from batos.repl.commands import find

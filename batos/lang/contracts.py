@@ -20,6 +20,7 @@ that is rolled back, so checking a contract never changes the image.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -38,13 +39,18 @@ SELF = "self"   # the expected answer ``#self``: the receiver itself
 
 
 class Example(Persistent):
-    """One example: the arguments, the expected answer and expected slot values."""
+    """One example: the arguments, the expected answer and expected slot values.
+    ``origin``: ``"user"`` (taught) or ``"proposed"`` (by the model, Chain-of-Verification)."""
+
+    origin = "user"   # a class default: examples stored before origins existed were taught
 
     def __init__(self, args: Iterable[Any], expected: Any,
-                 slots: dict[str, Any] | None = None) -> None:
+                 slots: dict[str, Any] | None = None, origin: str = "user") -> None:
         self.args = PersistentList(args)
         self.expected = expected
         self.slots = PersistentMapping(slots or {})
+        if origin != "user":
+            self.origin = origin
 
     def describe(self, selector: str) -> str:
         """``#double: 3 → 6`` (and ``; count = 3`` for slot expectations)."""
@@ -59,7 +65,11 @@ class Example(Persistent):
 
 
 class Contract(Persistent):
-    """The examples a selector must satisfy on its object (``origin``: who gave them)."""
+    """The examples a selector must satisfy on its object (``origin``: who gave them:
+    ``"user"``, or ``"proposed"`` for the examples the model proposed that the method it
+    wrote passed — shown as such, for the user to read and re-teach)."""
+
+    origin = "user"
 
     def __init__(self, selector: str, examples: Iterable[Example], origin: str = "user") -> None:
         self.selector = selector
@@ -84,6 +94,8 @@ class Outcome:
     example: str
     verdict: str
     detail: str = ""
+    answer: str = ""      # the printString of what the send answered (or the error)
+    origin: str = "user"  # the example's: "user" or "proposed"
 
 
 @dataclass
@@ -111,7 +123,9 @@ class Report:
         style = {"passed": "green", "failed": "red", "erred": "yellow"}
         from batos.guardian.hygiene import printable
         for o in self.outcomes:
-            table.add_row(printable(o.owner), "#" + printable(o.selector), printable(o.example),
+            proposed = " (proposed)" if o.origin == "proposed" else ""
+            table.add_row(printable(o.owner), "#" + printable(o.selector) + proposed,
+                          printable(o.example),
                           f"[{style[o.verdict]}]{o.verdict}[/]", printable(o.detail))
         return table
 
@@ -201,6 +215,15 @@ def set_contract(image: "Image", obj: "Proto", selector: str, examples: list[Exa
     return contract
 
 
+def remove_contract(image: "Image", obj: "Proto", selector: str) -> bool:
+    """Drop the contract of ``selector`` on ``obj``; whether there was one."""
+    table = table_of(image, obj)
+    if table is None or selector not in table.by_selector:
+        return False
+    del table.by_selector[selector]
+    return True
+
+
 def all_contracts(image: "Image", obj: "Proto | None" = None) -> list[tuple[Any, Contract]]:
     """(owner, contract) for every contract in the image (or on ``obj`` only)."""
     out = []
@@ -218,6 +241,8 @@ def _same(answer: Any, expected: Any, receiver: Any) -> bool:
     try:
         if type(answer) is bool or type(expected) is bool:
             return type(answer) is type(expected) and answer == expected
+        if type(expected) is float and isinstance(answer, (int, float)):
+            return _close(float(answer), expected)
         return bool(answer == expected) or (
             isinstance(answer, (list, tuple)) and isinstance(expected, (list, tuple))
             and list(answer) == list(expected))
@@ -225,11 +250,24 @@ def _same(answer: Any, expected: Any, receiver: Any) -> bool:
         return False
 
 
+def _close(answer: float, expected: float) -> bool:
+    """``answer`` equals ``expected`` as far as it was written: 3.33 expects 10/3 to
+    show as 3.33 when rounded to its two decimals (a float example is a rounded one)."""
+    if math.isclose(answer, expected, rel_tol=1e-9, abs_tol=1e-12):
+        return True
+    text = repr(expected)
+    if "e" in text or "inf" in text or "nan" in text:
+        return False
+    decimals = len(text.split(".", 1)[1]) if "." in text else 0
+    return decimals < 15 and round(answer, decimals) == expected
+
+
 def run_example(image: "Image", receiver: "Proto", selector: str, example: Example) -> Outcome:
     """Send ``selector`` with the example's arguments in a savepoint (rolled back)."""
     from batos.errors import LimitExceeded
     from batos.lang.printing import print_string
     owner, text = receiver._display(), example.describe(selector)
+    origin = example.origin
     savepoint = image.tm.savepoint()
     try:
         try:
@@ -237,16 +275,19 @@ def run_example(image: "Image", receiver: "Proto", selector: str, example: Examp
         except (KeyboardInterrupt, LimitExceeded):
             raise
         except Exception as exc:  # noqa: BLE001 - reported, never crashed on
-            return Outcome(owner, selector, text, "erred", f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            return Outcome(owner, selector, text, "erred", error, error, origin)
+        shown = "self" if answer is receiver else _show(answer)
         if not _same(answer, example.expected, receiver):
-            return Outcome(owner, selector, text, "failed", f"answered {_show(answer)}")
+            return Outcome(owner, selector, text, "failed", f"answered {shown}", shown, origin)
         for name, want in example.slots.items():
             found = receiver.lookup(name)
             got = found[1] if found else None
             if not _same(got, want, receiver):
                 return Outcome(owner, selector, text, "failed",
-                               f"slot {name} = {_show(got)}, expected {print_string(want)}")
-        return Outcome(owner, selector, text, "passed")
+                               f"slot {name} = {_show(got)}, expected {print_string(want)}",
+                               shown, origin)
+        return Outcome(owner, selector, text, "passed", "", shown, origin)
     finally:
         savepoint.rollback()
 
@@ -296,5 +337,5 @@ def warn_if_broken(receiver: "Proto", selector: str) -> list[Outcome]:
 
 
 __all__ = ["Example", "Contract", "ContractTable", "Outcome", "Report", "parse_examples",
-           "arity", "table_of", "contracts_of", "set_contract", "all_contracts", "run_example",
-           "check", "verify", "warn_if_broken"]
+           "arity", "table_of", "contracts_of", "set_contract", "remove_contract",
+           "all_contracts", "run_example", "check", "verify", "warn_if_broken"]

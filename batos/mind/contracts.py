@@ -9,8 +9,12 @@
 * :func:`edit_method` installs a hand-edited source (audited), warning when it breaks
   the contract. Every correction logs both versions (rejected → accepted).
 
-Methods written this way land on the receiver only, like every generated method, and
-the examples run as sends, so the guardian's capability rules hold for them.
+Methods written this way go where every generated method goes (the receiver's family
+prototype when ``family_methods`` is on: :func:`batos.image.proto.method_home`); the
+contract stays with the receiver, and the examples run as sends to it, so the
+guardian's capability rules hold for them. A contract the model proposed (origin
+``"proposed"``, Chain-of-Verification) is softer when a method is regenerated against
+it: two candidates that agree against one of its examples drop that example.
 """
 from __future__ import annotations
 
@@ -46,10 +50,11 @@ def _own_method(obj: "Proto", selector: str) -> Any:
 
 
 def regenerate(image: "Image", obj: "Proto", selector: str, examples: list[Example], *,
-               hint: str | None = None, rejected: str | None = None) -> Any:
+               hint: str | None = None, rejected: str | None = None,
+               proposed: bool = False) -> Any:
     """Run the doesNotUnderstand_ cycle for ``selector`` without sending it: the method
-    is written against ``examples`` (with ``hint`` and the ``rejected`` source), installed
-    on ``obj`` and answered."""
+    is written against ``examples`` (the model's own when ``proposed``; with ``hint`` and
+    the ``rejected`` source), installed for ``obj`` and answered."""
     from batos.image.message import Message
     from batos.lang.contracts import arity
     from batos.mind.dnu import DNUCycle, generation_enabled
@@ -57,8 +62,9 @@ def regenerate(image: "Image", obj: "Proto", selector: str, examples: list[Examp
         raise GenerationFailed(f"no model to write #{selector} (generation is off); "
                                "nothing was changed")
     args = list(examples[0].args) if examples else [None] * arity(selector)
-    cycle = DNUCycle(image, obj, Message(obj, selector, args), examples=examples,
-                     hint=hint, rejected=rejected, send=False)
+    given = {"proposed": examples} if proposed else {"examples": examples}
+    cycle = DNUCycle(image, obj, Message(obj, selector, args), hint=hint, rejected=rejected,
+                     send=False, **given)
     return cycle.run()
 
 
@@ -103,7 +109,8 @@ def fix(obj: "Proto", selector: str, hint: str) -> "Proto":
     contract = table.by_selector.get(selector) if table is not None else None
     examples = list(contract.examples) if contract is not None else []
     genlog.append(image, [_rejected_record(image, obj, selector, method.source, hint)])
-    regenerate(image, obj, selector, examples, hint=hint, rejected=method.source)
+    regenerate(image, obj, selector, examples, hint=hint, rejected=method.source,
+               proposed=contract is not None and contract.origin == "proposed")
     return obj
 
 

@@ -20,14 +20,16 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
-from batos.errors import (GenerationFailed, LimitExceeded, MessageNotUnderstood,
-                          MethodDefinitionError, ModelError)
+from batos.errors import GenerationFailed, MessageNotUnderstood, ModelError
 from batos.guardian.limits import paused
 from batos.llm.backend import Completion
-from batos.mind import genlog
-from batos.mind.prompts import (STOP, MissionBrief, build_messages, change_kind,
-                                emptied_slots, extract_code, fixed_prefixes, param_names,
-                                prefill, preview, prompt_hash, return_hint, type_name)
+from batos.mind import cove, genlog
+from batos.mind.candidates import (AttemptFailed, Candidate, Runaway, RunawayGuard, Trial,
+                                   choose, disputed, evaluate, failure_of, install_and_send,
+                                   mean_logprob)
+from batos.mind.prompts import (STOP, MissionBrief, build_messages, extract_code,
+                                fixed_prefixes, prefill, preview, prompt_hash,
+                                return_hint, type_name)
 from batos.settings import overriding, setting
 
 if TYPE_CHECKING:
@@ -133,30 +135,32 @@ def does_not_understand(self: "Proto", message: "Message") -> Any:
         from batos.lang.contracts import table_of  # a taught selector's examples hold
         table = table_of(image, self)
         contract = table.by_selector.get(selector) if table is not None else None
-        examples = list(contract.examples) if contract is not None else None
-        return DNUCycle(image, self, message, examples=examples).run()
+        given = list(contract.examples) if contract is not None else []
+        if contract is not None and contract.origin == "proposed":
+            return DNUCycle(image, self, message, proposed=given).run()
+        return DNUCycle(image, self, message, examples=given).run()
     finally:
         _depth.reset(token)
 
 
 # --- the cycle ------------------------------------------------------------------------
 
-class AttemptFailed(Exception):
-    """One attempt did not produce a working method; ``error`` is fed back."""
-
-    def __init__(self, error: str, code: str) -> None:
-        super().__init__(error)
-        self.error = error
-        self.code = code
-
-
 class DNUCycle:
-    """One doesNotUnderstand_ cycle: the handlers the PSM states delegate to."""
+    """One doesNotUnderstand_ cycle: the handlers the PSM states delegate to.
+
+    Each attempt decodes ``candidates`` methods together (Tree-of-Thought), tries each
+    in a savepoint (:mod:`batos.mind.candidates`) and installs the best; before the
+    first, when the send has no examples, the model proposes some (Chain-of-
+    Verification, :mod:`batos.mind.cove`). A retry is shown every failed code as what
+    not to do, runs hotter, and never runs code that already failed again."""
 
     def __init__(self, image: "Image", receiver: "Proto", message: "Message", *,
-                 examples: list[Any] | None = None, hint: str | None = None,
-                 rejected: str | None = None, send: bool = True) -> None:
+                 examples: list[Any] | None = None, proposed: list[Any] | None = None,
+                 hint: str | None = None, rejected: str | None = None,
+                 send: bool = True) -> None:
         self.examples = list(examples or [])   # batos.lang.contracts.Example: must pass
+        self.proposed = list(proposed or [])   # the model's (a proposed contract's): softer
+        self.had_contract = bool(proposed)     # they came from a stored proposed contract
         self.hint = hint                       # a correction: what the user meant
         self.rejected = rejected               # a correction: the source that was wrong
         self.send = send                       # False (teach:): install only, run nothing
@@ -164,10 +168,15 @@ class DNUCycle:
         self.receiver = receiver
         self.message = message
         self.retries = int(setting("retries", options=image.options))
+        self.width = max(1, int(setting("candidates", options=image.options) or 1))
         self.brief: MissionBrief | None = None
         self.backend: Any = None
         self.persona: Any = None
-        self.feedback: list[tuple[str, str]] = []
+        self.feedback: list[tuple[str, str]] = []   # (code, error): shown to the retry
+        self.errors: list[str] = []                 # one per failed attempt
+        self.failed_codes: set[str] = set()         # digests of code that failed: not rerun
+        self.disputed = False                       # proposed examples were fed back once
+        self.proposal: Any = None                   # the CoVe completion
         self.records: list[genlog.GenerationRecord] = []
         self.result: Any = None
         self.method: Any = None
@@ -193,17 +202,18 @@ class DNUCycle:
         self._note(cycle, persona=self.persona.name, backend=getattr(self.backend, "name", "?"),
                    adapters=[list(a) for a in self.persona.adapters],
                    scores=dict(getattr(self.persona, "scores", {}) or {}))
+        self._propose(cycle)
         return "SYNTHESIZING"
 
     def synthesize(self, cycle: Any) -> str:
-        attempt = len(self.records) + 1
+        attempt = len(self.errors) + 1
         try:
-            self._attempt(attempt)
+            self._attempt(attempt, cycle)
         except AttemptFailed as failure:
-            self.feedback.append((failure.code, failure.error))
+            self.errors.append(failure.error)
             self._note(cycle, attempt=attempt, verdict="failed", error=_clip(failure.error, 300))
             return "SYNTHESIZING" if attempt <= self.retries else "FAILED"
-        rec = self.records[-1]
+        rec = next(r for r in self.records if r.verdict == "installed")
         self._note(cycle, attempt=attempt, verdict="installed",
                    prompt_tokens=rec.prompt_tokens, completion_tokens=rec.completion_tokens,
                    seconds=round(rec.seconds, 3))
@@ -230,17 +240,17 @@ class DNUCycle:
             exc.followup = None  # type: ignore[attr-defined]  # no model: leave the image untouched
             raise
         except BaseException as exc:
-            if len(self.feedback) > self.retries and not isinstance(exc, GenerationFailed):
+            if len(self.errors) > self.retries and not isinstance(exc, GenerationFailed):
                 raise self._failure(getattr(exc, "followup", None)) from None
             self._attach_followup(exc)
             raise
         return self.result
 
     def _failure(self, previous: Callable[["Image"], Any] | None = None) -> GenerationFailed:
-        errors = "; ".join(f"attempt {i + 1}: {e}" for i, (_, e) in enumerate(self.feedback))
+        errors = "; ".join(f"attempt {i + 1}: {e}" for i, e in enumerate(self.errors))
         exc = GenerationFailed(
             f"could not write #{self.message.selector} for {self.receiver._display()} after "
-            f"{len(self.feedback)} attempt(s); nothing was changed. {errors}")
+            f"{len(self.errors)} attempt(s); nothing was changed. {errors}")
         if previous is not None:
             exc.followup = previous  # type: ignore[attr-defined]
         self._attach_followup(exc)
@@ -254,7 +264,8 @@ class DNUCycle:
         failure = genlog.FailureRecord(
             self.receiver._display(), self.message.selector,
             [preview(a) for a in self.message.arguments],
-            [{"code": code, "error": err} for code, err in self.feedback])
+            [{"code": r.code, "error": r.error, "attempt": r.attempt,
+              "branch": getattr(r, "branch", 0)} for r in self.records])
 
         def followup(image: "Image") -> str:
             if callable(previous):
@@ -268,12 +279,125 @@ class DNUCycle:
         except AttributeError:
             pass
 
-    # one attempt ----------------------------------------------------------------------
-    def _attempt(self, attempt: int) -> None:
-        from batos.image.method import Method
-        brief = self.brief
+    # Chain-of-Verification ---------------------------------------------------------------
+    def _propose(self, cycle: Any) -> None:
+        """Ask for examples of the send when it has none (see :mod:`batos.mind.cove`)."""
+        if (self.examples or self.proposed or not self.send
+                or not setting("cove", options=self.image.options)
+                or not cove.can_propose(self.message.arguments)):
+            return
+        brief, persona = self.brief, self.persona
         assert brief is not None
-        persona = self.persona
+        messages = build_messages(brief, persona.system_prompt)
+        whole = self.backend.format_chat(messages)
+        prefix = fixed_prefixes(self.backend, whole, persona.system_prompt) or None
+        sink = current_sink()
+        if sink is not None:
+            sink(f"\n{persona.name} ▸ examples of #{brief.selector}\n"
+                 f"{cove.prefill(self.message.arguments)[4:]}")
+        t0 = time.perf_counter()
+        with paused():
+            self.proposed, self.proposal = cove.propose(
+                self.backend, messages, brief.selector, self.message.arguments,
+                adapters=list(persona.adapters), prefix=prefix, on_token=sink)
+        if sink is not None:
+            sink("\n")
+        self._note(cycle, proposed=[ex.describe(brief.selector) for ex in self.proposed],
+                   proposal_tokens=getattr(self.proposal, "completion_tokens", 0),
+                   proposal_seconds=round(time.perf_counter() - t0, 3))
+
+    # one attempt ----------------------------------------------------------------------
+    def _trial(self) -> Trial:
+        assert self.brief is not None
+        home = self.receiver
+        try:
+            from batos.image.proto import method_home  # the receiver's family prototype
+        except ImportError:  # pragma: no cover - an image layer without families
+            method_home = None
+        if method_home is not None:
+            home = method_home(self.receiver, self.image.options)
+        return Trial(self.image, self.receiver, home, self.message.selector,
+                     list(self.message.arguments), self.brief, self.send,
+                     list(self.examples), list(self.proposed))
+
+    def _attempt(self, attempt: int, cycle: Any) -> None:
+        cands = self._generate(attempt)
+        trial = self._trial()
+        judged: dict[str, Candidate] = {}
+        for cand in cands:
+            if cand.digest in self.failed_codes:
+                cand.verdict = "repeat"
+                cand.error = "the same code as an attempt that already failed; not run again"
+            elif cand.digest in judged:  # the same method twice in one attempt: tried once
+                cand.judged_as(judged[cand.digest])
+            else:
+                evaluate(trial, cand, author=self.persona.name,
+                         provenance=self._provenance(cand, attempt))
+                judged[cand.digest] = cand
+        best = choose(cands)
+        if best is not None and best.passed < len(best.outcomes):
+            drop = set(disputed(cands, best))
+            if drop:  # two or more candidates agree against an example: trust them
+                trial.proposed = [e for i, e in enumerate(trial.proposed) if i not in drop]
+                self.proposed = list(trial.proposed)
+                for c in cands:
+                    c.outcomes = [o for i, o in enumerate(c.outcomes) if i not in drop]
+                best = choose(cands)
+        try:
+            self._decide(attempt, cands, best, trial)
+        finally:
+            self._note(cycle, branches=[c.branch_info() for c in cands])
+            self._log(cands)
+
+    def _decide(self, attempt: int, cands: list[Candidate], best: Candidate | None,
+                trial: Trial) -> None:
+        if best is None:
+            failures = failure_of(cands)
+            self.failed_codes.update(c.digest for c in failures)
+            if not failures:
+                raise AttemptFailed("every candidate repeated code that already failed", "")
+            self.feedback += [(c.code, c.error) for c in failures[:2]]
+            raise AttemptFailed(failures[0].error, failures[0].code)
+        missed = [o for o in best.outcomes if o.verdict != "passed"]
+        if missed and not self.disputed and attempt <= self.retries:
+            self.disputed = True
+            first = missed[0]
+            error = (f"for {first.example} it answered {first.answer or first.detail}. That "
+                     f"example of what #{trial.selector} should answer may be wrong: if the "
+                     "method is right, write it again unchanged; otherwise correct it.")
+            self.feedback.append((best.code, error))
+            best.chosen, best.error = False, error
+            raise AttemptFailed(error, best.code, soft=True)
+        try:
+            self.result = install_and_send(trial, best, author=self.persona.name,
+                                           provenance=self._provenance(best, attempt))
+        except AttemptFailed as failure:
+            best.verdict, best.error, best.chosen = "error", failure.error, False
+            self.failed_codes.add(best.digest)
+            self.feedback.append((best.code, failure.error))
+            raise
+        self.method = best.method
+        if not self.send:
+            self.result = best.method
+        self._keep_proposed(best, trial)
+
+    def _keep_proposed(self, best: Candidate, trial: Trial) -> None:
+        """The proposed examples the chosen method passed become its contract, unless
+        the send changed the receiver (they described the state it no longer has)."""
+        if not (self.proposed or self.had_contract):
+            return
+        from batos.lang.contracts import remove_contract, set_contract
+        kept = [e for e, o in zip(trial.proposed, best.outcomes)
+                if o.verdict == "passed" and not best.changed]
+        if kept:
+            set_contract(self.image, self.receiver, trial.selector, kept, origin="proposed")
+        elif self.had_contract:
+            remove_contract(self.image, self.receiver, trial.selector)
+
+    def _generate(self, attempt: int) -> list[Candidate]:
+        """The attempt's candidates, decoded together, each with its log record."""
+        brief, persona = self.brief, self.persona
+        assert brief is not None
         messages = build_messages(brief, persona.system_prompt, self.feedback)
         head = prefill(brief)
         prompt = self.backend.format_chat(messages) + head
@@ -281,204 +405,87 @@ class DNUCycle:
         sink = current_sink()
         if sink is not None:
             sink(f"\n{persona.name} ▸ writing #{brief.selector}\n{head.split(chr(10), 1)[-1]}")
-        temperature = float(setting("temperature" if attempt == 1 else "retry_temperature",
-                                    options=self.image.options))
-        guard = _RunawayGuard(sink)
+        options = self.image.options
+        first, hotter = (float(setting("temperature", options=options)),
+                         float(setting("retry_temperature", options=options)))
+        if attempt == 1:
+            temps = [first] + [hotter] * (self.width - 1)
+        else:  # each retry a little hotter than the last
+            temps = [min(hotter + 0.15 * (attempt - 2), 1.2)] * self.width
+        guard = RunawayGuard(sink)
         t0 = time.perf_counter()
         with paused():  # generation time does not count against the statement's limit
             try:
-                completion = self.backend.generate(
-                    prompt, max_tokens=setting("max_tokens", options=self.image.options),
-                    temperature=temperature, seed=attempt, stop=STOP,
-                    adapters=list(persona.adapters), on_token=guard, prefix=prefix)
-            except _Runaway:
+                completions = self._complete(prompt, temps, attempt, guard, prefix)
+            except Runaway:
                 model, sha = self.backend.model_identity()
-                completion = Completion(guard.text, 0, 0, time.perf_counter() - t0, 0.0,
-                                        model, sha, finish_reason="runaway")
+                completions = [Completion(guard.text, 0, 0, time.perf_counter() - t0, 0.0,
+                                          model, sha, finish_reason="runaway")]
         if sink is not None:
             sink("\n")
         seconds = time.perf_counter() - t0
-        code = extract_code(head, completion.text)
         model, sha = self.backend.model_identity()
-        record = genlog.GenerationRecord(
-            receiver=self.receiver._display(), selector=brief.selector, attempt=attempt,
-            persona=persona.name, model=model, model_sha256=sha,
-            adapters=[list(a) for a in persona.adapters], prompt=prompt,
-            prompt_hash=prompt_hash(prompt), output=completion.text, code=code,
-            prompt_tokens=completion.prompt_tokens,
-            prompt_tokens_cached=completion.prompt_tokens_cached,
-            completion_tokens=completion.completion_tokens, seconds=seconds,
-            prompt_seconds=completion.prompt_seconds,
-            cycle=getattr(getattr(self.cycle, "trace", None), "id", None))
-        self.records.append(record)
-        provenance = {"persona": persona.name, "model": model, "model_sha256": sha,
-                      "adapters": [list(a) for a in persona.adapters],
-                      "prompt_hash": record.prompt_hash, "prompt_tokens": completion.prompt_tokens,
-                      "completion_tokens": completion.completion_tokens,
-                      "seconds": round(seconds, 3), "attempt": attempt,
-                      "reviewer": getattr(persona, "reviewer", "ALFRED"),
-                      "trace": record.cycle}
-        if completion.finish_reason == "runaway":
-            record.verdict = "rejected"
-            record.error = (f"the output ran away (a line of over {_RunawayGuard.LINE} "
-                            "characters, so it was stopped); write a short method")
-            raise AttemptFailed(record.error, code)
-        if _calls_print(code):
-            record.verdict = "rejected"
-            record.error = "it prints; build the text and return it instead of printing"
-            raise AttemptFailed(record.error, code)
-        try:
-            method = Method.create(brief.selector, code, language="python",
-                                   author=persona.name, provenance=provenance, repair=True)
-        except MethodDefinitionError as exc:
-            record.verdict, record.error = "rejected", str(exc)
-            raise AttemptFailed(str(exc), code) from None
-        savepoint = self.image.tm.savepoint()
-        try:
-            from batos.image.proto import selector_to_name
-            before = _state_snapshot(self.receiver)
-            self.receiver.set_slot(selector_to_name(brief.selector), method)
-            self._check_examples(method)
-            if not self.send:
-                raise _Installed()
-            result = method.function(self.receiver, *self.message.arguments)
-            if result is None:
-                raise AttemptFailed("it returned None; return the answer (or self after "
-                                    "changing state) instead of printing it", method.source)
-            if (result is self.receiver and _state_snapshot(self.receiver) == before
-                    and _should_have_changed(self.receiver, brief, method.source)):
-                raise AttemptFailed(
-                    "it changed nothing: every slot still holds the value it had before "
-                    f"({', '.join(f'{n} = {p}' for n, p, _ in brief.slots) or 'no slots'}). "
-                    f"Make #{brief.selector} do what its name says.", method.source)
-        except _Installed:
-            result = method
-        except AttemptFailed as failure:
-            savepoint.rollback()
-            record.verdict, record.error = "error", failure.error
-            raise
-        except (KeyboardInterrupt, LimitExceeded):
-            savepoint.rollback()
-            raise
-        except Exception as exc:  # the generated code raised: feed it back
-            savepoint.rollback()
-            error = f"{type(exc).__name__}: {exc}"
-            if isinstance(exc, MessageNotUnderstood) and exc.receiver is self.receiver:
-                names = ", ".join(n for n, _, _ in brief.slots) or "none"
-                error = (f"self has no slot or method named {exc.selector!r}; its slots are: "
-                         f"{names}. Use only those, or create a slot by assigning it first.")
-            record.verdict, record.error = "error", error
-            raise AttemptFailed(error, method.source) from None
-        record.verdict = "installed"
-        record.code = method.source
-        self.method = method
-        self.result = result
-        genlog.append(self.image, self.records)
+        cands = []
+        for i, completion in enumerate(completions):
+            code = extract_code(head, completion.text)
+            record = genlog.GenerationRecord(
+                receiver=self.receiver._display(), selector=brief.selector, attempt=attempt,
+                persona=persona.name, model=model, model_sha256=sha,
+                adapters=[list(a) for a in persona.adapters], prompt=prompt,
+                prompt_hash=prompt_hash(prompt), output=completion.text, code=code,
+                prompt_tokens=completion.prompt_tokens,
+                prompt_tokens_cached=completion.prompt_tokens_cached,
+                completion_tokens=completion.completion_tokens,
+                seconds=getattr(completion, "seconds", seconds) or seconds,
+                prompt_seconds=completion.prompt_seconds,
+                cycle=getattr(getattr(self.cycle, "trace", None), "id", None),
+                branch=i, branches=len(completions))
+            if attempt == 1 and i == 0 and self.proposal is not None:
+                record.proposal = self.proposal.text
+            self.records.append(record)
+            cands.append(Candidate(i, code, completion, record, mean_logprob(completion)))
+        return cands
 
+    def _complete(self, prompt: str, temps: list[float], attempt: int,
+                  guard: RunawayGuard, prefix: Any) -> list[Completion]:
+        """Up to ``len(temps)`` completions: one batch with ``generate_many`` (sequence 0
+        streamed and watched for a runaway), else one ``generate`` (a backend without it)."""
+        persona = self.persona
+        common = dict(max_tokens=setting("max_tokens", options=self.image.options),
+                      seed=attempt, stop=STOP, adapters=list(persona.adapters),
+                      on_token=guard, prefix=prefix)
+        many = getattr(self.backend, "generate_many", None)
+        if len(temps) > 1 and callable(many):
+            return list(many(prompt, len(temps), temperature=temps, purpose="code",
+                             **common))[:len(temps)]
+        extra = {"purpose": "code"} if cove.takes(self.backend.generate, "purpose") else {}
+        return [self.backend.generate(prompt, temperature=temps[0], **common, **extra)]
 
-    def _check_examples(self, method: Any) -> None:
-        """Each example of the contract, as a send in a savepoint (rolled back); the first
-        that fails is fed back."""
-        if not self.examples:
-            return
-        from batos.lang.contracts import check
-        bad = [o for o in check(self.image, self.receiver, self.message.selector, self.examples)
-               if o.verdict != "passed"]
-        if bad:
-            raise AttemptFailed(
-                f"it does not satisfy the example {bad[0].example} ({bad[0].verdict}: "
-                f"{bad[0].detail}); {len(self.examples) - len(bad)} of {len(self.examples)} "
-                "examples passed. Make every example hold.", method.source)
+    def _provenance(self, cand: Candidate, attempt: int) -> dict[str, Any]:
+        rec, persona = cand.record, self.persona
+        return {"persona": persona.name, "model": rec.model, "model_sha256": rec.model_sha256,
+                "adapters": [list(a) for a in persona.adapters],
+                "prompt_hash": rec.prompt_hash, "prompt_tokens": rec.prompt_tokens,
+                "completion_tokens": rec.completion_tokens,
+                "seconds": round(rec.seconds, 3), "attempt": attempt,
+                "branch": cand.index, "candidates": rec.branches,
+                "reviewer": getattr(persona, "reviewer", "ALFRED"), "trace": rec.cycle}
 
-
-class _Installed(Exception):
-    """The method passed its examples and is installed; nothing is sent (teach:)."""
-
-
-class _Runaway(Exception):
-    """Raised from the token callback to stop a generation that has run away."""
-
-
-class _RunawayGuard:
-    """The token callback of a generation: passes text on to the terminal sink and
-    stops the model when a line grows longer than any method's line would (a small
-    model at a higher temperature can repeat one list item for hundreds of tokens,
-    ~50 ms each on a CPU)."""
-
-    LINE = 240
-
-    def __init__(self, sink: Callable[[str], None] | None) -> None:
-        self.sink = sink
-        self.text = ""
-        self.line = 0
-
-    def __call__(self, piece: str) -> None:
-        if self.sink is not None:
-            self.sink(piece)
-        self.text += piece
-        newline = piece.rfind("\n")
-        self.line = len(piece) - newline - 1 if newline >= 0 else self.line + len(piece)
-        if self.line > self.LINE:
-            raise _Runaway()
-
-
-def _state_snapshot(receiver: Any) -> dict[str, str]:
-    """The printStrings of the receiver's own data slots (to notice a no-op mutator)."""
-    return {row.name: preview(row.value, 200) for row in receiver.slots(inherited=False)
-            if row.kind == "data"}
-
-
-def _should_have_changed(receiver: Any, brief: MissionBrief, code: str) -> bool:
-    """Whether a method that left every slot as it was cannot be what its selector
-    asks for: an emptying selector whose slots were not empty yet, an always-changing
-    one (``increment``), or a unary one whose code assigns slots (it re-assigned the
-    values they had). A setter given the value a slot holds changes nothing, rightly."""
-    kind = change_kind(brief.selector)
-    if kind == "emptying":
-        names = emptied_slots(brief.selector, [n for n, _, _ in brief.slots])
-        return any(not _is_empty(_slot_value(receiver, n)) for n in names)
-    if kind == "always":
-        return True
-    return not brief.params and _assigns_state(code)
-
-
-def _slot_value(receiver: Any, name: str) -> Any:
-    found = receiver.lookup(name)
-    return found[1] if found else None
-
-
-def _is_empty(value: Any) -> bool:
-    try:
-        return value is None or value is False or value == 0 or len(value) == 0
-    except TypeError:
-        return False
-
-
-def _assigns_state(code: str) -> bool:
-    """Whether the method assigns self attributes other than ``_p_changed``."""
-    import ast
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return False
-    for node in ast.walk(tree):
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AugAssign) else [])
-        for t in targets:
-            if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
-                    and t.value.id == "self" and t.attr != "_p_changed"):
-                return True
-    return False
-
-
-def _calls_print(code: str) -> bool:
-    import ast
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return False
-    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"
-               for n in ast.walk(tree))
+    def _log(self, cands: list[Candidate]) -> None:
+        """Each candidate's verdict on its record; all of them logged on success."""
+        for c in cands:
+            rec = c.record
+            rec.verdict = {"ok": "installed" if c.chosen else "passed over",
+                           "repeat": "repeated"}.get(c.verdict, c.verdict)
+            if c.chosen and c.verdict == "ok":
+                rec.code = c.method.source
+            rec.error = c.error
+            rec.mean_logprob = c.logprob
+            rec.agreement = c.agreement
+            if c.outcomes:
+                rec.examples = f"{c.passed}/{len(c.outcomes)}"
+        if self.method is not None:
+            genlog.append(self.image, self.records)
 
 
 def _copy_record(rec: genlog.GenerationRecord) -> genlog.GenerationRecord:
@@ -553,11 +560,13 @@ def decompose(image: "Image", receiver: "Proto", message: "Message") -> MissionB
               and getattr(row.value, "language", "") != "primitive"):
             understood.append(getattr(row.value, "selector", row.name))
     args = list(message.arguments)
+    from batos.mind.world import params_and_world
+    params, world = params_and_world(image, receiver, selector, args)
     return MissionBrief(
         receiver=receiver._display(), selector=selector, name=name,
-        params=param_names(selector, len(args), args), arguments=[preview(a, 80) for a in args],
+        params=params, arguments=[preview(a, 80) for a in args],
         slots=slots, understood=understood, notes=_grounding(image, receiver, selector),
-        hint=return_hint(selector, args, slots))
+        hint=return_hint(selector, args, slots), world=world)
 
 
 def _grounding(image: "Image", receiver: "Proto", selector: str) -> list[str]:

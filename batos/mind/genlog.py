@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 LOG_KEY = "generation_log"
 
 
+#: what a doesNotUnderstand_ candidate's record adds: its branch of the attempt, how many
+#: branches, proposed examples passed ("2/3"), agreement, mean log-probability, and on the
+#: first record the Chain-of-Verification proposal's text
+CANDIDATE_FIELDS = ("branch", "branches", "examples", "agreement", "mean_logprob", "proposal")
+
+
 class GenerationRecord(Persistent):
     """One generation attempt: what was asked, what came back, what the guardian said."""
 
@@ -53,6 +59,9 @@ class GenerationRecord(Persistent):
             "prompt_tokens", "prompt_tokens_cached", "completion_tokens", "seconds", "code")}
         data["prompt_seconds"] = getattr(self, "prompt_seconds", 0.0)
         data["adapters"] = [list(a) for a in self.adapters]
+        for key in CANDIDATE_FIELDS:  # a Tree-of-Thought branch's (absent from older records)
+            if key in self.__dict__:
+                data[key] = self.__dict__[key]
         if full:
             data.update(prompt=self.prompt, output=self.output, prompt_hash=self.prompt_hash,
                         model_sha256=self.model_sha256)
@@ -101,7 +110,18 @@ def append(image: "Image", records: Iterable[Persistent]) -> list[int]:
     keep = getattr(image, "keep_if_rolled_back", None)
     if snapshots and callable(keep):
         keep(lambda im: append(im, [_rebuild(cls, fields) for cls, fields in snapshots]))
+    _deposit(image, [log[i] for i in ids])
     return ids
+
+
+def _deposit(image: "Image", records: list[Any]) -> None:
+    """Outcomes leave pheromones in the digital ether (same transaction as the records);
+    the ether never stops a record from being logged."""
+    try:
+        from batos.mind.ether import deposit_outcomes
+        deposit_outcomes(image, records)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _fields(record: Any) -> dict[str, Any]:

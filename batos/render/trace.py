@@ -25,7 +25,8 @@ _VERDICT_STYLE = {"complete": "bold green", "failed": "bold red", "running": "bo
 _STATE_STYLE = {"FAILED": "bold red", "COMPLETE": "bold green"}
 #: info keys shown in a step's label or folded into other lines, not listed on their own
 _FOLDED = {"persona", "prompt_tokens", "prompt_tokens_cached", "completion_tokens", "seconds",
-           "prompt_seconds", "finish", "model", "text", "noisy", "chosen"}
+           "prompt_seconds", "finish", "model", "text", "noisy", "chosen", "branches",
+           "proposed", "proposal_tokens", "proposal_seconds"}
 MAX_VALUE = 70
 
 
@@ -116,6 +117,46 @@ def _label(step: Mapping[str, Any]) -> Text:
     return label
 
 
+def _branch(info: Mapping[str, Any]) -> Text:
+    """One Tree-of-Thought branch: ``#1 3f2a1b9c  ok  examples 2/3  agree 1  logprob
+    -0.210  chosen`` (and its error, cut)."""
+    verdict = str(info.get("verdict", "?"))
+    style = {"ok": "green", "repeat": "dim"}.get(verdict, "red")
+    text = Text(f"#{_p(info.get('branch', '?'))} ", style="bold")
+    text.append(_p(info.get("code", "")), style="cyan")
+    text.append("  ")
+    text.append(_p(verdict), style=style)
+    if info.get("examples"):
+        text.append(f"  examples {_p(info['examples'])}")
+    if "agreement" in info:
+        text.append(f"  agree {_p(info['agreement'])}")
+    if info.get("logprob") is not None:
+        text.append(f"  logprob {float(info['logprob']):.3f}")
+    if info.get("chosen"):
+        text.append("  chosen", style="bold green")
+    if info.get("error"):
+        text.append("  " + _short(info["error"], 60), style="dim")
+    return text
+
+
+def _tree_parts(node: Tree, info: Mapping[str, Any]) -> None:
+    """The proposed examples and the branches of a step, as subtrees."""
+    if "proposed" in info:
+        proposed = list(info.get("proposed") or [])
+        label = Text("proposed examples  ", style="dim")
+        label.append(str(len(proposed)))
+        if info.get("proposal_seconds") is not None:
+            label.append(f" · {float(info['proposal_seconds']):.3f} s", style="dim")
+        sub = node.add(label)
+        for example in proposed:
+            sub.add(Text(_short(example, 90)))
+    if info.get("branches"):
+        sub = node.add(Text("branches", style="dim"))
+        for branch in info["branches"]:
+            if isinstance(branch, Mapping):
+                sub.add(_branch(branch))
+
+
 def render_trace(trace: Any) -> RenderableType:
     """A tree: header (id, kind, persona, verdict, time), mission, steps with info, result."""
     data = trace.to_json() if hasattr(trace, "to_json") else dict(trace)
@@ -135,6 +176,7 @@ def render_trace(trace: Any) -> RenderableType:
         node = tree.add(_label(step))
         for key, text in step_lines(step.get("info", {})):
             node.add(Text(f"{_p(key)}  ", style="dim") + Text(_p(text)))
+        _tree_parts(node, step.get("info", {}))
     parts: list[RenderableType] = [tree]
     if data.get("result"):
         parts.append(Text("result  ", style="bold") + Text(_short(data["result"], 300)))
