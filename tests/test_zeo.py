@@ -286,3 +286,46 @@ def test_simultaneous_misses_of_one_selector_install_one_method(server: Any) -> 
         counter = im.globals["counter"]
         assert counter.method("answer") is not None
         assert im.execute(lambda: im.evaluate("counter answer"), note="again") == 42
+
+
+def test_a_model_server_advertised_by_serve_is_where_clients_generate(image: Path) -> None:
+    from tests.test_llm_http import FakeServer
+    model = FakeServer()  # llama-server's shape: /props, /lora-adapters, streaming /completion
+    model.pieces = ["    return ", "6 * 7", "\n```\n"]
+    port = free_port()
+    addr = f"zeo://127.0.0.1:{port}"
+    proc = subprocess.Popen([*BATOS, "serve", str(image), "--port", str(port),
+                             "--model-server", model.url + "/"], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_port(port, proc)
+        # a client with no model setting of its own generates through the advertised one
+        r = subprocess.run([*BATOS, "eval", "-i", addr, "counter answer"], timeout=120,
+                           env={**ENV, "BATOS_LLM": "on"}, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == "42"
+        assert model.requests and all("answer" in q["prompt"] for q in model.requests)
+        import batos
+        import batos.lang  # noqa: F401
+        with batos.open_image(addr) as im:
+            assert im.options.get("url") == model.url
+    finally:
+        out = stop(proc)
+        model.close()
+    assert f"clients generate through the model server {model.url}" in out
+    # served again without it: the advertisement is gone, clients use their own settings
+    proc = start_server(image, port)
+    try:
+        import batos
+        with batos.open_image(addr) as im:
+            assert "url" not in im.options
+    finally:
+        stop(proc)
+
+
+def test_model_server_must_be_a_url_and_not_read_only(image: Path) -> None:
+    bad = cli("serve", image, "--port", free_port(), "--model-server", "llama.local:8080")
+    assert bad.returncode == 2 and "http://HOST:PORT" in bad.stderr
+    ro = cli("serve", image, "--port", free_port(), "--read-only", "--model-server",
+             "http://127.0.0.1:1")
+    assert ro.returncode == 2 and "--read-only" in ro.stderr

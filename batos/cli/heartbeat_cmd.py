@@ -61,12 +61,12 @@ def heartbeat_cmd(
     Opens the image for each beat only; waits while another process holds it.
     SIGTERM or Ctrl-C stop it between beats."""
     from batos.errors import BatosError, ImageError
-    from batos.image.zeo import zeo_address
+    from batos.image.storage import shared_address
     from batos.mind.heartbeat import Heartbeat
     from batos.settings import setting
     if every < 0:
         raise BatosError("--every must be 0 or more seconds")
-    if zeo_address(image_path) is None and not image_path.is_file():
+    if shared_address(image_path) is None and not image_path.is_file():
         raise ImageError(f"no image at {image_path}; nothing was created")
     minutes = float(setting("heartbeat_budget", flag=budget))
     if minutes <= 0:

@@ -5,7 +5,9 @@ Before generating, a client commits ``root['generation_claims'][(oid, selector)]
 (client, time)`` in a short transaction of its own connection; another client that finds
 a live claim waits for its release (after the holder's statement committed) and raises
 ConflictError, so :meth:`Image.execute` runs its statement again and finds the method.
-A claim older than CLAIM_SECONDS (a client that died) is ignored.
+A claim older than CLAIM_SECONDS (a client that died) is ignored. A claimant whose view of
+the root is already stale (the first claim creates the claims tree in the root) runs its
+statement again before generating: its commit would conflict and generate twice.
 """
 from __future__ import annotations
 
@@ -52,11 +54,24 @@ def claim_generation(self: Any, receiver: Any, selector: str) -> None:
                 tm.abort()
                 continue  # claimed by another client at the same moment: look again
             self._claimed.append(key)
+            if _root_moved(self, root):  # e.g. the claims tree was just created
+                raise ConflictError(f"the image's root changed since this statement began; "
+                                    f"it runs again before {selector} is generated")
             return
         if now > deadline:
             return  # a claim that outlives the wait: generate anyway
         waited_for_other = True
         time.sleep(0.05)
+
+def _root_moved(self: Any, claims_root: Any) -> bool:
+    """Whether the root this statement sees is older than the one just committed: its
+    commit would conflict (a statement that writes the root, as a first generation's log
+    does), so it runs again with a fresh view rather than spend a generation twice."""
+    statement_root = self.root
+    statement_root._p_activate()  # a ghost loads as of this statement's snapshot
+    seen = getattr(statement_root, "_p_serial", None)
+    return bool(seen) and seen != claims_root._p_serial
+
 
 def _claims_root(self: Any) -> tuple[Any, Any]:
     if getattr(self, "_claims_conn", None) is None:

@@ -150,10 +150,10 @@ class Image:
     def __init__(self, path: str | Path, *, read_only: bool = False, adopt: bool = False) -> None:
         from BTrees.OOBTree import OOBTree
 
-        from batos.image.zeo import address_text, zeo_address
-        zeo = zeo_address(path)
-        #: ``zeo://host:port`` when this image is a client of a batos server, else None
-        self.address = address_text(zeo) if zeo is not None else None
+        from batos.image.storage import shared_address
+        #: ``zeo://host:port`` (a client of a batos server) or ``postgresql://...``
+        #: (RelStorage, password hidden) when other processes share this image, else None
+        self.address = shared_address(path)
         self.path = Path(path)
         self.read_only = read_only
         self.storage = open_storage(self.path, read_only=read_only)
@@ -195,6 +195,9 @@ class Image:
                     awakening.awaken(self)
                     self.commit("awakening: upgrade")
             self.globals = Globals(self.root["globals"])
+            if self.address is not None:  # `batos serve --model-server URL` advertises it
+                from batos.image.zeo import served_options
+                self.options.update(served_options(self.root))
         except BaseException:
             self.close()
             raise
@@ -485,12 +488,14 @@ class Image:
         from batos.image.history import pack
         result = pack(self, days)  # over ZEO: ClientStorage.pack, done by the server
         if self.address is not None:
-            result["packed_by"] = f"the server at {self.address}"
+            result["packed_by"] = f"the server at {self.address}" if self.address.startswith(
+                "zeo:") else f"PostgreSQL at {self.address}"
         return result
 
     def verify(self) -> dict[str, Any]:
         if self.address is not None:
-            raise ImageError(
+            from batos.image.relstore import file_only
+            raise ImageError(file_only("verify", self.address) or
                 f"verify reads the image file itself (ZODB's fstest and fsrefs walk its "
                 f"records), which a client of {self.address} cannot see: run `batos image "
                 f"verify -i FILE --read-only` on the server's machine (works while it serves)")
@@ -499,7 +504,9 @@ class Image:
 
     def backup(self, dest: str | Path) -> dict[str, Any]:
         if self.address is not None:
-            raise ImageError(f"backup copies the image file with repozo: run `batos image "
+            from batos.image.relstore import file_only
+            raise ImageError(file_only("backup", self.address) or
+                             f"backup copies the image file with repozo: run `batos image "
                              f"backup` on the server's machine, not over {self.address}")
         from batos.image.history import backup
         return backup(self, dest)

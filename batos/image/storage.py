@@ -48,13 +48,30 @@ def check_image_file(path: Path) -> bool:
     return True
 
 
+def shared_address(path: Any) -> str | None:
+    """How messages name an image that other processes share: ``zeo://host:port`` (a
+    `batos serve`), ``postgresql://...`` (RelStorage; password hidden); None for a file."""
+    from batos.image.relstore import display, pg_address
+    from batos.image.zeo import address_text, zeo_address
+    addr = zeo_address(path)
+    if addr is not None:
+        return address_text(addr)
+    uri = pg_address(path)
+    return display(uri) if uri is not None else None
+
+
 def open_storage(path: Path, *, read_only: bool = False):
     """Open (or create) ``path`` as a FileStorage with blobs in ``<path>.blobs/``;
-    a ``zeo://host:port`` address opens a ZEO client storage instead (batos.image.zeo)."""
+    a ``zeo://host:port`` address opens a ZEO client storage instead (batos.image.zeo),
+    a ``postgresql://...`` one a RelStorage (batos.image.relstore)."""
+    from batos.image.relstore import open_relstorage, pg_address
     from batos.image.zeo import open_client_storage, zeo_address
     addr = zeo_address(path)
     if addr is not None:
         return open_client_storage(addr, read_only=read_only)
+    uri = pg_address(path)
+    if uri is not None:
+        return open_relstorage(uri, read_only=read_only)
     from ZODB.FileStorage import FileStorage
     from ZODB.FileStorage.FileStorage import FileStorageFormatError
     import zc.lockfile

@@ -5,7 +5,9 @@
 * :func:`open_client_storage` is the client side: a ``ZEO.ClientStorage`` with its own
   blob cache in the user's cache dir and a short connect wait; a server that is down is
   :class:`ServerUnavailableError` (exit 3), never a traceback;
-* the server side (:func:`batos.image.zeoserver.serve`) runs ZEO's own ``StorageServer``.
+* the server side (:func:`batos.image.zeoserver.serve`) runs ZEO's own ``StorageServer``;
+* :func:`served_options` are the options a server advertises to its clients (``batos
+  serve --model-server URL``: the ``url`` setting), stored in ``root['served_options']``.
 """
 from __future__ import annotations
 
@@ -13,11 +15,16 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from batos.errors import ImageError
 
 _ADDRESS = re.compile(r"^zeo:/{1,2}(?P<host>\[[^\]]+\]|[^:/\[\]]+):(?P<port>\d{1,5})/?$")
+
+#: root key of the options a `batos serve` advertises to its clients, and the only
+#: settings it may advertise (a server must not hand its clients arbitrary objects)
+SERVED_KEY = "served_options"
+SERVED_SETTINGS = ("url",)
 
 #: seconds a client waits for the server before giving up (``BATOS_ZEO_WAIT``)
 DEFAULT_WAIT = 5.0
@@ -96,5 +103,15 @@ def open_client_storage(addr: tuple[str, int], *, read_only: bool = False) -> An
     return storage
 
 
+def served_options(root: Any) -> dict[str, Any]:
+    """The options the image's server advertises (``batos serve --model-server URL``
+    stores ``{'url': URL}``); a client copies them into ``image.options`` when it opens
+    the image, so they rank below a flag and above the environment (batos.settings)."""
+    stored = root.get(SERVED_KEY)
+    if not stored:
+        return {}
+    return {k: str(v) for k, v in stored.items() if k in SERVED_SETTINGS and v}
+
+
 __all__ = ["zeo_address", "address_text", "client_blob_dir", "open_client_storage",
-           "ServerUnavailableError"]
+           "served_options", "ServerUnavailableError", "SERVED_KEY"]
