@@ -35,8 +35,9 @@ from batos.errors import BatosError, Interrupted, ModelError
 from batos.llm.adapters import AdapterKey, AdapterTiers
 from batos.llm.llamaload import cores, import_llama_cpp
 from batos.llm.llamaload import raise_pending_interrupt as _raise_pending_interrupt
-from batos.llm.protocol import (AdapterSpec, Completion, StopScanner, TokenCallback,
-                                check_cancel, normalize_adapters)
+from batos.llm.parallel import MAX_SEQUENCES
+from batos.llm.protocol import (AdapterSpec, CallbackFailed, Completion, StopScanner,
+                                TokenCallback, call_sink, check_cancel, normalize_adapters)
 from batos.llm.sampling import check_grammar, make_sampler, mean, token_logprob
 from batos.settings import setting
 
@@ -45,9 +46,6 @@ MIN_SAVED_PREFIX = 8  # prefixes shorter than this are not worth saving
 EVAL_SLICE = 64  # prompt tokens per llama.cpp call (no slower than one big batch on a CPU)
 
 
-#: Sequences one context can decode together (:mod:`batos.llm.parallel`); they share one
-#: unified KV buffer of ``n_ctx`` cells.
-MAX_SEQUENCES = 8
 
 _llama_cpp = import_llama_cpp   # (the name tests' llama-server fixture imports)
 _cores = cores
@@ -388,7 +386,7 @@ class Engine(AdapterTiers):
             def emit(text: str) -> None:
                 out = scanner.feed(text)
                 if out and on_token is not None:
-                    _call(on_token, out)
+                    call_sink(on_token, out)
             try:
                 cached = self.eval_prompt(tokens, key, cached, prefix)
                 t_prompt = time.perf_counter() - t0
@@ -411,10 +409,10 @@ class Engine(AdapterTiers):
                     emit(decoder.decode(b"", final=True))
                     rest = scanner.flush()
                     if rest and on_token is not None:
-                        _call(on_token, rest)
+                        call_sink(on_token, rest)
             except Interrupted:
                 raise
-            except _CallbackFailed as failed:  # the caller's own error, context intact
+            except CallbackFailed as failed:  # the caller's own error, context intact
                 raise failed.__cause__ from None  # type: ignore[misc]
             except Exception as e:
                 err = self.failed(e)
@@ -453,17 +451,6 @@ def _close_loaded() -> None:
             engine.close()
         except Exception:
             pass
-
-
-class _CallbackFailed(Exception):
-    """Carries an exception raised by ``on_token`` through the generation loop."""
-
-
-def _call(on_token: TokenCallback, text: str) -> None:
-    try:
-        on_token(text)
-    except Exception as e:
-        raise _CallbackFailed() from e
 
 
 # --- the process-wide engine cache and the backend ------------------------------------------------

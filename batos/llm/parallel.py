@@ -18,15 +18,16 @@ import codecs
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from batos.errors import BatosError, Interrupted
-from batos.llm.protocol import (AdapterSpec, Completion, StopScanner, TokenCallback,
-                                check_cancel)
+from batos.llm.protocol import (AdapterSpec, CallbackFailed, Completion, StopScanner,
+                                TokenCallback, call_sink, check_cancel)
 from batos.llm.sampling import mean, token_logprob
 
-if TYPE_CHECKING:
-    from batos.llm.llamacpp import Engine
+#: Sequences one context can decode together; they share one unified KV buffer of
+#: ``n_ctx`` cells (the in-process engine loads its context with this many).
+MAX_SEQUENCES = 8
 
 
 def temperatures(temperature: float | Sequence[float], n: int) -> list[float]:
@@ -59,7 +60,7 @@ class _Seq:
         self.scanner = StopScanner(self.stops)
 
 
-def generate_many(engine: "Engine", prompt: str, n: int, *, max_tokens: int = 512,
+def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
                   temperature: float | Sequence[float] = 0.0, seed: int = 0,
                   stop: Sequence[str] = (), grammar: str | None = None,
                   adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
@@ -68,8 +69,7 @@ def generate_many(engine: "Engine", prompt: str, n: int, *, max_tokens: int = 51
                   purpose: str = "code") -> list[Completion]:
     """Up to ``n`` completions of ``prompt`` decoded together (see the module doc);
     sequence i samples at ``temperature[i]`` with seed ``seed + i``; ``on_token``
-    streams sequence 0. At most :data:`~batos.llm.llamacpp.MAX_SEQUENCES` are made."""
-    from batos.llm.llamacpp import MAX_SEQUENCES, _CallbackFailed
+    streams sequence 0. At most :data:`MAX_SEQUENCES` are made."""
     if n < 1:
         raise BatosError(f"generate_many needs at least one sequence, not {n}")
     temps = temperatures(temperature, n)
@@ -118,7 +118,7 @@ def generate_many(engine: "Engine", prompt: str, n: int, *, max_tokens: int = 51
                 _sample(engine, live, list(range(len(live))))
         except Interrupted:
             raise
-        except _CallbackFailed as failed:  # the caller's own error, context intact
+        except CallbackFailed as failed:  # the caller's own error, context intact
             raise failed.__cause__ from None  # type: ignore[misc]
         except Exception as e:
             err = engine.failed(e)
@@ -140,7 +140,7 @@ def generate_many(engine: "Engine", prompt: str, n: int, *, max_tokens: int = 51
                    "decode_calls": steps}) for s in seqs]
 
 
-def _sample(engine: "Engine", seqs: Sequence[_Seq], rows: Sequence[int]) -> None:
+def _sample(engine: Any, seqs: Sequence[_Seq], rows: Sequence[int]) -> None:
     """Sample each sequence's next token from its row of the last decode's logits."""
     lc, ctx = engine._lc, engine.llm.ctx
     for s, row in zip(seqs, rows):
@@ -149,17 +149,16 @@ def _sample(engine: "Engine", seqs: Sequence[_Seq], rows: Sequence[int]) -> None
             s.logprobs.append(token_logprob(lc, ctx, row, s.token, int(engine.llm.n_vocab())))
 
 
-def _take(engine: "Engine", s: _Seq, max_tokens: int, n_prompt: int, n_ctx: int,
+def _take(engine: Any, s: _Seq, max_tokens: int, n_prompt: int, n_ctx: int,
           on_token: TokenCallback | None, t0: float) -> None:
     """Add the sequence's sampled token to its text, or end it (as a lone generation
     would: end of generation, a stop string, ``max_tokens``, the context's end)."""
-    from batos.llm.llamacpp import _call
     if engine._lc.llama_vocab_is_eog(engine._vocab, s.token):
         _finish(s, "stop", on_token, t0)
         return
     out = s.scanner.feed(s.decoder.decode(engine.piece(s.token)))
     if out and on_token is not None and s.index == 0:
-        _call(on_token, out)
+        call_sink(on_token, out)
     if s.scanner.stopped:
         _finish(s, "stop", on_token, t0)
     elif len(s.logprobs) >= max_tokens or n_prompt + len(s.fed) + 1 >= n_ctx:
@@ -168,13 +167,12 @@ def _take(engine: "Engine", s: _Seq, max_tokens: int, n_prompt: int, n_ctx: int,
 
 def _finish(s: _Seq, reason: str, on_token: TokenCallback | None, t0: float) -> None:
     """End the sequence: emit what its decoder and stop scanner still hold."""
-    from batos.llm.llamacpp import _call
     s.live, s.finish, s.done_at = False, reason, time.perf_counter() - t0
     if s.scanner.stopped:
         return
     for out in (s.scanner.feed(s.decoder.decode(b"", final=True)), s.scanner.flush()):
         if out and on_token is not None and s.index == 0:
-            _call(on_token, out)
+            call_sink(on_token, out)
 
 
 def _decode(lc: Any, ctx: Any, batch: Any, live: Sequence[_Seq], n_prompt: int) -> None:
@@ -193,7 +191,7 @@ def _decode(lc: Any, ctx: Any, batch: Any, live: Sequence[_Seq], n_prompt: int) 
         s.fed.append(s.token)
 
 
-def _leave_sequence_zero(engine: "Engine", seqs: Sequence[_Seq], n_prompt: int) -> None:
+def _leave_sequence_zero(engine: Any, seqs: Sequence[_Seq], n_prompt: int) -> None:
     """Remove sequences 1..n-1 from the KV buffer; the context then holds the prompt and
     what sequence 0 decoded, as after a lone generation."""
     llm, lc = engine.llm, engine._lc

@@ -130,6 +130,18 @@ def check_cancel(cancel: threading.Event | None) -> None:
         raise Interrupted("generation interrupted")
 
 
+class CallbackFailed(Exception):
+    """Carries an exception raised by ``on_token`` through a generation loop."""
+
+
+def call_sink(on_token: TokenCallback, text: str) -> None:
+    """``on_token(text)``; its own error travels as :class:`CallbackFailed`."""
+    try:
+        on_token(text)
+    except Exception as e:
+        raise CallbackFailed() from e
+
+
 def normalize_adapters(adapters: Sequence[AdapterSpec] | None) -> tuple[AdapterSpec, ...]:
     """Validate and normalise adapter specs; a scale of 0 drops the adapter."""
     out: list[AdapterSpec] = []

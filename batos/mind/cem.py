@@ -177,16 +177,9 @@ def _catalog_size(image: Any) -> int:
 
 
 def outcomes(image: Any) -> list[tuple[str, Any]]:
-    """Generation outcomes, oldest first: ("installed", record) for a generated method
-    installed, ("failed", record) for a failure record."""
+    """Generation outcomes among the newest :data:`LOOKBACK` records (:func:`genlog.outcomes`)."""
     from batos.mind import genlog
-    out = []
-    for _, rec in reversed(genlog.entries(image, LOOKBACK)):
-        if isinstance(rec, genlog.FailureRecord):
-            out.append(("failed", rec))
-        elif getattr(rec, "verdict", "") == "installed" and rec.persona not in ("", "human"):
-            out.append(("installed", rec))
-    return out
+    return genlog.outcomes(image, LOOKBACK)
 
 
 def measure(image: Any, *, window: int = WINDOW) -> Measure:

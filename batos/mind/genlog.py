@@ -187,3 +187,16 @@ def record_line(ident: int, rec: Any) -> str:
         return f"{ident:>4}  {when}  FAILED   {rec.receiver} #{rec.selector}  ({len(rec.attempts)} attempts)"
     return (f"{ident:>4}  {when}  {rec.verdict:<10}{rec.receiver} #{rec.selector}  "
             f"try {rec.attempt}  {rec.persona}  {rec.completion_tokens} tok  {rec.seconds:.2f} s")
+
+
+def outcomes(image: Any, lookback: int = 1000) -> list[tuple[str, Any]]:
+    """Generation outcomes among the newest ``lookback`` records, oldest first:
+    ("installed", record) for a generated method installed, ("failed", record) for a
+    failure record."""
+    out = []
+    for _, rec in reversed(entries(image, lookback)):
+        if isinstance(rec, FailureRecord):
+            out.append(("failed", rec))
+        elif getattr(rec, "verdict", "") == "installed" and rec.persona not in ("", "human"):
+            out.append(("installed", rec))
+    return out

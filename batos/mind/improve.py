@@ -219,7 +219,7 @@ def curriculum_intents(image: Any, now: float | None = None) -> list[dict[str, A
 
 def golden_count(image: Any) -> int:
     """Installed generations in the log: the golden dataset's candidates."""
-    from batos.mind.cem import outcomes
+    from batos.mind.genlog import outcomes
     return sum(1 for verdict, _ in outcomes(image) if verdict == "installed")
 
 
