@@ -154,6 +154,8 @@ def describe_changes(image: "Image") -> list[dict[str, Any]]:
         elif contained_values(obj) is not None:  # a stored list, mapping or set
             if obj._p_oid is None:
                 continue  # a new container: shown as the value of the slot that holds it
+            if obj is image.root:
+                continue  # batos's own records (log, contracts, ether) gained a table
             out.append({"object": _container_name(image, obj, registered), "oid": _oid(obj),
                         "new": obj._p_oid is None, "added": [],
                         "changed": [{"slot": "contents", "value": preview(obj)}],

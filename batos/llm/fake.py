@@ -3,7 +3,7 @@
     fake = FakeBackend(["def foo(self):\\n    return 1\\n", "..."])   # answers in turn
     fake = FakeBackend(lambda prompt: "def ...")                      # or computed
     fake.generate(prompt, on_token=print)
-    fake.prompts            # every prompt seen, in order
+    fake.prompts            # every code prompt seen, in order (not the examples requests)
     fake.calls              # the full keyword arguments of every call (and its purpose)
 
 Answers stream through ``on_token`` in small pieces, honour ``stop``,
@@ -15,7 +15,8 @@ that many candidates (``[("wrong code", "right code")]``: two candidates in one 
 plain string one; ``generate`` given such a tuple answers its first string. A candidate's
 ``extra["mean_logprob"]`` is ``-0.1 * (index + 1)`` unless ``mean_logprobs`` says.
 Calls whose ``purpose`` is ``"examples"`` (Chain-of-Verification's request for examples)
-answer from ``proposals`` instead of the script (``""`` when it has none left).
+answer from ``proposals`` instead of the script (``""`` when it has none left); they
+are in ``calls`` but not in ``prompts``, and ``on_generate`` does not see them.
 """
 from __future__ import annotations
 
@@ -139,15 +140,16 @@ class FakeBackend:
         """Record the call and take its answer (from the proposals for examples)."""
         call = dict(prompt=prompt, **call)
         with self._lock:
-            if call["purpose"] == "examples":
+            proposal = call["purpose"] == "examples"
+            if proposal:
                 self._next_proposal += 1
                 index = -self._next_proposal
             else:
                 index = self._next
                 self._next += 1
-            self.prompts.append(prompt)
+                self.prompts.append(prompt)  # the code prompts; every call is in calls
             self.calls.append(call)
-        if self.on_generate is not None:
+        if self.on_generate is not None and not proposal:
             self.on_generate(call)
         answer = self._answer(prompt, index)
         if isinstance(answer, BaseException):

@@ -304,6 +304,11 @@ def _singular(word: str) -> str | None:
     return None
 
 
+#: keyword endings that say where or how, not what the argument is (``addTo:``, ``addAgain:``)
+_PREPOSITIONS = ("to", "from", "by", "with", "at", "in", "on", "into", "of", "for", "and",
+                 "again", "twice", "more", "back", "up", "down", "now", "once", "too")
+
+
 def _meant(words: list[str], value: Any, known: bool, nargs: int,
            slots: dict[str, Any]) -> list[str]:
     """Names one argument's keyword and value suggest, best first (see :func:`param_names`)."""
@@ -322,7 +327,8 @@ def _meant(words: list[str], value: Any, known: bool, nargs: int,
     single = _singular(last) if last else None
     if collection and single in _NOUNS:
         out.append(last)
-    if len(lower) >= 2 and lower[0] in _TAKING and last not in ("all", "every", "each"):
+    if (len(lower) >= 2 and lower[0] in _TAKING
+            and last not in ("all", "every", "each") + _PREPOSITIONS):
         if single is None and not collection:
             out += [last, "new_" + last]
         elif single is not None and collection:
