@@ -234,11 +234,16 @@ def sets(names: list[str]) -> list[tuple[str, list, bool]]:
 
 
 def run_mode(mode: str, chosen: list[tuple[str, list, bool]], limit: int | None,
-             speed: bool) -> dict[str, Any]:
+             speed: bool, adapter: Path | None = None) -> dict[str, Any]:
     from batos.settings import overriding
     out: dict[str, Any] = {}
     tmp = Path(tempfile.mkdtemp(prefix=f"batos-dnu-bench-{mode}-"))
     with overriding(**MODES[mode]), batos.open_image(tmp / "bench.fs") as image:
+        if adapter is not None:  # BRICK thinks with this LoRA (audited like `batos lora add`)
+            from batos.mind.adapters import add_adapter
+            add_adapter(image, "BRICK", adapter)
+            image.commit(f"bench: BRICK's adapter {adapter.name}")
+            print(f"[{mode}] BRICK's adapter: {adapter}")
         warm = image.globals["genesis"].clone()
         image.globals["warm"] = warm
         t0 = time.perf_counter()
@@ -263,6 +268,8 @@ def main() -> None:
     parser.add_argument("--sets", default=None,
                         help="comma-separated: tuned, held, multi, multi-held "
                              "(default: tuned, plus held with --held-out)")
+    parser.add_argument("--adapter", type=Path, default=None,
+                        help="a LoRA GGUF for BRICK (e.g. loras/brick.gguf): base vs adapter")
     parser.add_argument("--modes", default="full",
                         help="comma-separated: single (k=1, no CoVe), full (k=3 + CoVe)")
     args = parser.parse_args()
@@ -271,8 +278,8 @@ def main() -> None:
              else ["tuned"] + (["held"] if args.held_out else []))
     chosen = sets(names)
     modes = args.modes.split(",")
-    results = {m: run_mode(m, chosen, args.limit, not args.skip_speed and m == modes[-1])
-               for m in modes}
+    results = {m: run_mode(m, chosen, args.limit, not args.skip_speed and m == modes[-1],
+                           args.adapter) for m in modes}
     print("\nset           " + "".join(f"{m:>28}" for m in modes))
     for name, _, _ in chosen:
         cells = []
