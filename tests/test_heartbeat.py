@@ -348,4 +348,5 @@ def test_examples_are_proposed_for_a_generated_method_without_any(image):
     contract = contracts_of(image, counter)["doubled"]
     assert contract.origin == "proposed" and len(contract.examples) == 1
     assert counter.lookup("doubled")[1].source == source    # the method is left as it is
-    assert len(fake.prompts) == 2
+    assert [c["purpose"] for c in fake.calls] == ["examples", "examples"]
+    assert fake.prompts == []                               # no method was written
