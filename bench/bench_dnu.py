@@ -21,6 +21,18 @@ machine where every intent took ~40 % longer, read 2.11 s); held out 15/18 = 83 
 does not allow, asHours: 90 reads 90 as hours); miss-to-result 0.71-1.07x a raw
 generation of the same prompt; second miss's prompt 0.03-0.04x a cold first miss (0.68 s
 against 19.6 s); 9.7-12.4 tokens/s against raw's 5.2-8.8.
+
+Measured 2026-12-02, quiet machine, ``--modes single,full --sets tuned,held,multi,multi-held``
+(held = HELD_OUT + intents.HELD_OUT_2, 42; multi = intents.MULTI_TUNED / MULTI_HELD_OUT):
+
+    set           single (k=1, no CoVe)        full (k=3 + CoVe)
+    tuned         95% (40/42) med 1.54 s       100% (42/42) med 6.03 s
+    held          86% (36/42) med 1.45 s        86% (36/42) med 6.45 s
+    multi         88% (14/16) med 1.91 s        88% (14/16) med 7.18 s
+    multi-held    79% (11/14) med 2.16 s        86% (12/14) med 7.16 s
+
+Before custody, world briefs and families (commit 8ff9dbe, single): held 34/42, multi 4/16,
+multi-held 3/14. With BRICK's forged adapter (``--adapter``, single, held): 34/42.
 """
 from __future__ import annotations
 
