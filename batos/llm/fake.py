@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Sequence, Union
 from batos.errors import BatosError
 from batos.llm.backend import (AdapterSpec, Completion, StopScanner, TokenCallback,
                                check_cancel, normalize_adapters)
+from batos.llm.protocol import temperatures
 from batos.llm.chat import render_chat
 
 Answer = Union[str, Sequence[str], BaseException]
@@ -122,11 +123,8 @@ class FakeBackend:
                       purpose: str = "code") -> list[Completion]:
         """One scripted answer: its strings (up to ``n``) are the candidates; sequence 0
         streams through ``on_token``."""
-        if n < 1:
-            raise BatosError(f"generate_many needs at least one sequence, not {n}")
+        temps = temperatures(temperature, n)
         t0 = time.perf_counter()
-        temps = ([float(temperature)] * n if isinstance(temperature, (int, float))
-                 else [float(t) for t in temperature])
         adapters_n, answer = self._next_answer(prompt, dict(
             max_tokens=max_tokens, temperature=temps, seed=seed, stop=tuple(stop),
             grammar=grammar, adapters=normalize_adapters(adapters), purpose=purpose, n=n))

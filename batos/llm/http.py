@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from batos.errors import BatosError, Interrupted, ModelError
 from batos.llm.protocol import (AdapterSpec, Completion, StopScanner, TokenCallback,
-                                check_cancel, normalize_adapters)
+                                check_cancel, normalize_adapters, temperatures)
 from batos.settings import setting
 
 
@@ -156,12 +156,9 @@ class HTTPBackend:
         A server of one slot (``/props`` ``total_slots``) would only queue them: the
         requests then go one after another, and ``extra["note"]`` says so.
         """
-        from batos.llm.parallel import temperatures
-        if n < 1:
-            raise BatosError(f"generate_many needs at least one sequence, not {n}")
+        temps = temperatures(temperature, n)
         t0 = time.perf_counter()
         check_cancel(cancel)
-        temps = temperatures(temperature, n)
         specs = normalize_adapters(adapters)
         cache = specs == self._last_set
         self._last_set = specs

@@ -23,13 +23,14 @@ from __future__ import annotations
 import atexit
 import codecs
 import ctypes
+import contextlib
 import os
 import threading
 import time
 import weakref
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from batos.errors import BatosError, Interrupted, ModelError
 from batos.llm.adapters import AdapterKey, AdapterTiers
@@ -362,6 +363,22 @@ class Engine(AdapterTiers):
             return e
         return ModelError(f"llama.cpp failed while generating: {e}")
 
+    @contextlib.contextmanager
+    def translated_errors(self) -> Iterator[None]:
+        """Around a generation loop: an interrupt passes, ``on_token``'s own error comes
+        out as itself, anything else as :meth:`failed` says."""
+        try:
+            yield
+        except Interrupted:
+            raise
+        except CallbackFailed as failed:  # the caller's own error, context intact
+            raise failed.__cause__ from None  # type: ignore[misc]
+        except Exception as e:
+            err = self.failed(e)
+            if err is e:
+                raise
+            raise err from e
+
     def generate(self, prompt: str, *, max_tokens: int = 512, temperature: float = 0.0,
                  seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
                  adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
@@ -388,37 +405,29 @@ class Engine(AdapterTiers):
                 if out and on_token is not None:
                     call_sink(on_token, out)
             try:
-                cached = self.eval_prompt(tokens, key, cached, prefix)
-                t_prompt = time.perf_counter() - t0
-                while n_out < max_tokens:
-                    check_cancel(cancel)
-                    tok = lc.llama_sampler_sample(sampler, llm.ctx, -1)
-                    if lc.llama_vocab_is_eog(self._vocab, tok):
-                        finish = "stop"
-                        break
-                    n_out += 1
-                    logprobs.append(token_logprob(lc, llm.ctx, -1, tok, n_vocab))
-                    emit(decoder.decode(self.piece(tok)))
-                    if scanner.stopped:
-                        finish = "stop"
-                        break
-                    if n_out >= max_tokens or llm.n_tokens + 1 >= n_ctx:
-                        break
-                    llm.eval([tok])
-                if not scanner.stopped:
-                    emit(decoder.decode(b"", final=True))
-                    rest = scanner.flush()
-                    if rest and on_token is not None:
-                        call_sink(on_token, rest)
-            except Interrupted:
-                raise
-            except CallbackFailed as failed:  # the caller's own error, context intact
-                raise failed.__cause__ from None  # type: ignore[misc]
-            except Exception as e:
-                err = self.failed(e)
-                if err is e:
-                    raise
-                raise err from e
+                with self.translated_errors():
+                    cached = self.eval_prompt(tokens, key, cached, prefix)
+                    t_prompt = time.perf_counter() - t0
+                    while n_out < max_tokens:
+                        check_cancel(cancel)
+                        tok = lc.llama_sampler_sample(sampler, llm.ctx, -1)
+                        if lc.llama_vocab_is_eog(self._vocab, tok):
+                            finish = "stop"
+                            break
+                        n_out += 1
+                        logprobs.append(token_logprob(lc, llm.ctx, -1, tok, n_vocab))
+                        emit(decoder.decode(self.piece(tok)))
+                        if scanner.stopped:
+                            finish = "stop"
+                            break
+                        if n_out >= max_tokens or llm.n_tokens + 1 >= n_ctx:
+                            break
+                        llm.eval([tok])
+                    if not scanner.stopped:
+                        emit(decoder.decode(b"", final=True))
+                        rest = scanner.flush()
+                        if rest and on_token is not None:
+                            call_sink(on_token, rest)
             finally:
                 lc.llama_sampler_free(sampler)
             seconds = time.perf_counter() - t0

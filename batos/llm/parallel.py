@@ -20,24 +20,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from batos.errors import BatosError, Interrupted
-from batos.llm.protocol import (AdapterSpec, CallbackFailed, Completion, StopScanner,
-                                TokenCallback, call_sink, check_cancel)
+from batos.llm.protocol import (AdapterSpec, Completion, StopScanner, TokenCallback,
+                                call_sink, check_cancel, temperatures)
 from batos.llm.sampling import mean, token_logprob
 
 #: Sequences one context can decode together; they share one unified KV buffer of
 #: ``n_ctx`` cells (the in-process engine loads its context with this many).
 MAX_SEQUENCES = 8
-
-
-def temperatures(temperature: float | Sequence[float], n: int) -> list[float]:
-    """One sampling temperature per sequence: a float applies to all ``n``."""
-    if isinstance(temperature, (int, float)):
-        return [float(temperature)] * n
-    temps = [float(t) for t in temperature]
-    if len(temps) < n:
-        raise BatosError(f"{n} sequences need {n} temperatures, not {len(temps)}")
-    return temps[:n]
 
 
 @dataclass
@@ -70,8 +59,6 @@ def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
     """Up to ``n`` completions of ``prompt`` decoded together (see the module doc);
     sequence i samples at ``temperature[i]`` with seed ``seed + i``; ``on_token``
     streams sequence 0. At most :data:`MAX_SEQUENCES` are made."""
-    if n < 1:
-        raise BatosError(f"generate_many needs at least one sequence, not {n}")
     temps = temperatures(temperature, n)
     n = min(n, MAX_SEQUENCES)
     if n == 1:
@@ -90,41 +77,33 @@ def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
         batch = lc.llama_batch_init(n, 0, 1)
         t_prompt, steps = 0.0, 0
         try:
-            cached = engine.eval_prompt(tokens, key, cached, prefix)
-            t_prompt = time.perf_counter() - t0
-            mem = lc.llama_get_memory(llm.ctx)
-            for s in seqs[1:]:
-                lc.llama_memory_seq_cp(mem, 0, s.index, -1, -1)
-            if max_tokens < 1:
-                for s in seqs:
-                    _finish(s, "length", on_token, t0)
-            else:
-                _sample(engine, seqs, [-1] * n)
-            while any(s.live for s in seqs):
-                check_cancel(cancel)
-                for s in seqs:
-                    if s.live:
-                        _take(engine, s, max_tokens, len(tokens), n_ctx, on_token, t0)
-                live = [s for s in seqs if s.live]
-                if not live:
-                    break
-                used = len(tokens) + sum(len(s.fed) for s in seqs)
-                if used + len(live) > n_ctx:   # the shared KV buffer is full
-                    for s in live:
+            with engine.translated_errors():
+                cached = engine.eval_prompt(tokens, key, cached, prefix)
+                t_prompt = time.perf_counter() - t0
+                mem = lc.llama_get_memory(llm.ctx)
+                for s in seqs[1:]:
+                    lc.llama_memory_seq_cp(mem, 0, s.index, -1, -1)
+                if max_tokens < 1:
+                    for s in seqs:
                         _finish(s, "length", on_token, t0)
-                    break
-                _decode(lc, llm.ctx, batch, live, len(tokens))
-                steps += 1
-                _sample(engine, live, list(range(len(live))))
-        except Interrupted:
-            raise
-        except CallbackFailed as failed:  # the caller's own error, context intact
-            raise failed.__cause__ from None  # type: ignore[misc]
-        except Exception as e:
-            err = engine.failed(e)
-            if err is e:
-                raise
-            raise err from e
+                else:
+                    _sample(engine, seqs, [-1] * n)
+                while any(s.live for s in seqs):
+                    check_cancel(cancel)
+                    for s in seqs:
+                        if s.live:
+                            _take(engine, s, max_tokens, len(tokens), n_ctx, on_token, t0)
+                    live = [s for s in seqs if s.live]
+                    if not live:
+                        break
+                    used = len(tokens) + sum(len(s.fed) for s in seqs)
+                    if used + len(live) > n_ctx:   # the shared KV buffer is full
+                        for s in live:
+                            _finish(s, "length", on_token, t0)
+                        break
+                    _decode(lc, llm.ctx, batch, live, len(tokens))
+                    steps += 1
+                    _sample(engine, live, list(range(len(live))))
         finally:
             lc.llama_batch_free(batch)
             for s in seqs:

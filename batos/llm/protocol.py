@@ -205,6 +205,19 @@ class StopScanner:
         return s
 
 
+def temperatures(temperature: float | Sequence[float], n: int) -> list[float]:
+    """One sampling temperature per sequence of a ``generate_many`` (a float applies to
+    all ``n``); refuses fewer than one sequence or fewer temperatures than sequences."""
+    if n < 1:
+        raise BatosError(f"generate_many needs at least one sequence, not {n}")
+    if isinstance(temperature, (int, float)):
+        return [float(temperature)] * n
+    temps = [float(t) for t in temperature]
+    if len(temps) < n:
+        raise BatosError(f"{n} sequences need {n} temperatures, not {len(temps)}")
+    return temps[:n]
+
+
 def generate_many(backend: Any, prompt: str, n: int, **kw: Any) -> list[Completion]:
     """``backend.generate_many(prompt, n, **kw)``; for an object with ``generate`` only
     (a test's wrapper), ``n`` generations one after another with ``generate``'s
@@ -212,9 +225,7 @@ def generate_many(backend: Any, prompt: str, n: int, **kw: Any) -> list[Completi
     many = getattr(backend, "generate_many", None)
     if many is not None:
         return list(many(prompt, n, **kw))
-    temperature = kw.pop("temperature", 0.0)
-    temps = ([float(temperature)] * n if isinstance(temperature, (int, float))
-             else [float(t) for t in temperature])
+    temps = temperatures(kw.pop("temperature", 0.0), n)
     seed = int(kw.pop("seed", 0))
     on_token = kw.pop("on_token", None)
     out = []
@@ -228,4 +239,4 @@ def generate_many(backend: Any, prompt: str, n: int, **kw: Any) -> list[Completi
 
 
 __all__ = ["AdapterSpec", "TokenCallback", "Completion", "Backend", "check_cancel",
-           "normalize_adapters", "StopScanner", "generate_many"]
+           "normalize_adapters", "StopScanner", "generate_many", "temperatures"]
