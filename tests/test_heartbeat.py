@@ -291,7 +291,7 @@ def test_a_statement_never_waits_for_a_running_beat():
 
 
 def test_repl_heartbeat_command_on_a_real_session(image):
-    from batos.repl.heartbeat_commands import SiblingImage, repl_heartbeat
+    from batos.repl.heartbeat_commands import repl_heartbeat
     from batos.repl.session import ReplSession
     out = io.StringIO()
     session = ReplSession(image, Console(file=out, width=100, color_system=None))
@@ -310,7 +310,7 @@ def test_repl_heartbeat_command_on_a_real_session(image):
     image.abort()                                # the REPL's connection sees the beat
     assert [b["n"] for b in heartbeat.beats(image)] == [1]
     assert image.evaluate("3 + 4") == 7
-    sibling = SiblingImage(image)
+    sibling = image.sibling()
     sibling.close()
 
 

@@ -167,14 +167,8 @@ class Image:
         except Exception:
             self.storage.close()
             raise
-        self.tm = transaction.TransactionManager()
-        self.tm.registerSynch(_CacheSynch())
-        self.connection = self.db.open(transaction_manager=self.tm)
-        _drop_caches_on_invalidations(self.connection)
-        self.root = self.connection.root()
-        self._closed = False
-        self.workspace: dict[str, Any] = {}
-        _OPEN[id(self.connection)] = self
+        self._owns_db = True
+        self._connect()
         self.options: dict[str, Any] = {}
         try:  # a record that cannot be loaded (or is refused) must not leave the file locked
             if "globals" not in self.root:
@@ -201,6 +195,32 @@ class Image:
         except BaseException:
             self.close()
             raise
+
+    def _connect(self) -> None:
+        """A connection of this image's own, with its own transaction manager."""
+        self.tm = transaction.TransactionManager()
+        self.tm.registerSynch(_CacheSynch())
+        self.connection = self.db.open(transaction_manager=self.tm)
+        _drop_caches_on_invalidations(self.connection)
+        self.root = self.connection.root()
+        self._closed = False
+        self.workspace: dict[str, Any] = {}
+        _OPEN[id(self.connection)] = self
+
+    def sibling(self) -> "Image":
+        """A second connection to this open image's database, with its own transactions
+        (a background worker's: the REPL's idle heartbeat). Its options are this image's,
+        without the memory cap (the cap is process-wide: a statement's); closing it
+        leaves the database open."""
+        twin = object.__new__(type(self))
+        twin.address, twin.path, twin.read_only = self.address, self.path, self.read_only
+        twin.storage, twin.db, twin.upgraded = self.storage, self.db, None
+        twin._owns_db = False
+        twin._connect()
+        twin.options = {k: v for k, v in self.options.items() if k != "memory_mb"}
+        twin.options["memory_mb"] = 0
+        twin.globals = Globals(twin.root["globals"])
+        return twin
 
     def _refuse_foreign(self, adopt: bool) -> None:
         """A ZODB file whose root holds another application's data is not written into
@@ -234,7 +254,8 @@ class Image:
                 claims.close()
         finally:
             self.connection.close()
-            self.db.close()
+            if self._owns_db:
+                self.db.close()
 
     def __enter__(self) -> "Image":
         return self

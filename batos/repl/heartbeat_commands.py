@@ -1,7 +1,7 @@
 """``:heartbeat on|off|status``: the heartbeat's beats while the REPL is idle.
 
 The beats run in a background thread on a connection of their own to the REPL's
-database (:class:`SiblingImage`: its own transactions, so a beat never touches the
+database (:meth:`Image.sibling`: its own transactions, so a beat never touches the
 connection a statement uses), and only when no statement has run for
 :data:`IDLE_AFTER` seconds. A statement never waits for a beat: nothing is shared
 but the database, whose commits ZODB orders (a conflicting commit is retried by
@@ -17,40 +17,8 @@ import threading
 import time
 from typing import Any, Callable
 
-import transaction
-
-from batos.image.image import Globals, Image, _OPEN, _CacheSynch
-
 IDLE_AFTER = 30.0   # seconds without a statement before a beat may start
 POLL = 1.0          # seconds between looks at the clock
-
-
-class SiblingImage(Image):
-    """A second connection to an open image's database, with its own transactions."""
-
-    def __init__(self, parent: Image) -> None:  # noqa: D107 - no super().__init__: no new open
-        self.address, self.path, self.read_only = parent.address, parent.path, parent.read_only
-        self.storage, self.db, self.upgraded = parent.storage, parent.db, None
-        self.tm = transaction.TransactionManager()
-        self.tm.registerSynch(_CacheSynch())
-        self.connection = self.db.open(transaction_manager=self.tm)
-        self.root = self.connection.root()
-        self._closed = False
-        self.workspace: dict[str, Any] = {}
-        self.options = {k: v for k, v in parent.options.items() if k != "memory_mb"}
-        self.options["memory_mb"] = 0  # the memory cap is process-wide: the statement's
-        _OPEN[id(self.connection)] = self
-        self.globals = Globals(self.root["globals"])
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        _OPEN.pop(id(self.connection), None)
-        try:
-            self.tm.abort()
-        finally:
-            self.connection.close()
 
 
 class IdleHeartbeat:
@@ -148,7 +116,7 @@ class IdleHeartbeat:
 
 def _beat_on_sibling(idle: IdleHeartbeat) -> dict[str, Any]:
     from batos.mind.heartbeat import beat
-    sibling = SiblingImage(idle.session.image)
+    sibling = idle.session.image.sibling()
     try:
         return beat(sibling, improve=not idle.busy, allow_forge=False, generate=False)
     finally:
