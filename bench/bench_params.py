@@ -44,18 +44,9 @@ import batos  # noqa: E402
 from batos.mind import dnu, genlog  # noqa: E402
 from batos.mind import prompts  # noqa: E402
 from batos.mind.world import params_and_world  # noqa: E402
+from intents import members as _members  # noqa: E402  (bench/intents.py)
 
 Check = Callable[[Any, Any], bool]
-
-
-def _members(genesis: Any, rows: list[dict]) -> list[Any]:
-    out = []
-    for row in rows:
-        obj = genesis.clone()
-        for key, value in row.items():
-            obj.set_slot(key, value)
-        out.append(obj)
-    return out
 
 
 def _garden(genesis: Any) -> dict[str, Any]:
