@@ -18,6 +18,7 @@ from batos.image.method import Method
 from batos.llm import FakeBackend
 from batos.mind.dnu import use_backend, use_persona
 from batos.settings import overriding, resolve, setting
+from tests.objects import make_counter as _counter
 
 ROOT = Path(__file__).resolve().parents[1]
 ANSWER = "    self.count = self.count + number\n    self._p_changed = True\n    return self.count\n```"
@@ -28,14 +29,6 @@ def render(renderable: Any, width: int = 60) -> str:
     with console.capture() as capture:
         console.print(renderable)
     return "\n".join(line.rstrip() for line in capture.get().splitlines())
-
-
-def _counter(image: Any) -> Any:
-    counter = image.globals["genesis"].clone()
-    image.globals["counter"] = counter
-    counter.set_slot("count", 3)
-    image.commit("counter")
-    return counter
 
 
 def _send(image: Any, receiver: Any, selector: str, *args: Any) -> Any:

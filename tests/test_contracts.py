@@ -17,6 +17,7 @@ from batos.llm import FakeBackend
 from batos.mind import genlog
 from batos.mind.dnu import use_backend
 from batos.repl.session import ReplSession
+from tests.objects import make_counter as _counter
 
 
 @pytest.fixture(autouse=True)
@@ -25,14 +26,6 @@ def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-
-def _counter(image):
-    counter = image.globals["genesis"].clone()
-    image.globals["counter"] = counter
-    counter.set_slot("count", 3)
-    image.commit("counter")
-    return counter
 
 
 def run(image, text):

@@ -13,14 +13,7 @@ from batos.mind.trace import last_trace
 from batos.repl.session import ReplSession
 from batos.settings import overriding
 from tests.test_tot import code_calls, fake_for, records
-
-
-def _counter(image):
-    counter = image.globals["genesis"].clone()
-    image.globals["counter"] = counter
-    counter.set_slot("count", 3)
-    image.commit("counter")
-    return counter
+from tests.objects import make_counter as _counter
 
 
 def run(image, text):

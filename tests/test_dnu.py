@@ -9,16 +9,9 @@ from batos.llm import FakeBackend
 from batos.mind import genlog
 from batos.mind.dnu import use_backend
 from batos.mind.prompts import param_names
+from tests.objects import make_counter as _counter
 
 
-
-
-def _counter(image):
-    counter = image.globals["genesis"].clone()
-    image.globals["counter"] = counter
-    counter.set_slot("count", 3)
-    image.commit("counter")
-    return counter
 
 
 def code_prompts(fake):

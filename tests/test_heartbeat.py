@@ -21,20 +21,13 @@ from batos.llm import FakeBackend
 from batos.mind import ether, heartbeat, improve
 from batos.mind.dnu import use_backend
 from batos.mind.trace import list_traces
+from tests.objects import make_counter as _counter
 
 
 @pytest.fixture(autouse=True)
 def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("BATOS_LLM", "off")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-
-
-def _counter(image):
-    counter = image.globals["genesis"].clone()
-    image.globals["counter"] = counter
-    counter.set_slot("count", 3)
-    image.commit("counter")
-    return counter
 
 
 def _contract(image, obj, selector, examples):

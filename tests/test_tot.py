@@ -15,14 +15,7 @@ from batos.mind.candidates import digest, normalise
 from batos.mind.dnu import use_backend
 from batos.mind.trace import last_trace
 from batos.settings import overriding
-
-
-def _counter(image):
-    counter = image.globals["genesis"].clone()
-    image.globals["counter"] = counter
-    counter.set_slot("count", 3)
-    image.commit("counter")
-    return counter
+from tests.objects import make_counter as _counter
 
 
 def run(image, text):
