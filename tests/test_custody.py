@@ -113,3 +113,33 @@ def test_held_containers_are_writable_too(bank):
     im.commit("define")
     im.execute(lambda: b.send("audit"), note="audit")
     assert list(alice.history) == ["audited"]
+
+
+@pytest.mark.parametrize("grab", [
+    "    self.grab = other\n",                       # a slot of its own
+    "    self.loot.append(other)\n",                 # a collection of its own
+    "    self.stash['x'] = other\n",                 # a dictionary of its own
+])
+def test_storing_a_reference_does_not_take_custody(bank, grab):
+    """A method may keep any reference it reaches, but what its receiver did not hold at
+    the last commit is not its to change."""
+    im, _, alice, bob, _ = bank
+    alice.set_slot("loot", [])
+    alice.set_slot("stash", {})
+    im.commit("pockets")
+    alice.define("steal:", "def steal_(self, other):\n" + grab +
+                 "    other.balance = 0\n    self._p_changed = True\n    return self\n")
+    im.commit("define")
+    with pytest.raises(CapabilityError, match="own receiver"):
+        im.execute(lambda: alice.send("steal:", bob), note="steal")
+    assert bob.balance == 50
+
+
+def test_custody_holds_when_the_receiver_changed_itself_first(bank):
+    im, b, alice, bob, _ = bank
+    b.define("audit2", "def audit2(self):\n    self.audited = True\n"
+                       "    for a in self.accounts:\n        a.balance = a.balance + 1\n"
+                       "    self._p_changed = True\n    return self\n")
+    im.commit("define")
+    im.execute(lambda: b.send("audit2"), note="audit2")
+    assert (alice.balance, bob.balance) == (101, 51)

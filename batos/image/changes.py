@@ -1,13 +1,15 @@
 """What the current (uncommitted) transaction would change, for ``batos run --dry-run``.
 
 For each prototype the transaction touched, its slots are compared with its committed
-state (``connection.oldstate``); new prototypes list all their slots as added. Globals
+state (:mod:`batos.image.committed`); new prototypes list all their slots as added. Globals
 added, rebound or removed are reported under ``Image``; other touched persistent
 containers (lists and dictionaries held in slots) are listed with their new contents.
 """
 from __future__ import annotations
 
 from typing import Any
+
+from batos.image.committed import committed_state
 
 #: an open :class:`batos.image.image.Image` (named, not imported: it imports this module)
 Image = Any
@@ -47,7 +49,7 @@ def _proto_change(image: "Image", obj: Any) -> dict[str, Any] | None:
     old: dict[str, Any] = {}
     if not new:
         try:
-            old = _committed_state(image, obj).get("_slots", {})
+            old = committed_state(obj).get("_slots", {})
         except Exception:
             old = {}
     added = [{"slot": k, "value": preview(v)} for k, v in slots.items() if k not in old]
@@ -58,15 +60,6 @@ def _proto_change(image: "Image", obj: Any) -> dict[str, Any] | None:
         return None
     return {"object": _describe(obj), "oid": _oid(obj), "new": new, "added": added,
             "changed": changed, "removed": removed}
-
-
-def _committed_state(image: "Image", obj: Any) -> dict[str, Any]:
-    """``obj``'s committed state, read from the image's own storage: after a savepoint
-    (a generation takes one) the connection's storage is a temporary one that has no
-    old revisions, so ``connection.oldstate`` would find nothing."""
-    conn = image.connection
-    data = image.storage.loadSerial(obj._p_oid, obj._p_serial)
-    return conn._reader.getState(data)
 
 
 def _oid(obj: Any) -> str | None:

@@ -38,6 +38,7 @@ from batos.settings import setting
 from batos.guardian.unpickle import is_loading as _unpickling
 from batos.guardian.capability import (READ_ONLY_VIEWS, foreign_sender, may_write, plain_copy,
                                       read_only_view, require_trusted)
+from batos.image.committed import as_committed, state_members
 from batos.image.method import Method
 from batos.image.selectors import _NAME_CACHE, is_parent_slot, name_to_selector, selector_to_name
 
@@ -430,21 +431,30 @@ class Proto(Persistent):
         return is_primordial(self)
 
     def _batos_holds(self, target: Any) -> bool:
-        """Whether ``target`` is in one of this object's own data slots, directly or as
-        an element (a value, for a dictionary) of a collection there; parent slots and
-        methods do not hold."""
-        for name, value in self._slots.items():  # also unghostifies
+        """Whether ``target`` was, at the last commit, in one of this object's own data
+        slots, directly or as an element (a value, for a dictionary) of a collection
+        there; parent slots and methods do not hold. The committed state, because a
+        method may store any reference it reaches in its own slots: that must not make
+        the object its to change."""
+        state = as_committed(self)
+        if state is None:
+            return False
+        slots = self._slots if state is self else state.get("_slots", {})
+        for name, value in slots.items():
             if is_parent_slot(name) or type(value) is Method:
                 continue
             if value is target:
                 return True
             if isinstance(value, (str, bytes)):
                 continue
-            if isinstance(value, Mapping):
-                value = value.values()
-            elif not isinstance(value, (Sequence, AbstractSet)):
+            held = as_committed(value) if hasattr(value, "_p_jar") else value
+            if held is None or held is not value:  # new, or changed in this transaction
+                held = state_members(held)
+            elif isinstance(held, Mapping):
+                held = held.values()
+            elif not isinstance(held, (Sequence, AbstractSet)):
                 continue
-            if any(x is target for x in value):
+            if any(x is target for x in held):
                 return True
         return False
 
@@ -515,6 +525,8 @@ def _clone(source: Proto, copy_data: Any) -> Proto:
         elif not behaviour:
             new.set_slot(key, copy_data(value))
     return new
+
+
 
 
 def _foreign_write(target: Proto, name: str) -> CapabilityError:
