@@ -6,9 +6,10 @@ Xeons) puts Q4_K/Q6_K weights in an "AMX" extra buffer, and its matrix product
 ``ggml_backend_amx_mul_mat`` segfaults on the first ``llama_decode`` on some such
 machines (llama.cpp issue 20824, open; seen with llama-cpp-python 0.3.36 and the
 default Qwen2.5-Coder Q4_K_M model). Where the build has AMX, models are therefore
-loaded with ``llama_model_params.use_extra_bufts = false`` (plain CPU buffers; this
-also gives up the CPU_REPACK buffer). ``$BATOS_LLM_EXTRA_BUFFERS`` overrides: ``1``
-keeps the extra buffers, ``0`` drops them everywhere.
+loaded with ``llama_model_params.use_extra_bufts = false`` (plain CPU buffers), and the
+weights the CPU_REPACK buffer takes are put back in it one by one
+(:mod:`batos.llm.repack`). ``$BATOS_LLM_EXTRA_BUFFERS`` overrides: ``1`` keeps the
+extra buffers, ``0`` drops them everywhere.
 
 Also here: importing ``llama_cpp`` once with llama.cpp's log routed to a quiet sink
 (:func:`import_llama_cpp`), and contexts able to hold several sequences in one unified KV
@@ -108,10 +109,17 @@ def open_llama(lc: Any, path: str, *, n_seq_max: int = 1, **kwargs: Any) -> Any:
         model_default = mod.llama_model_default_params
         context_default = getattr(mod, "llama_context_default_params", None)
 
+        repacked = None
+        if drop_extra:
+            from batos.llm.repack import overrides
+            repacked = overrides(lc, path)
+
         def model_params() -> Any:
             p = model_default()
             if drop_extra:
                 p.use_extra_bufts = False
+                if repacked is not None:
+                    p.tensor_buft_overrides = repacked
             return p
 
         def context_params() -> Any:
