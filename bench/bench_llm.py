@@ -228,7 +228,8 @@ def bench_candidates(model: Path, max_tokens: int, rounds: int) -> None:
     rate1 = one.completion_tokens / t1
     row("k=3: each sequence", f"{min(tokens3) / t3:.1f} tok/s",
         f"{min(tokens3) / t3 / rate1:.2f}x",
-        f"tokens {tokens3}, {three[0].extra['decode_calls']} decode calls")
+        f"tokens {tokens3}, {three[0].extra['decode_calls']} decode calls, "
+        f"{three[0].extra.get('decoded_cells', '?')} cells decoded")
     row("k=3: all sequences together", f"{sum(tokens3) / t3:.1f} tok/s",
         f"{sum(tokens3) / t3 / rate1:.2f}x")
     row("=> wall time k=3 / k=1", f"{w3:.2f} s", f"{w3 / w1:.2f}x",

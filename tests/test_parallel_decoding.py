@@ -119,16 +119,28 @@ def test_cancel_stops_every_sequence_and_leaves_the_backend_usable(
 
 def test_the_shared_kv_buffer_ends_candidates_by_length(tiny_model: Path,
                                                         llm_cache_home: Path) -> None:
-    """Three sequences share the context's cells: together they run out where one alone
-    would still go on, and each ends as "length"."""
+    """Three sequences that diverge hold their own cells: together they run out where one
+    alone would still go on, and each ends as "length"."""
     small = LlamaCppBackend(tiny_model, shared=False, n_ctx=128, n_threads=1)
     alone = small.generate(PROMPT, max_tokens=400)
-    many = small.generate_many(PROMPT, 3, max_tokens=400)
+    many = small.generate_many(PROMPT, 3, max_tokens=400, temperature=[1.5, 1.5, 1.5], seed=3)
     n_ctx, prompt = many[0].extra["n_ctx"], many[0].prompt_tokens   # (llama.cpp pads n_ctx)
     assert alone.completion_tokens == n_ctx - prompt and alone.finish_reason == "length"
     assert all(c.finish_reason == "length" for c in many)
     assert all(c.completion_tokens < alone.completion_tokens for c in many)
-    assert n_ctx - 3 <= prompt + sum(c.completion_tokens for c in many) <= n_ctx + 3
+    cells = many[0].extra["decoded_cells"]
+    assert n_ctx - 3 <= prompt + cells <= n_ctx + 3
+    assert small.generate(PROMPT, max_tokens=4).completion_tokens == 4
+
+
+def test_sequences_that_agree_share_their_cells(tiny_model: Path, llm_cache_home: Path) -> None:
+    """Greedy sequences never diverge: each step decodes one entry for all three, so they
+    go as far as one alone, and the context then holds the prompt plus sequence 0."""
+    small = LlamaCppBackend(tiny_model, shared=False, n_ctx=128, n_threads=1)
+    alone = small.generate(PROMPT, max_tokens=400)
+    many = small.generate_many(PROMPT, 3, max_tokens=400)
+    assert [c.text for c in many] == [alone.text] * 3
+    assert many[0].extra["decoded_cells"] == alone.completion_tokens - 1
     assert small.generate(PROMPT, max_tokens=4).completion_tokens == 4
 
 

@@ -6,8 +6,12 @@ states on disk, hot adapters), into sequence 0; ``llama_memory_seq_cp`` then giv
 cells to sequences 1..n-1 as well (the context's KV buffer is unified, so the cells are
 shared, not copied). Each step decodes one batch holding the next token of every live
 sequence, each at its own position with its own ``seq_id``, and samples each sequence
-from its own row of logits with its own sampler chain (seed ``seed + i``): sequence i
-gets exactly the tokens it would get alone. Stop strings, ``max_tokens``, end of
+with its own sampler chain (seed ``seed + i``): sequence i gets exactly the tokens it
+would get alone. Sequences whose tokens so far are the same are one *branch*: their next
+token is decoded once, as one batch entry tagged with all their ``seq_id``s (the cells
+are shared, as the prompt's are), and each samples from that entry's logits; a branch
+splits when its sequences sample different tokens. Candidates of code agree for long
+stretches, so a step costs what its distinct branches cost, not what its sequences do. Stop strings, ``max_tokens``, end of
 generation and the context end each sequence separately; ``cancel`` ends them all.
 Afterwards sequences 1..n-1 are removed and sequence 0 is left as a lone generation
 leaves it, so the prefix cache stays valid.
@@ -41,6 +45,8 @@ class _Seq:
     fed: list[int] = field(default_factory=list)       # tokens decoded into its KV cells
     logprobs: list[float] = field(default_factory=list)
     token: int = -1                                      # sampled, not yet decoded
+    row: int = -1                                        # its logits row in the last decode
+    branch: tuple[int, int] = (0, 0)                     # same branch = same tokens so far
     finish: str = "length"
     done_at: float = 0.0
     live: bool = True
@@ -74,8 +80,8 @@ def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
         n_ctx = int(llm.n_ctx())
         n = min(n, int(lc.llama_n_seq_max(llm.ctx)))
         seqs = [_Seq(i, engine._sampler(temps[i], seed + i, grammar), stop) for i in range(n)]
-        batch = lc.llama_batch_init(n, 0, 1)
-        t_prompt, steps = 0.0, 0
+        batch = lc.llama_batch_init(n, 0, n)
+        t_prompt, steps, cells = 0.0, 0, 0
         try:
             with engine.translated_errors():
                 cached = engine.eval_prompt(tokens, key, cached, prefix)
@@ -87,7 +93,7 @@ def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
                     for s in seqs:
                         _finish(s, "length", on_token, t0)
                 else:
-                    _sample(engine, seqs, [-1] * n)
+                    _sample(engine, seqs)
                 while any(s.live for s in seqs):
                     check_cancel(cancel)
                     for s in seqs:
@@ -96,14 +102,14 @@ def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
                     live = [s for s in seqs if s.live]
                     if not live:
                         break
-                    used = len(tokens) + sum(len(s.fed) for s in seqs)
-                    if used + len(live) > n_ctx:   # the shared KV buffer is full
+                    branches = _branches(live)
+                    if len(tokens) + cells + len(branches) > n_ctx:  # the KV buffer is full
                         for s in live:
                             _finish(s, "length", on_token, t0)
                         break
-                    _decode(lc, llm.ctx, batch, live, len(tokens))
-                    steps += 1
-                    _sample(engine, live, list(range(len(live))))
+                    _decode(lc, llm.ctx, batch, branches, len(tokens))
+                    steps, cells = steps + 1, cells + len(branches)
+                    _sample(engine, live)
         finally:
             lc.llama_batch_free(batch)
             for s in seqs:
@@ -116,16 +122,25 @@ def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
             prompt_tokens_cached=cached, backend="llama.cpp",
             extra={"adapter_key": key, "n_ctx": n_ctx, "threads": engine.n_threads,
                    "mean_logprob": mean(s.logprobs), "sequence": s.index, "sequences": n,
-                   "decode_calls": steps}) for s in seqs]
+                   "decode_calls": steps, "decoded_cells": cells}) for s in seqs]
 
 
-def _sample(engine: Any, seqs: Sequence[_Seq], rows: Sequence[int]) -> None:
+def _sample(engine: Any, seqs: Sequence[_Seq]) -> None:
     """Sample each sequence's next token from its row of the last decode's logits."""
     lc, ctx = engine._lc, engine.llm.ctx
-    for s, row in zip(seqs, rows):
-        s.token = int(lc.llama_sampler_sample(s.sampler, ctx, row))
+    for s in seqs:
+        s.token = int(lc.llama_sampler_sample(s.sampler, ctx, s.row))
         if not lc.llama_vocab_is_eog(engine._vocab, s.token):
-            s.logprobs.append(token_logprob(lc, ctx, row, s.token, int(engine.llm.n_vocab())))
+            s.logprobs.append(token_logprob(lc, ctx, s.row, s.token, int(engine.llm.n_vocab())))
+
+
+def _branches(live: Sequence[_Seq]) -> list[list[_Seq]]:
+    """The live sequences grouped by branch and the token each just sampled: the members
+    of a group have the same KV cells so far and decode the same next token."""
+    groups: dict[tuple[tuple[int, int], int], list[_Seq]] = {}
+    for s in live:
+        groups.setdefault((s.branch, s.token), []).append(s)
+    return list(groups.values())
 
 
 def _take(engine: Any, s: _Seq, max_tokens: int, n_prompt: int, n_ctx: int,
@@ -154,20 +169,26 @@ def _finish(s: _Seq, reason: str, on_token: TokenCallback | None, t0: float) -> 
             call_sink(on_token, out)
 
 
-def _decode(lc: Any, ctx: Any, batch: Any, live: Sequence[_Seq], n_prompt: int) -> None:
-    """One ``llama_decode`` of every live sequence's sampled token."""
-    for j, s in enumerate(live):
-        batch.token[j] = s.token
-        batch.pos[j] = n_prompt + len(s.fed)
-        batch.n_seq_id[j] = 1
-        batch.seq_id[j][0] = s.index
+def _decode(lc: Any, ctx: Any, batch: Any, branches: Sequence[Sequence[_Seq]],
+            n_prompt: int) -> None:
+    """One ``llama_decode`` of every branch's next token, each entry tagged with the
+    ``seq_id`` of every sequence in the branch."""
+    for j, members in enumerate(branches):
+        first = members[0]
+        batch.token[j] = first.token
+        batch.pos[j] = n_prompt + len(first.fed)
+        batch.n_seq_id[j] = len(members)
+        for k, s in enumerate(members):
+            batch.seq_id[j][k] = s.index
         batch.logits[j] = 1
-    batch.n_tokens = len(live)
+    batch.n_tokens = len(branches)
     rc = lc.llama_decode(ctx, batch)
     if rc != 0:
         raise RuntimeError(f"llama_decode returned {rc}")
-    for s in live:
-        s.fed.append(s.token)
+    for j, members in enumerate(branches):
+        for s in members:
+            s.fed.append(s.token)
+            s.row, s.branch = j, (len(s.fed), j)
 
 
 def _leave_sequence_zero(engine: Any, seqs: Sequence[_Seq], n_prompt: int) -> None:
@@ -181,6 +202,7 @@ def _leave_sequence_zero(engine: Any, seqs: Sequence[_Seq], n_prompt: int) -> No
         lc.llama_memory_seq_rm(mem, s.index, -1, -1)
     if llm.n_tokens < n_prompt:  # a failed generation already forgot the context
         return
-    fed = seqs[0].fed
+    # (llama-cpp-python's token record can be shorter than llama.cpp's padded context)
+    fed = seqs[0].fed[:max(0, len(llm.input_ids) - n_prompt)]
     llm.input_ids[n_prompt:n_prompt + len(fed)] = fed
     engine._truncate(n_prompt + len(fed))
