@@ -6,20 +6,25 @@ with examples. The fake backend writes each selector's right body, except that i
 answers BRICK's greeting intents wrongly (so the ether must route them elsewhere).
 Then BEATS beats run with ``improve`` on; the run prints the beats, the CEM and its
 parts over time (the plot's text form), contracts verified, methods regenerated and
-whether their contracts now pass, golden examples added, the curriculum's successes,
-and the routing of the greeting intents.
+whether their contracts now pass, ALFRED's reviews and the flaws they found, golden
+examples added, the curriculum's successes, and the routing of the greeting intents.
 
 Run:  python bench/bench_heartbeat.py [--beats N]
 
 The fake backend measures the machinery, not the model: success on held-out intents
 before and after a forged adapter needs the real model and the forge extra.
 
-Measured 2026-12-02 on the shared 2-core machine (``--beats 45``): 45 beats in 0.93 s
-wall, 0.12 s CPU (2.6 ms per beat); 15 improveCognition cycles (one per 3-beat window):
-4 contracts re-verified, 1 method regenerated (square 3 = 9 after), 12 curriculum intents
-tried, 9 succeeded, 10 golden examples added; the human #cube: left failing, untouched;
-greeting intents: BRICK failed twice, then ALFRED (the ether's pull). A beat on an image
-with 1,000 log records and 1,000 traces: 12 ms CPU (a cold measure 36 ms).
+Measured 2026-12-02 on the shared 2-core machine (``--beats 45``): 45 beats in 0.11 s
+wall, 0.10 s CPU (2.1 ms per beat); 15 improveCognition cycles (one per 3-beat window):
+4 contracts re-verified, 3 ALFRED reviews (the first #double:, "number + 2", which
+passes {2 -> 4} by chance: a flaw, trailed against BRICK and left as it is; #triple: and
+the regenerated #square: OK), 1 method regenerated (square 3 = 9 after), 10 curriculum
+intents tried, 8 succeeded, 9 golden examples added; the human #cube: left failing,
+untouched; greeting intents: BRICK failed once, then ALFRED (the ether's pull). A beat
+on an image with 1,000 log records and 1,000 traces: 12 ms CPU (a cold measure 36 ms;
+measured before reviews existed).
+
+The fake reviewer answers ``FLAW: …`` for that one #double: and ``OK`` otherwise.
 """
 from __future__ import annotations
 
@@ -64,7 +69,13 @@ def fake_backend():
         if name in ("greetingFor_", "farewellTo_") and who == "BRICK":
             body = "return 'Bye'"
         return "    " + body.format(p=param or "x") + "\n```"
-    return FakeBackend(answer)
+
+    def review(prompt: str) -> str:
+        """ALFRED: the first #double: ("number + 2") passes {2 -> 4} by chance: a flaw."""
+        if "method #double: of" in prompt and "number + 2" in prompt:
+            return "FLAW: adds 2 instead of doubling; 2 -> 4 only by chance"
+        return "OK"
+    return FakeBackend(answer, reviews=review)
 
 
 def main() -> None:
@@ -123,6 +134,11 @@ def main() -> None:
           f"{shop.lookup('cube_')[1].source.strip().splitlines()[-1].strip()})")
     print(f"methods regenerated: {len(regenerated)}; double 2 = {shop.double_(2)}, "
           f"square 3 = {shop.square_(3)}")
+    reviews = [w for w in works if w.startswith("review")]
+    print(f"ALFRED reviews: {len(reviews)}, flaws: "
+          f"{[w.split(': flaw: ', 1)[1] for w in reviews if ': flaw: ' in w]}; "
+          "flaw trails: " + str([(p.topic, p.persona) for p in ether.trails(
+              im, now=now + 60 * args.beats, kind="flaw")]))
     print(f"curriculum intents tried: {len(tried)}, succeeded: {len(curriculum)}; golden examples added: "
           f"{improve.golden_count(im) - golden0}")
     print(f"greeting intents routed to: {routes}")

@@ -15,8 +15,10 @@ that many candidates (``[("wrong code", "right code")]``: two candidates in one 
 plain string one; ``generate`` given such a tuple answers its first string. A candidate's
 ``extra["mean_logprob"]`` is ``-0.1 * (index + 1)`` unless ``mean_logprobs`` says.
 Calls whose ``purpose`` is ``"examples"`` (Chain-of-Verification's request for examples)
-answer from ``proposals`` instead of the script (``""`` when it has none left); they
-are in ``calls`` but not in ``prompts``, and ``on_generate`` does not see them.
+answer from ``proposals`` instead of the script (``""`` when it has none left), and
+calls whose purpose is ``"review"`` (ALFRED's review, :mod:`batos.mind.review`) answer
+from ``reviews`` the same way; both are in ``calls`` but not in ``prompts``, and
+``on_generate`` does not see them.
 """
 from __future__ import annotations
 
@@ -47,18 +49,21 @@ class FakeBackend:
                  repeat_last: bool = False, delay: float = 0.0,
                  on_generate: Callable[[dict[str, Any]], None] | None = None,
                  proposals: Script | None = None,
+                 reviews: Script | None = None,
                  mean_logprobs: Sequence[float] | None = None) -> None:
         """``script``: answers in turn, or a function of the prompt.
         ``repeat_last``: keep giving the last answer when the list runs out.
         ``delay``: seconds to sleep between streamed pieces (to test cancel).
         ``proposals``: answers (or a function of the prompt) for calls whose purpose is
-        ``"examples"`` only. ``mean_logprobs``: candidate i's mean log-probability."""
+        ``"examples"`` only; ``reviews``: the same for purpose ``"review"``.
+        ``mean_logprobs``: candidate i's mean log-probability."""
         self._script = script if callable(script) else list(script)
-        self._proposals = (proposals if proposals is None or callable(proposals)
-                           else list(proposals))
+        self._side: dict[str, Any] = {
+            purpose: (side if side is None or callable(side) else list(side))
+            for purpose, side in (("examples", proposals), ("review", reviews))}
+        self._side_next = {purpose: 0 for purpose in self._side}
         self.mean_logprobs = None if mean_logprobs is None else list(mean_logprobs)
         self._next = 0        # the next scripted answer
-        self._next_proposal = 0
         self.model = model
         self.repeat_last = repeat_last
         self.delay = delay
@@ -80,13 +85,16 @@ class FakeBackend:
         """Answers not yet given (0 for a function script)."""
         return 0 if callable(self._script) else len(self._script) - self._next
 
+    def _side_answer(self, purpose: str, prompt: str, index: int) -> Answer:
+        """The ``index``-th answer of the ``proposals``/``reviews`` script ("" past it)."""
+        side = self._side[purpose]
+        if side is None:
+            return ""
+        if callable(side):
+            return side(prompt)
+        return side[index] if index < len(side) else ""
+
     def _answer(self, prompt: str, index: int) -> Answer:
-        if index < 0:   # a proposal of examples
-            if self._proposals is None:
-                return ""
-            if callable(self._proposals):
-                return self._proposals(prompt)
-            return self._proposals[-index - 1] if -index - 1 < len(self._proposals) else ""
         if callable(self._script):
             return self._script(prompt)
         if index < len(self._script):
@@ -135,21 +143,23 @@ class FakeBackend:
 
     def _next_answer(self, prompt: str, call: dict[str, Any]) -> tuple[tuple[AdapterSpec, ...],
                                                                         Answer]:
-        """Record the call and take its answer (from the proposals for examples)."""
+        """Record the call and take its answer (from the proposals for examples, the
+        reviews for a review)."""
         call = dict(prompt=prompt, **call)
         with self._lock:
-            proposal = call["purpose"] == "examples"
-            if proposal:
-                self._next_proposal += 1
-                index = -self._next_proposal
+            side = call["purpose"] if call["purpose"] in self._side else None
+            if side is not None:
+                index = self._side_next[side]
+                self._side_next[side] += 1
             else:
                 index = self._next
                 self._next += 1
                 self.prompts.append(prompt)  # the code prompts; every call is in calls
             self.calls.append(call)
-        if self.on_generate is not None and not proposal:
+        if self.on_generate is not None and side is None:
             self.on_generate(call)
-        answer = self._answer(prompt, index)
+        answer = (self._side_answer(side, prompt, index) if side is not None
+                  else self._answer(prompt, index))
         if isinstance(answer, BaseException):
             raise answer
         return call["adapters"], answer

@@ -9,12 +9,15 @@ and checks what it did:
    source hash differs from the one last verified); failures leave ``broken`` trails;
 2. **propose** examples for generated methods without a contract, marked as proposed
    (needs :mod:`batos.mind.cove`; skipped with a note when it is not there);
-3. **regenerate** a generated method whose contract fails (the strongest ``broken``
+3. **review** one generated method never reviewed (or changed since): ALFRED answers
+   ``OK`` or ``FLAW: …`` (:mod:`batos.mind.review`); a flaw leaves a ``flaw`` trail
+   against the persona that wrote it; the method itself is never changed;
+4. **regenerate** a generated method whose contract fails (the strongest ``broken``
    trail first): the old source is logged as rejected, the new one must pass;
-4. **curriculum**: one intent for a weak area (the user's seed queue, then failures in
+5. **curriculum**: one intent for a weak area (the user's seed queue, then failures in
    the log on the topic the failure trails point at) through verified generation on a
    scratch clone, the persona chosen by the router with the ether's pull;
-5. **forge**: when the golden dataset (installed generations) has grown enough and the
+6. **forge**: when the golden dataset (installed generations) has grown enough and the
    runner can start the forge (``allow_forge``: the CLI passes it when the forge extra is
    installed), mark the persona that needs it; the heartbeat then starts
    ``batos forge train`` once the image is closed.
@@ -24,70 +27,18 @@ changed: their broken contracts are reported and trailed, nothing more.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from batos.errors import BatosError
+from batos.mind.workstate import (MAX_INTENT_TRIES, STATE_KEY, count_try, global_name,
+                                  is_generated, method_for, method_key as _key, state,
+                                  verification_hash as _hash)
 
-STATE_KEY = "heartbeat"
 MAX_REVERIFY = 50        # contracts re-run by one cycle
-MAX_INTENT_TRIES = 2     # curriculum attempts per intent
 FORGE_MIN = 50           # new golden examples before a forge run is asked for
 CYCLE_TIMEOUT = 120.0    # seconds the cycle's own work may take (generation not counted)
-
-
-# --- the heartbeat's state in the image ----------------------------------------------------
-
-def state(image: Any, create: bool = True) -> Any:
-    """``root['heartbeat']``: beats (an IOBTree, beat number -> JSON text), verification
-    records, curriculum, intents tried, forge marks."""
-    found = image.root.get(STATE_KEY)
-    if found is None and create and not getattr(image, "read_only", False):
-        from BTrees.IOBTree import IOBTree
-        from BTrees.OOBTree import OOBTree
-        from persistent.list import PersistentList
-        from persistent.mapping import PersistentMapping
-        found = image.root[STATE_KEY] = PersistentMapping({
-            "beats": IOBTree(), "verified": OOBTree(), "curriculum": PersistentList(),
-            "tries": OOBTree(), "forge_golden": 0, "forge_pending": "", "improvements": 0})
-    return found
-
-
-def _key(owner: Any, selector: str) -> str:
-    oid = getattr(owner, "_p_oid", None)
-    return f"{oid.hex() if oid else id(owner)}:{selector}"
-
-
-def method_for(owner: Any, selector: str) -> Any:
-    """The non-primitive Method answering ``selector`` for ``owner`` (None if none)."""
-    from batos.image.method import Method
-    from batos.image.proto import selector_to_name
-    found = owner.lookup(selector_to_name(selector))
-    method = found[1] if found else None
-    if not isinstance(method, Method) or method.language == "primitive":
-        return None
-    return method
-
-
-def is_generated(method: Any) -> bool:
-    """Whether a model wrote ``method`` (provenance with a prompt hash, author not human)."""
-    prov = getattr(method, "provenance", None) or {}
-    return prov.get("author", "human") != "human" and bool(prov.get("prompt_hash"))
-
-
-def _hash(method: Any, contract: Any) -> str:
-    """The fingerprint a verification holds for: the method's source and the examples."""
-    from batos.image.method import source_hash
-    examples = "\n".join(ex.describe(contract.selector) for ex in contract.examples)
-    return source_hash(method.source + "\0" + examples)
-
-
-def global_name(display: str) -> str:
-    """``a Proto(counter)`` (a log's receiver) → ``counter``."""
-    found = re.match(r"^an? Proto\((.+)\)$", display.strip())
-    return found.group(1) if found else display.strip()
 
 
 def contract_rates(image: Any) -> tuple[int, int]:
@@ -142,12 +93,6 @@ def failing_generated(image: Any) -> list[tuple[Any, Any, Any]]:
 
 def _regen_key(owner: Any, contract: Any, method: Any) -> str:
     return f"regenerate {_key(owner, contract.selector)} {_hash(method, contract)[:16]}"
-
-
-def count_try(image: Any, key: str) -> None:
-    """One more attempt at the work ``key`` (so failing work is not retried forever)."""
-    tries = state(image)["tries"]
-    tries[key] = tries.get(key, 0) + 1
 
 
 def untested_generated(image: Any, limit: int = 20) -> list[tuple[Any, str]]:
@@ -284,7 +229,9 @@ def plan(image: Any, *, now: float | None = None, allow_forge: bool = True,
         return Work("reverify", f"{len(stale[:MAX_REVERIFY])} contract(s) not run since their "
                     "method changed", stale[:MAX_REVERIFY], skipped)
     if not generate:
+        from batos.mind.review import pending
         left = [k for k, found in (("propose", untested_generated(image)),
+                                   ("review", pending(image, limit=1)),
                                    ("regenerate", failing_generated(image))) if found]
         if left:
             skipped.append(f"{', '.join(left)}: left to `batos heartbeat` (these beats do not "
@@ -299,6 +246,12 @@ def plan(image: Any, *, now: float | None = None, allow_forge: bool = True,
                         skipped)
         skipped.append(f"propose: {len(untested)} generated method(s) without examples, "
                        "but batos.mind.cove is not there")
+    from batos.mind.review import pending, writer_of
+    unreviewed = pending(image, limit=1)
+    if unreviewed:
+        obj, sel, method = unreviewed[0]
+        return Work("review", f"ALFRED reviews {global_name(obj._display())} #{sel} "
+                    f"(written by {writer_of(method) or '?'})", unreviewed[0], skipped)
     failing = failing_generated(image)
     if failing:
         failing.sort(key=lambda f: -ether.strength(image, "broken", f[1].selector, now=now))
@@ -370,6 +323,25 @@ def regenerate_failing(image: Any, owner: Any, contract: Any, method: Any) -> di
     after = reverify(image, [(owner, contract)])
     return {"regenerated": f"{owner._display()} #{contract.selector}",
             "passes_now": after["passed"] == 1}
+
+
+def review_one(image: Any, obj: Any, selector: str, method: Any, *,
+               attempted: list[str | None] | None = None, now: float | None = None,
+               seed: int | None = None) -> dict[str, Any]:
+    """ALFRED reviews one generated method (:mod:`batos.mind.review`): the verdict is
+    recorded, a flaw trailed; the method is left as it is."""
+    from batos.mind import review
+    if not is_generated(method):
+        raise BatosError(f"#{selector} of {obj._display()} was written by a human: the "
+                         "heartbeat does not review it")
+    key = review.try_key(image, obj, selector, method)
+    if attempted is not None:
+        attempted[0] = key
+    count_try(image, key)
+    found = review.review(image, obj, selector, method, seed=seed or 0)
+    trailed = review.record(image, obj, method, found, now=now)
+    return {"review": found.line(), "verdict": found.verdict, "flaw": found.why,
+            "writer": found.writer, "trailed": trailed}
 
 
 def run_intent(image: Any, intent: dict[str, Any], *, seed: int | None = None) -> dict[str, Any]:
@@ -453,6 +425,11 @@ def improve_cognition(image: Any, *, now: float | None = None, seed: int | None 
                     set_contract(image, obj, sel, list(kept), origin="proposed")
                 outcome.update(proposed=f"{obj._display()} #{sel}", examples=len(kept),
                                disagreed=list(dropped))
+            elif w.kind == "review":
+                outcome.update(review_one(image, *w.data, attempted=attempted, now=now,
+                                          seed=seed))
+                w.what = outcome["review"]
+                c.note(note=f"heartbeat: {outcome['review']}")
             elif w.kind == "regenerate":
                 outcome.update(regenerate_failing(image, *w.data))
             elif w.kind == "curriculum":
@@ -549,6 +526,8 @@ def awaken_improve(image: Any) -> None:
 
 
 __all__ = ["improve_cognition", "plan", "reverify", "regenerate_failing", "run_intent",
+           "review_one", "STATE_KEY", "MAX_INTENT_TRIES", "count_try", "method_for",
+           "global_name",
            "add_curriculum", "curriculum_intents", "state", "is_generated", "contract_rates",
            "stale_contracts", "failing_generated", "untested_generated", "forge_persona",
            "awaken_improve", "Work"]

@@ -1,0 +1,224 @@
+"""ALFRED's review of a generated method: ``OK`` or ``FLAW: <why>``, nothing else.
+
+The heartbeat (:mod:`batos.mind.improve`, work kind ``review``) asks the reviewer
+persona (ALFRED) about one generated method at a time: the receiver's shape (a world
+line, :func:`batos.mind.world.shape`), the selector, the method's source and its
+contract's examples if it has any. One short generation (``purpose="review"``,
+temperature 0, at most :data:`MAX_TOKENS` tokens, cut at the first newline) must read
+exactly ``OK`` or ``FLAW: <one line why>``; anything else is *no verdict* (recorded,
+nothing deposited). The model's text is untrusted: it is kept as one printable line
+of at most :data:`MAX_WHY` characters before it is stored or shown.
+
+A flaw deposits a ``flaw`` trail (:mod:`batos.mind.ether`) on the selector's words
+against the persona that wrote the method (its provenance author): the router then
+pulls that persona away from the topic and the curriculum sees it as a weak area.
+Every verdict is recorded in the heartbeat's state (``reviews``), keyed by the method's
+fingerprint (source and examples), so a changed method is reviewed again. A review
+never changes a method.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+MAX_TOKENS = 48
+MAX_WHY = 200
+MAX_SOURCE = 2000        # characters of the method's source shown to the reviewer
+STOP = ("\n", "<|im_end|>", "<|endoftext|>")
+_FLAW = re.compile(r"FLAW:[ \t]*(\S.*)")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Review:
+    """One verdict: ``ok``, ``flaw`` (with ``why``) or ``none`` (the answer, cleaned, in
+    ``answer``); ``writer`` is the persona that wrote the method."""
+
+    owner: str
+    selector: str
+    verdict: str
+    why: str
+    writer: str
+    reviewer: str
+    answer: str
+
+    def line(self) -> str:
+        """``ALFRED reviewed counter #double:: flaw: …`` (the notes' form)."""
+        said = {"ok": "OK", "flaw": f"flaw: {self.why}"}.get(
+            self.verdict, f"no verdict ({self.answer or 'empty answer'})")
+        return f"{self.reviewer} reviewed {self.owner} #{self.selector}: {said}"
+
+
+def clean(text: Any, limit: int = MAX_WHY) -> str:
+    """Untrusted model text as one printable line of at most ``limit`` characters."""
+    from batos.guardian.hygiene import printable
+    line = printable(_SPACE.sub(" ", str(text)).strip(), newlines=False)
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def parse_verdict(text: str) -> tuple[str, str]:
+    """``("ok", "")``, ``("flaw", why)`` or ``("none", "")``: strict. The whole answer
+    (surrounding spaces aside) is ``OK`` or ``FLAW: <why>`` on one line."""
+    answer = str(text).strip()
+    if "\n" in answer or "\r" in answer:
+        return "none", ""
+    if answer == "OK":
+        return "ok", ""
+    found = _FLAW.fullmatch(answer)
+    if found:
+        return "flaw", clean(found.group(1))
+    return "none", ""
+
+
+def fingerprint(image: Any, owner: Any, selector: str, method: Any) -> str:
+    """What a verdict holds for: the method's source and its contract's examples."""
+    from batos.image.method import source_hash
+    return source_hash(method.source + "\0" + "\n".join(_examples(image, owner, selector)))
+
+
+def _examples(image: Any, owner: Any, selector: str) -> list[str]:
+    from batos.lang.contracts import contracts_of
+    contract = contracts_of(image, owner).get(selector)
+    return [ex.describe(selector) for ex in contract.examples] if contract is not None else []
+
+
+def writer_of(method: Any) -> str:
+    """The persona that wrote ``method`` (its provenance author; "" for a human's)."""
+    author = str((getattr(method, "provenance", None) or {}).get("author", "") or "")
+    return "" if author == "human" else author.upper()
+
+
+def request(image: Any, owner: Any, selector: str, method: Any) -> str:
+    """The reviewer's user message."""
+    from batos.mind.world import Family, shape
+    receiver = shape("self", owner, Family.of_image(image)) or "self: an object with no slots"
+    examples = _examples(image, owner, selector)
+    source = method.source if len(method.source) <= MAX_SOURCE else \
+        method.source[:MAX_SOURCE] + "\n# … (cut)"
+    # Measured on the default 1.5B model (10 methods, 4 wrong): asking for the traced
+    # input keeps it from answering FLAW to everything (7/10 right, 1 false flaw).
+    return (f"Review method #{selector} of an object ({receiver}):\n"
+            f"```python\n{source.rstrip()}\n```\n"
+            + ("Its examples: " + "; ".join(examples) + "\n" if examples else "")
+            + "Run it in your head on one small input. If it answers what its name promises, "
+              "reply OK. If not, reply FLAW: <input> gives <its answer>, expected <the right "
+              "answer>. Reply with that one line only.")
+
+
+def review(image: Any, owner: Any, selector: str, method: Any, *, seed: int = 0) -> Review:
+    """Ask the reviewer persona about ``method`` (one generation, logged and noted in
+    the running cycle); answers the parsed :class:`Review`. Changes nothing else."""
+    from batos.guardian.limits import paused
+    from batos.mind import genlog
+    from batos.mind.cove import takes
+    from batos.mind.workstate import global_name
+    from batos.mind.personas import (REVIEWER, adapter_specs, backend_for, find_persona,
+                                     persona_name, system_prompt_of)
+    from batos.mind.psm import current_cycle
+    proto = find_persona(image, REVIEWER)
+    backend = backend_for(image)
+    messages = [{"role": "system", "content": system_prompt_of(proto)},
+                {"role": "user", "content": request(image, owner, selector, method)}]
+    prompt = backend.format_chat(messages)
+    extra = {"purpose": "review"} if takes(backend.generate, "purpose") else {}
+    with paused():  # model time does not count against the cycle's time limit
+        done = backend.generate(prompt, max_tokens=MAX_TOKENS, temperature=0.0, seed=seed,
+                                stop=list(STOP), adapters=adapter_specs(proto), **extra)
+    reviewer = persona_name(proto)
+    cycle = current_cycle()
+    if cycle is not None:
+        cycle.note_completion(done, persona=reviewer)
+    genlog.log_answer(image, reviewer, "review:", prompt, done)
+    verdict, why = parse_verdict(done.text)
+    return Review(owner=global_name(owner._display()), selector=selector, verdict=verdict,
+                  why=why, writer=writer_of(method), reviewer=reviewer,
+                  answer=clean(done.text))
+
+
+def reviews(image: Any, create: bool = False) -> Any:
+    """The heartbeat state's ``reviews`` table (key → (fingerprint, verdict, why, writer,
+    reviewer, time)); None when there is none and ``create`` is false."""
+    from batos.mind.workstate import state
+    st = state(image, create=create)
+    if st is None:
+        return None
+    table = st.get("reviews")
+    if table is None and create:
+        from BTrees.OOBTree import OOBTree
+        table = st["reviews"] = OOBTree()
+    return table
+
+
+def record(image: Any, owner: Any, method: Any, result: Review, *,
+           now: float | None = None) -> bool:
+    """Record ``result`` for ``method``'s current fingerprint; a flaw deposits a ``flaw``
+    trail against the method's writer. Answers whether a trail was deposited."""
+    from batos.mind import ether
+    from batos.mind.workstate import method_key
+    now = time.time() if now is None else float(now)
+    reviews(image, create=True)[method_key(owner, result.selector)] = (
+        fingerprint(image, owner, result.selector, method), result.verdict, result.why,
+        result.writer, result.reviewer, now)
+    if result.verdict != "flaw":
+        return False
+    return ether.deposit(image, "flaw", result.selector, result.writer, now=now) is not None
+
+
+def try_key(image: Any, owner: Any, selector: str, method: Any) -> str:
+    """The tries counter of reviewing this version of the method."""
+    from batos.mind.workstate import method_key
+    version = fingerprint(image, owner, selector, method)[:16]
+    return f"review {method_key(owner, selector)} {version}"
+
+
+def _fails_contract(image: Any, owner: Any, selector: str, method: Any) -> bool:
+    """Whether the method's fresh verification failed (its flaw is known already: the
+    regenerate work deals with it)."""
+    from batos.lang.contracts import contracts_of
+    from batos.mind.workstate import method_key, state, verification_hash
+    contract = contracts_of(image, owner).get(selector)
+    st = state(image, create=False)
+    if contract is None or st is None:
+        return False
+    rec = st["verified"].get(method_key(owner, selector))
+    return rec is not None and rec[0] == verification_hash(method, contract) \
+        and rec[1] != "passed"
+
+
+def pending(image: Any, limit: int = 20) -> list[tuple[Any, str, Any]]:
+    """(object, selector, method) of generated methods in globals' own slots with no
+    verdict for their current version (a "no verdict" is asked again, up to
+    :data:`batos.mind.workstate.MAX_INTENT_TRIES` tries per version). A method whose
+    contract fails is left to the regenerate work."""
+    from batos.image.method import Method
+    from batos.image.proto import Proto
+    from batos.mind.workstate import MAX_INTENT_TRIES, is_generated, method_key, state
+    st = state(image, create=False)
+    tries = st["tries"] if st is not None else {}
+    table = reviews(image) or {}
+    out: list[tuple[Any, str, Any]] = []
+    for name in list(image.globals):
+        obj = image.globals.get(name)
+        if not isinstance(obj, Proto):
+            continue
+        for row in obj.slots(inherited=False):
+            m = row.value
+            if not isinstance(m, Method) or not is_generated(m):
+                continue
+            rec = table.get(method_key(obj, m.selector))
+            if rec is not None and rec[1] in ("ok", "flaw") \
+                    and rec[0] == fingerprint(image, obj, m.selector, m):
+                continue
+            if tries.get(try_key(image, obj, m.selector, m), 0) >= MAX_INTENT_TRIES \
+                    or _fails_contract(image, obj, m.selector, m):
+                continue
+            out.append((obj, m.selector, m))
+            if len(out) >= limit:
+                return out
+    return out
+
+
+__all__ = ["Review", "review", "record", "pending", "parse_verdict", "clean", "fingerprint",
+           "reviews", "writer_of", "request", "try_key", "MAX_TOKENS", "MAX_WHY"]

@@ -1,0 +1,76 @@
+"""The heartbeat's state in the image, and the keys its self-directed work uses.
+
+``root['heartbeat']`` holds the beats, the verification records, the curriculum, the
+tries per piece of work, the forge marks and ALFRED's reviews. :mod:`batos.mind.improve`
+plans and does the work; :mod:`batos.mind.review` asks ALFRED; both read and write
+this state through these helpers (one module below both, so neither imports the other).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+STATE_KEY = "heartbeat"
+MAX_INTENT_TRIES = 2     # attempts per piece of work (an intent, a regeneration, a review)
+
+
+def state(image: Any, create: bool = True) -> Any:
+    """``root['heartbeat']``: beats (an IOBTree, beat number -> JSON text), verification
+    records, curriculum, intents tried, forge marks."""
+    found = image.root.get(STATE_KEY)
+    if found is None and create and not getattr(image, "read_only", False):
+        from BTrees.IOBTree import IOBTree
+        from BTrees.OOBTree import OOBTree
+        from persistent.list import PersistentList
+        from persistent.mapping import PersistentMapping
+        found = image.root[STATE_KEY] = PersistentMapping({
+            "beats": IOBTree(), "verified": OOBTree(), "curriculum": PersistentList(),
+            "tries": OOBTree(), "forge_golden": 0, "forge_pending": "", "improvements": 0,
+            "reviews": OOBTree()})
+    return found
+
+
+def method_key(owner: Any, selector: str) -> str:
+    """The key of ``owner``'s ``selector`` in the state's tables (its object id)."""
+    oid = getattr(owner, "_p_oid", None)
+    return f"{oid.hex() if oid else id(owner)}:{selector}"
+
+
+def method_for(owner: Any, selector: str) -> Any:
+    """The non-primitive Method answering ``selector`` for ``owner`` (None if none)."""
+    from batos.image.method import Method
+    from batos.image.proto import selector_to_name
+    found = owner.lookup(selector_to_name(selector))
+    method = found[1] if found else None
+    if not isinstance(method, Method) or method.language == "primitive":
+        return None
+    return method
+
+
+def is_generated(method: Any) -> bool:
+    """Whether a model wrote ``method`` (provenance with a prompt hash, author not human)."""
+    prov = getattr(method, "provenance", None) or {}
+    return prov.get("author", "human") != "human" and bool(prov.get("prompt_hash"))
+
+
+def verification_hash(method: Any, contract: Any) -> str:
+    """The fingerprint a verification holds for: the method's source and the examples."""
+    from batos.image.method import source_hash
+    examples = "\n".join(ex.describe(contract.selector) for ex in contract.examples)
+    return source_hash(method.source + "\0" + examples)
+
+
+def global_name(display: str) -> str:
+    """``a Proto(counter)`` (a log's receiver) → ``counter``."""
+    found = re.match(r"^an? Proto\((.+)\)$", display.strip())
+    return found.group(1) if found else display.strip()
+
+
+def count_try(image: Any, key: str) -> None:
+    """One more attempt at the work ``key`` (so failing work is not retried forever)."""
+    tries = state(image)["tries"]
+    tries[key] = tries.get(key, 0) + 1
+
+
+__all__ = ["STATE_KEY", "MAX_INTENT_TRIES", "state", "method_key", "method_for", "is_generated",
+           "verification_hash", "global_name", "count_try"]
