@@ -2,15 +2,18 @@
 
 Thin: the heartbeat runner and the measurements live in :mod:`batos.mind.heartbeat`,
 :mod:`batos.mind.cem` and :mod:`batos.mind.ether`; the views in :mod:`batos.render.mind`.
-``mind status`` and ``mind ether`` only read, so they open the image read-only (they
-work while a REPL or the heartbeat holds it).
+``heartbeat`` runs confined (:mod:`batos.guardian.confine`) with a forked
+:mod:`batos.cli.forge_launcher` for forge runs. ``mind seed`` / ``mind curriculum`` read
+and write the curriculum through :mod:`batos.mind.curriculum_file`.
+``mind status``, ``mind ether`` and ``mind curriculum`` only read, so they open the
+image read-only (they work while a REPL or the heartbeat holds it).
 """
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -19,31 +22,85 @@ from batos.cli.common import ImageOpt, JsonOpt, console, emit_json, handle_error
 
 
 def _forge_available() -> bool:
-    """Whether the forge extra is installed (``batos.forge.available()``)."""
+    """Whether the forge extra (torch, transformers, peft) is installed."""
     try:
-        from batos import forge  # type: ignore[attr-defined]
-        return bool(forge.available())
-    except Exception:  # noqa: BLE001 - no forge module, or its extra missing
+        from batos.forge import missing_modules
+        return not missing_modules()
+    except Exception:  # noqa: BLE001 - no forge module at all
         return False
 
 
-def _forge_spawner(image: Path) -> Any:
-    """A function that starts ``batos forge train PERSONA`` niced and detached, or None
-    when the forge extra is not installed."""
+def _forge_log() -> Path:
+    from batos.llm.models import cache_dir
+    return cache_dir().parent / "heartbeat-forge.log"
+
+
+def _forge_spawner(image: Path, say: Callable[[str], Any]) -> Any:
+    """Unconfined: a function that starts ``batos forge train PERSONA`` niced and
+    detached, or None when the forge extra is not installed."""
     if not _forge_available():
         return None
+    from batos.cli.forge_launcher import forge_argv
 
     def spawn(persona: str) -> None:
-        from batos.llm.models import cache_dir
-        log = cache_dir().parent / "heartbeat-forge.log"
+        log = _forge_log()
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
-            subprocess.Popen(["nice", "-n", "10", sys.executable, "-m", "batos.cli.main", "forge",
-                              "train", persona, "--image", str(image)],
-                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            subprocess.Popen(forge_argv(str(image))(persona), stdout=out,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              start_new_session=True)
-        sys.stderr.write(f"heartbeat: started a forge run for {persona} (log: {log})\n")
+        say(f"heartbeat: started a forge run for {persona} (log: {log})")
     return spawn
+
+
+def _will_confine(image: Any) -> bool:
+    """The console script (not CliRunner/tests) with confinement not switched off."""
+    from batos.cli import common
+    from batos.guardian.confine import enabled
+    return common._CONFINE_ARMED and enabled(image)
+
+
+def _confine(image_path: Path, say: Callable[[str], Any]) -> tuple[Any, Any]:
+    """Confine this process for its beats (model-written code runs in them): first fork
+    the forge launcher (when the forge extra is installed), then seccomp + Landlock with
+    write access to the image's files. Answers (launcher or None, spawner or None); does
+    nothing (None, None) when confinement is off or this is not the console script."""
+    from batos.cli.common import confine_statements
+    from batos.image.storage import shared_address
+    from batos.mind.personas import persona_names
+    with open_cli_image(image_path, read_only=True) as im:   # works while another holds it
+        if not _will_confine(im):
+            return None, None
+        personas = persona_names(im) if _forge_available() else []
+        launcher = None
+        if personas:
+            from batos.cli.forge_launcher import ForgeLauncher, forge_argv
+            launcher = ForgeLauncher(personas, forge_argv(str(image_path)), _forge_log())
+        rw: list[str] = []
+        if shared_address(image_path) is None:
+            base = str(image_path.resolve())
+            rw = [base + suffix for suffix in ("", ".index", ".lock", ".tmp", ".blobs")]
+        confine_statements(im, rw=rw, say=say)
+    if launcher is None:
+        return None, None
+
+    def spawn(persona: str) -> None:
+        answer = launcher.request(persona)
+        if answer.startswith("started"):
+            say(f"heartbeat: started a forge run for {persona} ({answer.split()[-1]}; "
+                f"log: {_forge_log()})")
+        else:
+            say(f"heartbeat: no forge run for {persona}: {answer}")
+    return launcher, spawn
+
+
+def _opener(image_path: Path) -> Callable[[], Any]:
+    def open_for_beat() -> Any:
+        from batos.guardian.confine import adapt_storage
+        image = open_cli_image(image_path)
+        adapt_storage(image)    # confined: the index is saved in place (no new files)
+        return image
+    return open_for_beat
 
 
 @handle_errors
@@ -59,7 +116,8 @@ def heartbeat_cmd(
     """Beat: measure the CEM, record it, and send improveCognition when it stagnates.
 
     Opens the image for each beat only; waits while another process holds it.
-    SIGTERM or Ctrl-C stop it between beats."""
+    SIGTERM or Ctrl-C stop it between beats. Runs confined (no exec, files limited;
+    BATOS_CONFINE=off: not); a forked launcher starts forge runs."""
     from batos.errors import BatosError, ImageError
     from batos.image.storage import shared_address
     from batos.mind.heartbeat import Heartbeat
@@ -77,9 +135,18 @@ def heartbeat_cmd(
         sys.stderr.write(printable(text) + "\n")
         sys.stderr.flush()
 
-    runner = Heartbeat(lambda: open_cli_image(image_path), every=every, budget=minutes,
-                       once=once, say=say, spawn_forge=_forge_spawner(image_path))
-    records = runner.run()
+    from batos.guardian.confine import applied
+    launcher, spawn = _confine(image_path, say)
+    confined = applied()
+    if launcher is None and (confined is None or not confined.seccomp):
+        spawn = _forge_spawner(image_path, say)   # exec still works here
+    try:
+        runner = Heartbeat(_opener(image_path), every=every, budget=minutes,
+                           once=once, say=say, spawn_forge=spawn)
+        records = runner.run()
+    finally:
+        if launcher is not None:
+            launcher.close()
     if runner.stopped_by:
         say(f"heartbeat: stopped by {runner.stopped_by} after {len(records)} beat(s)")
     if as_json:
@@ -119,13 +186,63 @@ def ether_cmd(image: ImageOpt = None, as_json: JsonOpt = False,
         console().print(render_ether(trails, summary, half_life=half))
 
 
+@handle_errors
+def curriculum_cmd(
+        image_path: Annotated[Optional[Path], typer.Argument(
+            metavar="IMAGE", help="the image (default: --image, $BATOS_IMAGE, ./live_image.fs)")]
+        = None,
+        image: ImageOpt = None, as_json: JsonOpt = False) -> None:
+    """The heartbeat's curriculum: seeded intents with their tries, and those the log adds."""
+    from batos.mind.curriculum_file import listing
+    with open_cli_image(image_path or image, read_only=True) as im:
+        rows = listing(im)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        typer.echo("the curriculum is empty: queue intents with `batos mind seed FILE`")
+        return
+    from rich.table import Table
+    from batos.guardian.hygiene import printable
+    table = Table(title=f"curriculum: {len(rows)} intent(s)", title_justify="left")
+    for col in ("receiver", "selector", "args", "examples", "tries", "status", "source"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(printable(r["receiver"]), "#" + printable(r["selector"]),
+                      printable(" ".join(r["args"])), printable(r["examples"]),
+                      str(r["tries"]), r["status"], printable(r["source"]))
+    console().print(table)
+
+
+@handle_errors
+def seed_cmd(
+        file: Annotated[Path, typer.Argument(
+            metavar="FILE", help="JSON list of intents, or JSON Lines: {\"receiver\": GLOBAL, "
+                                 "\"selector\": SEL, \"args\": [\"3\"], \"examples\": \"{3 -> 6}\"}")],
+        image: ImageOpt = None, as_json: JsonOpt = False) -> None:
+    """Queue curriculum intents for the heartbeat (all checked first; one transaction)."""
+    from batos.mind.curriculum_file import read_intents, seed
+    with open_cli_image(image) as im:
+        result = seed(im, read_intents(file, im))
+    if as_json:
+        emit_json({"ok": True, **result})
+        return
+    text = f"seeded {result['seeded']} intent(s); {result['queued']} queued"
+    if result["skipped"]:
+        text += f" ({result['skipped']} already queued, skipped)"
+    typer.echo(text)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``heartbeat`` and the ``mind`` group (``status``, ``ether``) to ``app``."""
+    """Add ``heartbeat`` and the ``mind`` group (``status``, ``ether``, ``curriculum``,
+    ``seed``) to ``app``."""
     app.command("heartbeat")(heartbeat_cmd)
     mind = typer.Typer(name="mind", help="The image's self-measurement: CEM, digital ether.",
                        no_args_is_help=True)
     mind.command("status")(status_cmd)
     mind.command("ether")(ether_cmd)
+    mind.command("curriculum")(curriculum_cmd)
+    mind.command("seed")(seed_cmd)
     app.add_typer(mind, name="mind")
 
 

@@ -16,7 +16,7 @@ user's files:
   ``/dev/null``, ``/dev/urandom``). No execute right anywhere (a second wall against
   exec). Abstract unix sockets and signals are scoped to the process (ABI >= 6).
 
-Only the CLI applies it (``batos eval|send|run|inspect|repl``), after opening the image
+Only the CLI applies it (``batos eval|send|run|inspect|repl|heartbeat``), after opening the image
 and before the first statement; ``BATOS_CONFINE=off`` (or ``image.options["confine"] =
 False``) disables it, ``BATOS_CONFINE=debug`` prints one status line on stderr. The
 model loads lazily after it: its file and the Python prefix stay readable.
@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 __all__ = ["Confinement", "confine", "confine_cli", "enabled", "probe", "landlock_abi",
-           "EditorHelper", "ENV"]
+           "EditorHelper", "ENV", "adapt_storage"]
 
 ENV = "BATOS_CONFINE"
 _OFF = ("off", "0", "no", "false")
@@ -451,6 +451,16 @@ def confine(image: Any = None, *, rw: Iterable[str] = (), ro: Iterable[str] = ()
     result.elapsed_ms = (time.perf_counter() - start) * 1000
     _APPLIED = result
     return result
+
+
+def adapt_storage(image: Any) -> None:
+    """Give an image opened after :func:`confine` (the heartbeat opens one per beat) the
+    in-place FileStorage index save that Landlock needs; nothing when not confined."""
+    if _APPLIED is None or not _APPLIED.landlock_abi:
+        return
+    _, storage = _image_files(image)
+    if storage is not None:
+        storage._save_index = types.MethodType(_save_index_in_place, storage)
 
 
 def _thread_count() -> int:
