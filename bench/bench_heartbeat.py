@@ -73,7 +73,7 @@ def fake_backend():
     def review(prompt: str) -> str:
         """ALFRED: the first #double: ("number + 2") passes {2 -> 4} by chance: a flaw."""
         if "method #double: of" in prompt and "number + 2" in prompt:
-            return "FLAW: adds 2 instead of doubling; 2 -> 4 only by chance"
+            return "FLAW: 3 gives 5, expected 6"
         return "OK"
     return FakeBackend(answer, reviews=review)
 

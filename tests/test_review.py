@@ -67,11 +67,12 @@ def test_a_flaw_trails_the_writer_and_lowers_its_pull(image):
     counter = make_counter(image)
     method = _generated(image, counter, WRONG)
     before = ether.pull(image, "double: counter", cues_of(image), now=T0)
-    fake = FakeBackend([], reviews=["FLAW: adds 2 instead of doubling"])
+    fake = FakeBackend([], reviews=["FLAW: 3 gives 5, expected 6"])
     with use_backend(fake):
         done = improve.improve_cognition(image, now=T0)
     assert done["work"] == "review" and done["verdict"] == "flaw"
-    assert done["what"] == "ALFRED reviewed counter #double:: flaw: adds 2 instead of doubling"
+    assert done["what"] == ("ALFRED reviewed counter #double:: flaw: 3 gives 5, expected 6 "
+                            "(#double: 3 → 6: answers 5)")
     # the review asked ALFRED, briefly, about the method; it was not a code prompt
     [call] = fake.calls
     assert fake.prompts == [] and call["purpose"] == "review"
@@ -89,10 +90,10 @@ def test_a_flaw_trails_the_writer_and_lowers_its_pull(image):
     # recorded, visible, and the method untouched
     assert counter.lookup("double_")[1] is method and counter.double_(3) == 5
     rec = review.reviews(image)[improve._key(counter, "double:")]
-    assert rec[1:4] == ("flaw", "adds 2 instead of doubling", "BRICK")
+    assert rec[1:4] == ("flaw", "3 gives 5, expected 6", "BRICK")
     note = image.history(3)[0]["note"]
     assert note == ("heartbeat: improveCognition: review: ALFRED reviewed counter #double:: "
-                    "flaw: adds 2 instead of doubling")
+                    "flaw: 3 gives 5, expected 6 (#double: 3 → 6: answers 5)")
     trace = next(t for t in list_traces(image, 5) if t.kind == "improveCognition")
     assert any(s["info"].get("note", "").startswith("heartbeat: ALFRED reviewed counter")
                for s in trace.steps)
@@ -128,7 +129,7 @@ def test_plan_reviews_once_per_method_version(image):
     _generated(image, counter, RIGHT)
     w = improve.plan(image, now=T0)
     assert w.kind == "review" and w.what == "ALFRED reviews counter #double: (written by BRICK)"
-    with use_backend(FakeBackend([], reviews=["OK", "FLAW: off by two"])):
+    with use_backend(FakeBackend([], reviews=["OK", "FLAW: 1 gives 3, expected 2"])):
         improve.improve_cognition(image, now=T0)
         assert improve.plan(image, now=T0) is None                 # reviewed: nothing to do
         _generated(image, counter, WRONG, author="ROBIN")           # the method changed
@@ -190,12 +191,12 @@ def test_the_heartbeat_reviews_a_generated_method_end_to_end(image):
         image.execute(lambda: image.evaluate("counter triple: 2"), note="miss")
     writer = improve.method_for(counter, "triple:").provenance["author"]
     assert improve.is_generated(improve.method_for(counter, "triple:"))
-    fake = FakeBackend([], reviews=["FLAW: answers 3n+1, not 3n"])
+    fake = FakeBackend([], reviews=["FLAW: 2 gives 7, expected 6"])
     with use_backend(fake):
         records = [heartbeat.beat(image, now=T0 + 60 * i) for i in range(4)]
     works = [r["work"] for r in records if r["improved"]]
-    assert works[0] == (f"review: ALFRED reviewed counter #triple:: flaw: answers 3n+1, "
-                        "not 3n")
+    assert works[0] == ("review: ALFRED reviewed counter #triple:: flaw: 2 gives 7, "
+                        "expected 6 (#triple: 2 → 6: answers 7)")
     assert [(p.kind, p.topic, p.persona) for p in ether.trails(image, now=T0 + 240)
             if p.kind == "flaw"] == [("flaw", "triple", writer)]
     assert counter.triple_(2) == 7                                   # never changed
@@ -213,10 +214,49 @@ def test_batos_mind_ether_shows_the_flaw_trail(image_path):
     with batos.open_image(image_path) as im:
         counter = make_counter(im)
         _generated(im, counter, WRONG)
-        with use_backend(FakeBackend([], reviews=["FLAW: \x1b[31madds 2"])):
+        with use_backend(FakeBackend([], reviews=["FLAW: 3 gives '\x1b[31m', expected 6"])):
             done = improve.improve_cognition(im)
-        assert "\x1b" not in done["what"] and "\\x1b[31madds 2" in done["what"]
+        assert "\x1b" not in done["what"] and "3 gives '\\x1b[31m'" in done["what"]
     res = CliRunner().invoke(app, ["mind", "ether", "-i", str(image_path)])
     assert res.exit_code == 0, res.output
     row = next(line for line in res.output.splitlines() if "flaw" in line)
     assert "double" in row and "BRICK" in row
+
+
+def test_a_flaw_is_checked_by_running_the_method_on_the_claimed_input(image):
+    """A small reviewer also flags right methods: the claim is run before it counts."""
+    counter = make_counter(image)
+    _generated(image, counter, RIGHT)
+    with use_backend(FakeBackend([], reviews=["FLAW: double: 4 gives 9, expected 8"])):
+        done = improve.improve_cognition(image, now=T0)
+    assert done["verdict"] == "refuted" and not done["trailed"]
+    assert done["what"].endswith("flaw refuted: double: 4 gives 9, expected 8 "
+                                 "(#double: 4 → 8: answers 8)")
+    assert ether.trails(image, now=T0) == [] and improve.plan(image, now=T0) is None
+    _generated(image, counter, WRONG)
+    with use_backend(FakeBackend([], reviews=["FLAW: it could be faster"])):
+        done = improve.improve_cognition(image, now=T0)
+    assert done["verdict"] == "unverified" and ether.trails(image, now=T0) == []
+    assert counter.double_(3) == 5                                     # nothing changed
+
+
+@pytest.mark.parametrize("why, selector, args, expected", [
+    ("3 gives 5, expected 6", "double:", [3], 6),
+    ("#double: 3 gives 5, expected 6", "double:", [3], 6),
+    ("double(3) returns 5 but expected 6", "double:", [3], 6),
+    ("between: 1 and: 5 gives [1, 2], expected True", "between:and:", [1, 5], True),
+    ("[1, 5] gives 3, expected 4", "between:and:", [1, 5], 4),
+    ("'abc' gives 'abc', expected 'cba'", "reversed:", ["abc"], "cba"),
+    ("[1, 2] gives 1, expected 2", "largest:", [[1, 2]], 2),
+    ("count 3 gives 5, expected 6", "total", [], 6),
+])
+def test_claims_read_only_literals(why, selector, args, expected):
+    ex = review.claimed_example(why, selector)
+    assert list(ex.args) == args and ex.expected == expected
+
+
+@pytest.mark.parametrize("why", ["adds 2 instead of doubling", "empty input gives 0, expected 1",
+                                 "__import__('os') gives 1, expected 2",
+                                 "3 gives 5, expected six"])
+def test_claims_without_a_literal_input_and_answer_are_unreadable(why):
+    assert review.claimed_example(why, "double:") is None

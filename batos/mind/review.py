@@ -9,15 +9,23 @@ exactly ``OK`` or ``FLAW: <one line why>``; anything else is *no verdict* (recor
 nothing deposited). The model's text is untrusted: it is kept as one printable line
 of at most :data:`MAX_WHY` characters before it is stored or shown.
 
-A flaw deposits a ``flaw`` trail (:mod:`batos.mind.ether`) on the selector's words
-against the persona that wrote the method (its provenance author): the router then
-pulls that persona away from the topic and the curriculum sees it as a weak area.
+A flaw is a claim, and the reviewer is a small model that also flags right methods, so
+the claim is checked before it counts (:func:`check_claim`): ALFRED is asked to name the
+input and the right answer (``FLAW: <input> gives <its answer>, expected <right>``);
+the method is run on that input in a rolled-back savepoint. If it answers the expected
+value the flaw is ``refuted``; if the claim names no input batos can read (Python
+literals only, never evaluated as code) it is ``unverified``. Neither leaves a trail.
+Only a ``flaw`` the method really shows deposits a ``flaw`` trail (:mod:`batos.mind.ether`)
+on the selector's words against the persona that wrote the method (its provenance
+author): the router then pulls that persona away from the topic and the curriculum sees
+it as a weak area.
 Every verdict is recorded in the heartbeat's state (``reviews``), keyed by the method's
 fingerprint (source and examples), so a changed method is reviewed again. A review
 never changes a method.
 """
 from __future__ import annotations
 
+import ast
 import re
 import time
 from dataclasses import dataclass
@@ -29,6 +37,10 @@ MAX_SOURCE = 2000        # characters of the method's source shown to the review
 STOP = ("\n", "<|im_end|>", "<|endoftext|>")
 _FLAW = re.compile(r"FLAW:[ \t]*(\S.*)")
 _SPACE = re.compile(r"\s+")
+_CLAIM = re.compile(r"(?P<input>.+?)\s+(?:gives|returns|answers)\s+(?P<got>.+?),?\s+"
+                    r"(?:but\s+)?expected\s+(?P<want>.+?)[.\s]*", re.IGNORECASE | re.DOTALL)
+#: verdicts that close a method version's review (a "none" is asked again)
+FINAL = ("ok", "flaw", "refuted", "unverified")
 
 
 @dataclass(frozen=True)
@@ -43,12 +55,16 @@ class Review:
     writer: str
     reviewer: str
     answer: str
+    check: str = ""      # what running the method on the claimed input showed
 
     def line(self) -> str:
         """``ALFRED reviewed counter #double:: flaw: …`` (the notes' form)."""
-        said = {"ok": "OK", "flaw": f"flaw: {self.why}"}.get(
+        said = {"ok": "OK", "flaw": f"flaw: {self.why}",
+                "refuted": f"flaw refuted: {self.why}",
+                "unverified": f"flaw not checked: {self.why}"}.get(
             self.verdict, f"no verdict ({self.answer or 'empty answer'})")
-        return f"{self.reviewer} reviewed {self.owner} #{self.selector}: {said}"
+        return f"{self.reviewer} reviewed {self.owner} #{self.selector}: {said}" + \
+            (f" ({self.check})" if self.check else "")
 
 
 def clean(text: Any, limit: int = MAX_WHY) -> str:
@@ -70,6 +86,70 @@ def parse_verdict(text: str) -> tuple[str, str]:
     if found:
         return "flaw", clean(found.group(1))
     return "none", ""
+
+
+def _literal(text: str) -> tuple[bool, Any]:
+    """(True, value) when ``text`` is one Python literal (``self``: the receiver)."""
+    text = text.strip().strip("`").strip()
+    if text == "self":
+        from batos.lang.values import Symbol
+        return True, Symbol("self")
+    try:
+        return True, ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False, None
+
+
+def claimed_example(why: str, selector: str) -> Any:
+    """The example a flaw claims (the input it names, the answer it says is right), or
+    None when the claim names none batos can read. Only literals are read
+    (``ast.literal_eval``); the selector's own keywords in the input are skipped
+    (``between: 1 and: 5``)."""
+    from batos.lang.contracts import Example, arity
+    found = _CLAIM.fullmatch(why.strip())
+    if found is None:
+        return None
+    ok, want = _literal(found.group("want"))
+    if not ok:
+        return None
+    n = arity(selector)
+    if n == 0:
+        return Example([], want)
+    text = found.group("input").strip().strip("`").strip()
+    name = selector.split(":")[0]
+    for prefix in (f"#{selector}", selector, f"#{name}:", f"{name}:", f"#{name}", f"{name}(",
+                   name):
+        if text.startswith(prefix) and not _literal(text)[0]:
+            text = text[len(prefix):].strip()
+            break
+    if text.endswith(")") and not _literal(text)[0] and "(" not in text:
+        text = text[:-1]
+    for keyword in selector.split(":")[1:-1]:
+        text = re.sub(rf"(?<![\w'\"]){re.escape(keyword)}:", ",", text)
+    ok, value = _literal(text)
+    if not ok:
+        ok, value = _literal("(" + text.strip(", ") + ",)")
+        if ok and n == 1 and len(value) == 1:
+            value = value[0]
+    if not ok:
+        return None
+    if n == 1:
+        return Example([value], want)
+    if isinstance(value, (list, tuple)) and len(value) == n:
+        return Example(list(value), want)
+    return None
+
+
+def check_claim(image: Any, owner: Any, selector: str, why: str) -> tuple[str, str]:
+    """(``flaw`` | ``refuted`` | ``unverified``, what the run showed): the method is sent
+    the claimed input in a rolled-back savepoint."""
+    from batos.lang.contracts import run_example
+    example = claimed_example(why, selector)
+    if example is None:
+        return "unverified", ""
+    outcome = run_example(image, owner, selector, example)
+    shown = clean(f"{outcome.example}: answers {outcome.answer}", MAX_WHY)
+    return ("refuted" if outcome.verdict == "passed" else "flaw"), shown
 
 
 def fingerprint(image: Any, owner: Any, selector: str, method: Any) -> str:
@@ -104,7 +184,8 @@ def request(image: Any, owner: Any, selector: str, method: Any) -> str:
             + ("Its examples: " + "; ".join(examples) + "\n" if examples else "")
             + "Run it in your head on one small input. If it answers what its name promises, "
               "reply OK. If not, reply FLAW: <input> gives <its answer>, expected <the right "
-              "answer>. Reply with that one line only.")
+              "answer>, with the input and the answers as Python literals. Reply with that "
+              "one line only.")
 
 
 def review(image: Any, owner: Any, selector: str, method: Any, *, seed: int = 0) -> Review:
@@ -132,9 +213,12 @@ def review(image: Any, owner: Any, selector: str, method: Any, *, seed: int = 0)
         cycle.note_completion(done, persona=reviewer)
     genlog.log_answer(image, reviewer, "review:", prompt, done)
     verdict, why = parse_verdict(done.text)
+    shown = ""
+    if verdict == "flaw":
+        verdict, shown = check_claim(image, owner, selector, why)
     return Review(owner=global_name(owner._display()), selector=selector, verdict=verdict,
                   why=why, writer=writer_of(method), reviewer=reviewer,
-                  answer=clean(done.text))
+                  answer=clean(done.text), check=shown)
 
 
 def reviews(image: Any, create: bool = False) -> Any:
@@ -208,7 +292,7 @@ def pending(image: Any, limit: int = 20) -> list[tuple[Any, str, Any]]:
             if not isinstance(m, Method) or not is_generated(m):
                 continue
             rec = table.get(method_key(obj, m.selector))
-            if rec is not None and rec[1] in ("ok", "flaw") \
+            if rec is not None and rec[1] in FINAL \
                     and rec[0] == fingerprint(image, obj, m.selector, m):
                 continue
             if tries.get(try_key(image, obj, m.selector, m), 0) >= MAX_INTENT_TRIES \
@@ -221,4 +305,5 @@ def pending(image: Any, limit: int = 20) -> list[tuple[Any, str, Any]]:
 
 
 __all__ = ["Review", "review", "record", "pending", "parse_verdict", "clean", "fingerprint",
+           "claimed_example", "check_claim", "FINAL",
            "reviews", "writer_of", "request", "try_key", "MAX_TOKENS", "MAX_WHY"]
