@@ -79,7 +79,7 @@ def test_tries_show_in_the_listing(path, tmp_path):
     seed.write_text(json.dumps(GOOD[0]) + "\n")
     assert run("mind", "seed", seed, "-i", path).exit_code == 0
     with batos.open_image(path) as im:
-        key = improve._intent_key(dict(improve.state(im)["curriculum"][0]))
+        key = improve.intent_key(dict(improve.state(im)["curriculum"][0]))
         im.execute(lambda: [improve.count_try(im, key) for _ in range(improve.MAX_INTENT_TRIES)],
                    note="tries")
     rows = json.loads(run("mind", "curriculum", "-i", path, "--json").output)

@@ -21,6 +21,8 @@ from typing import Any
 
 from batos.errors import BatosError, SourceError
 from batos.lang import nodes as n
+from batos.lang.contracts import arity
+from batos.mind.improve import intent_key
 
 FIELDS = ("receiver", "selector", "args", "examples")
 _SELECTOR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|(?:[A-Za-z_][A-Za-z0-9_]*:)+|[+\-*/\\<>=~@%|&?,]+")
@@ -28,19 +30,6 @@ _SELECTOR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|(?:[A-Za-z_][A-Za-z0-9_]*:)+|[+\
 
 class SeedError(SourceError):
     """A seed file could not be read or an intent in it is invalid."""
-
-
-def intent_key(intent: dict[str, Any]) -> str:
-    """The key :mod:`batos.mind.improve` counts tries under (same format)."""
-    key = f"{intent['receiver']}#{intent['selector']}({', '.join(intent.get('args', []))})"
-    return key + (f" {intent['examples']}" if intent.get("examples") else "")
-
-
-def arity(selector: str) -> int:
-    """Arguments ``selector`` takes (unary 0, binary 1, keyword one per colon)."""
-    if selector.endswith(":"):
-        return selector.count(":")
-    return 0 if (selector[:1].isalpha() or selector[:1] == "_") else 1
 
 
 # --- locating values in the file text ------------------------------------------------------
@@ -273,4 +262,4 @@ def listing(image: Any) -> list[dict[str, Any]]:
     return rows
 
 
-__all__ = ["read_intents", "seed", "listing", "check_literal", "intent_key", "SeedError"]
+__all__ = ["read_intents", "seed", "listing", "check_literal", "SeedError"]

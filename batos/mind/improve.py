@@ -133,7 +133,7 @@ def add_curriculum(image: Any, intents: list[dict[str, Any]]) -> int:
     return len(queue)
 
 
-def _intent_key(intent: dict[str, Any]) -> str:
+def intent_key(intent: dict[str, Any]) -> str:
     key = f"{intent['receiver']}#{intent['selector']}({', '.join(intent.get('args', []))})"
     return key + (f" {intent['examples']}" if intent.get("examples") else "")
 
@@ -155,7 +155,7 @@ def curriculum_intents(image: Any, now: float | None = None) -> list[dict[str, A
                               "args": list(rec.arguments), "examples": "", "topic": topic})
     out, seen = [], set()
     for intent in found:
-        key = _intent_key(intent)
+        key = intent_key(intent)
         if key not in seen and tries.get(key, 0) < MAX_INTENT_TRIES:
             seen.add(key)
             out.append(intent)
@@ -261,7 +261,7 @@ def plan(image: Any, *, now: float | None = None, allow_forge: bool = True,
     intents = curriculum_intents(image, now=now)
     if intents:
         i = intents[0]
-        return Work("curriculum", _intent_key(i), i, skipped)
+        return Work("curriculum", intent_key(i), i, skipped)
     st = state(image, create=False)
     golden = golden_count(image)
     grown = golden - (st["forge_golden"] if st is not None else 0)
@@ -357,11 +357,11 @@ def run_intent(image: Any, intent: dict[str, Any], *, seed: int | None = None) -
     from batos.mind.ether import route_in
     from batos.settings import overriding
     st = state(image)
-    key = _intent_key(intent)
+    key = intent_key(intent)
     count_try(image, key)
     queue = st["curriculum"]
     for i, queued in enumerate(list(queue)):
-        if _intent_key(dict(queued)) == key:
+        if intent_key(dict(queued)) == key:
             del queue[i]
             break
     receiver = image.lookup_global(intent["receiver"])
@@ -412,7 +412,7 @@ def improve_cognition(image: Any, *, now: float | None = None, seed: int | None 
             if w.kind == "regenerate":
                 attempted[0] = _regen_key(*w.data)
             elif w.kind == "curriculum":
-                attempted[0] = _intent_key(w.data)
+                attempted[0] = intent_key(w.data)
             if w.kind == "reverify":
                 outcome.update(reverify(image, w.data, now=now))
             elif w.kind == "propose":
