@@ -96,6 +96,31 @@ def test_a_wrong_proposed_example_is_dropped_when_candidates_agree(image):
     assert [(list(e.args), e.expected) for e in contract.examples] == [([4], 8)]
 
 
+def test_identical_candidates_skip_the_examples_request(image):
+    """Examples cannot tell the same code apart: no CoVe call, no proposed contract; a
+    candidate that differs brings it back, and each candidate is judged against them."""
+    counter = _counter(image)
+    same = "    return {0} * 2\n```"
+    fake = fake_for((same, same, same), proposals=["8\n[5] -> 10\n"])
+    with use_backend(fake):
+        assert run(image, "counter double: 4") == 8
+    assert examples_calls(fake) == [] and "double:" not in contracts_of(image, counter)
+    steps = [s["info"] for s in last_trace(image).to_json()["steps"]]
+    assert any(i.get("cove", "").startswith("skipped") for i in steps)
+    fake = fake_for(("    return {0} + 4\n```", "    return {0} * 2\n```", same),
+                    proposals=["8\n[5] -> 10\n"])
+    with use_backend(fake):
+        assert run(image, "counter twice: 4") == 8
+    assert len(examples_calls(fake)) == 1
+    branches = next(i["branches"] for i in steps_of(image) if "branches" in i)
+    assert [b.get("examples") for b in branches] == ["1/2", "2/2", "2/2"]
+    assert [b.get("chosen", False) for b in branches] == [False, True, False]
+
+
+def steps_of(image):
+    return [s["info"] for s in last_trace(image).to_json()["steps"]]
+
+
 def test_a_lone_disagreeing_candidate_is_asked_once_then_trusted(image):
     counter = _counter(image)
     fake = fake_for("    return {0} * 2\n```", proposals=["8\n[5] -> 11\n"])

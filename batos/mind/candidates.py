@@ -233,6 +233,30 @@ def evaluate(trial: Trial, cand: Candidate, *, author: str,
     return cand
 
 
+def judge_examples(trial: Trial, cand: Candidate) -> Candidate:
+    """Check an ``ok`` candidate against the trial's proposed examples (asked for after
+    it was tried: :func:`same_code`), in a savepoint (rolled back)."""
+    if cand.verdict != "ok" or not trial.proposed:
+        return cand
+    from batos.lang.contracts import check
+    savepoint = trial.image.tm.savepoint()
+    try:
+        install(trial, cand.method)
+        cand.outcomes = check(trial.image, trial.receiver, trial.selector, trial.proposed)
+    finally:
+        savepoint.rollback()
+        _forget_lookups()
+    return cand
+
+
+def same_code(cands: Sequence[Candidate]) -> bool:
+    """Whether two or more candidates ran and all of them are the same code: examples
+    could not tell them apart, so Chain-of-Verification is skipped (with one that ran,
+    a failed example would still be worth a retry)."""
+    ok = [c for c in cands if c.verdict == "ok"]
+    return len(ok) >= 2 and len({c.digest for c in ok}) == 1
+
+
 def install(trial: Trial, method: Any) -> None:
     from batos.image.proto import selector_to_name
     trial.home.set_slot(selector_to_name(trial.brief.selector), method)

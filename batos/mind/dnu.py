@@ -26,7 +26,7 @@ from batos.llm.backend import Completion
 from batos.mind import cove, genlog
 from batos.mind.candidates import (AttemptFailed, Candidate, Runaway, RunawayGuard, Trial,
                                    choose, disputed, evaluate, failure_of, install_and_send,
-                                   mean_logprob)
+                                   judge_examples, mean_logprob, same_code)
 from batos.mind.prompts import (STOP, MissionBrief, build_messages, extract_code,
                                 fixed_prefixes, prefill, preview, prompt_hash,
                                 return_hint, type_name)
@@ -149,10 +149,12 @@ class DNUCycle:
     """One doesNotUnderstand_ cycle: the handlers the PSM states delegate to.
 
     Each attempt decodes ``candidates`` methods together (Tree-of-Thought), tries each
-    in a savepoint (:mod:`batos.mind.candidates`) and installs the best; before the
-    first, when the send has no examples, the model proposes some (Chain-of-
-    Verification, :mod:`batos.mind.cove`). A retry is shown every failed code as what
-    not to do, runs hotter, and never runs code that already failed again."""
+    in a savepoint (:mod:`batos.mind.candidates`) and installs the best. When the send
+    has no examples and the candidates that ran are not all the same code, the model
+    proposes some and the candidates are judged against them too (Chain-of-Verification,
+    :mod:`batos.mind.cove`); identical candidates could not be told apart by examples,
+    so they skip it. A retry is shown every failed code as what not to do, runs hotter,
+    and never runs code that already failed again."""
 
     def __init__(self, image: "Image", receiver: "Proto", message: "Message", *,
                  examples: list[Any] | None = None, proposed: list[Any] | None = None,
@@ -177,6 +179,7 @@ class DNUCycle:
         self.failed_codes: set[str] = set()         # digests of code that failed: not rerun
         self.disputed = False                       # proposed examples were fed back once
         self.proposal: Any = None                   # the CoVe completion
+        self.cove_asked = False                     # examples were asked for once
         self.records: list[genlog.GenerationRecord] = []
         self.result: Any = None
         self.method: Any = None
@@ -202,7 +205,6 @@ class DNUCycle:
         self._note(cycle, persona=self.persona.name, backend=getattr(self.backend, "name", "?"),
                    adapters=[list(a) for a in self.persona.adapters],
                    scores=dict(getattr(self.persona, "scores", {}) or {}))
-        self._propose(cycle)
         return "SYNTHESIZING"
 
     def synthesize(self, cycle: Any) -> str:
@@ -280,12 +282,14 @@ class DNUCycle:
             pass
 
     # Chain-of-Verification ---------------------------------------------------------------
-    def _propose(self, cycle: Any) -> None:
-        """Ask for examples of the send when it has none (see :mod:`batos.mind.cove`)."""
-        if (self.examples or self.proposed or not self.send
+    def _propose(self, cycle: Any) -> bool:
+        """Ask for examples of the send when it has none, once (see
+        :mod:`batos.mind.cove`); answers whether some were proposed."""
+        if (self.cove_asked or self.examples or self.proposed or not self.send
                 or not setting("cove", options=self.image.options)
                 or not cove.can_propose(self.message.arguments)):
-            return
+            return False
+        self.cove_asked = True
         brief, persona = self.brief, self.persona
         assert brief is not None
         messages = build_messages(brief, persona.system_prompt)
@@ -305,6 +309,7 @@ class DNUCycle:
         self._note(cycle, proposed=[ex.describe(brief.selector) for ex in self.proposed],
                    proposal_tokens=getattr(self.proposal, "completion_tokens", 0),
                    proposal_seconds=round(time.perf_counter() - t0, 3))
+        return bool(self.proposed)
 
     # one attempt ----------------------------------------------------------------------
     def _trial(self) -> Trial:
@@ -334,6 +339,19 @@ class DNUCycle:
                 evaluate(trial, cand, author=self.persona.name,
                          provenance=self._provenance(cand, attempt))
                 judged[cand.digest] = cand
+        if same_code(cands):
+            if not self.cove_asked and not (self.examples or self.proposed):
+                self._note(cycle, cove="skipped: the candidates are the same code")
+        elif self._propose(cycle):
+            if cands and cands[0].record is not None:  # logged with the attempt that asked
+                cands[0].record.proposal = self.proposal.text
+            trial = self._trial()
+            for cand in judged.values():
+                judge_examples(trial, cand)
+            tried = {id(c) for c in judged.values()}
+            for cand in cands:
+                if cand.verdict != "repeat" and id(cand) not in tried:
+                    cand.judged_as(judged[cand.digest])
         best = choose(cands)
         if best is not None and best.passed < len(best.outcomes):
             drop = set(disputed(cands, best))
@@ -440,8 +458,6 @@ class DNUCycle:
                 prompt_seconds=completion.prompt_seconds,
                 cycle=getattr(getattr(self.cycle, "trace", None), "id", None),
                 branch=i, branches=len(completions))
-            if attempt == 1 and i == 0 and self.proposal is not None:
-                record.proposal = self.proposal.text
             self.records.append(record)
             cands.append(Candidate(i, code, completion, record, mean_logprob(completion)))
         return cands
