@@ -143,7 +143,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("candidates", "BATOS_CANDIDATES", "count", 3,
             "Tree-of-Thought candidates a miss decodes together (1: single-shot)"),
     Setting("cove", "BATOS_COVE", "bool", True,
-            "Chain-of-Verification: the model proposes examples before it writes a method"),
+            "Chain-of-Verification: the model proposes examples when the candidates differ"),
     Setting("family_methods", "BATOS_FAMILY_METHODS", "bool", True,
             "a generated method goes to the prototype the receiver was cloned from"),
     Setting("cem_weights", "BATOS_CEM_WEIGHTS", "str", "0.25,0.25,0.25,0.25",

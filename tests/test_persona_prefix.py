@@ -111,7 +111,7 @@ def test_personas_share_the_covenant_and_examples_and_differ_in_a_short_block() 
 def test_a_miss_passes_both_prefixes_to_the_backend(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import batos
-    from batos.mind import dnu
+    from batos.mind import dnu, warmup
     monkeypatch.setenv("BATOS_LORAS", str(tmp_path / "no-loras"))
     seen: list[Any] = []
 
@@ -127,7 +127,7 @@ def test_a_miss_passes_both_prefixes_to_the_backend(tmp_path: Path,
     robin = CODEX["ROBIN"]["system_prompt"]
     assert len(prefixes) == 2 and prefixes[1].endswith(robin + "\n\n")
     assert fake.prompts[0].startswith(prefixes[1])
-    assert dnu.persona_prefixes(fake, robin) == prefixes
+    assert warmup.persona_prefixes(fake, robin) == prefixes
 
 
 def test_switching_persona_computes_its_prefix_in_the_background(
@@ -138,7 +138,7 @@ def test_switching_persona_computes_its_prefix_in_the_background(
     from rich.console import Console
 
     import batos
-    from batos.mind import dnu
+    from batos.mind import dnu, warmup
     from batos.repl.session import ReplSession
     monkeypatch.setenv("BATOS_LORAS", str(tmp_path / "no-loras"))
     warmed: list[Any] = []
@@ -159,4 +159,4 @@ def test_switching_persona_computes_its_prefix_in_the_background(
                     thread.join(10)
     (name, prefixes, adapters), = warmed                    # nothing while generation is off
     assert name == "batos-warm-ROBIN" and adapters == []
-    assert prefixes == dnu.persona_prefixes(fake, CODEX["ROBIN"]["system_prompt"])
+    assert prefixes == warmup.persona_prefixes(fake, CODEX["ROBIN"]["system_prompt"])

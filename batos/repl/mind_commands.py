@@ -47,7 +47,7 @@ def repl_persona(session: Any, arg: str = "") -> None:
     name = persona_name(find_persona(image, word))
     image.options["persona"] = name
     session.print(f"{name} writes the missing methods from now on in this session")
-    from batos.mind.dnu import warm_persona  # its prompt prefix, evaluated while you type
+    from batos.mind.warmup import warm_persona  # its prompt prefix, evaluated while you type
     warm_persona(image, name)
     return None
 
