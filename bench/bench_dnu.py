@@ -235,6 +235,8 @@ MODES = {
     "single": {"candidates": 1, "cove": False},
     # the verified cycle: k candidates decoded together, Chain-of-Verification
     "full": {"candidates": 3, "cove": True},
+    # k candidates decoded together without Chain-of-Verification (what CoVe adds)
+    "tot": {"candidates": 3, "cove": False},
 }
 
 

@@ -249,6 +249,7 @@ def test_a_flaw_is_checked_by_running_the_method_on_the_claimed_input(image):
     ("'abc' gives 'abc', expected 'cba'", "reversed:", ["abc"], "cba"),
     ("[1, 2] gives 1, expected 2", "largest:", [[1, 2]], 2),
     ("count 3 gives 5, expected 6", "total", [], 6),
+    ("1 isEven_(1) gives True, expected False", "isEven:", [1], False),
 ])
 def test_claims_read_only_literals(why, selector, args, expected):
     ex = review.claimed_example(why, selector)

@@ -116,6 +116,9 @@ def claimed_example(why: str, selector: str) -> Any:
     if n == 0:
         return Example([], want)
     text = found.group("input").strip().strip("`").strip()
+    call = re.search(r"\w+\((.*)\)", text)        # isEven_(1), double(3), between(1, 5)
+    if call is not None and not _literal(text)[0]:
+        text = call.group(1)
     name = selector.split(":")[0]
     for prefix in (f"#{selector}", selector, f"#{name}:", f"{name}:", f"#{name}", f"{name}(",
                    name):
@@ -184,8 +187,7 @@ def request(image: Any, owner: Any, selector: str, method: Any) -> str:
             + ("Its examples: " + "; ".join(examples) + "\n" if examples else "")
             + "Run it in your head on one small input. If it answers what its name promises, "
               "reply OK. If not, reply FLAW: <input> gives <its answer>, expected <the right "
-              "answer>, with the input and the answers as Python literals. Reply with that "
-              "one line only.")
+              "answer>. Reply with that one line only.")
 
 
 def review(image: Any, owner: Any, selector: str, method: Any, *, seed: int = 0) -> Review:
