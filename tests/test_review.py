@@ -214,9 +214,9 @@ def test_batos_mind_ether_shows_the_flaw_trail(image_path):
     with batos.open_image(image_path) as im:
         counter = make_counter(im)
         _generated(im, counter, WRONG)
-        with use_backend(FakeBackend([], reviews=["FLAW: 3 gives '\x1b[31m', expected 6"])):
+        with use_backend(FakeBackend([], reviews=["FLAW: 3 gives 5, expected '\x1b[31m6'"])):
             done = improve.improve_cognition(im)
-        assert "\x1b" not in done["what"] and "3 gives '\\x1b[31m'" in done["what"]
+        assert "\x1b" not in done["what"] and "expected '\\x1b[31m6'" in done["what"]
     res = CliRunner().invoke(app, ["mind", "ether", "-i", str(image_path)])
     assert res.exit_code == 0, res.output
     row = next(line for line in res.output.splitlines() if "flaw" in line)
@@ -224,7 +224,8 @@ def test_batos_mind_ether_shows_the_flaw_trail(image_path):
 
 
 def test_a_flaw_is_checked_by_running_the_method_on_the_claimed_input(image):
-    """A small reviewer also flags right methods: the claim is run before it counts."""
+    """A small reviewer also flags right methods: the claim is run before it counts, and
+    it holds only when the method answers what the reviewer said it gives."""
     counter = make_counter(image)
     _generated(image, counter, RIGHT)
     with use_backend(FakeBackend([], reviews=["FLAW: double: 4 gives 9, expected 8"])):
@@ -237,7 +238,11 @@ def test_a_flaw_is_checked_by_running_the_method_on_the_claimed_input(image):
     with use_backend(FakeBackend([], reviews=["FLAW: it could be faster"])):
         done = improve.improve_cognition(image, now=T0)
     assert done["verdict"] == "unverified" and ether.trails(image, now=T0) == []
-    assert counter.double_(3) == 5                                     # nothing changed
+    _generated(image, counter, WRONG.replace("+ 2", "+ 3"))           # a new version
+    with use_backend(FakeBackend([], reviews=["FLAW: 3 gives 5, expected 7"])):
+        done = improve.improve_cognition(image, now=T0)                # it gives 6, not 5
+    assert done["verdict"] == "unverified" and ether.trails(image, now=T0) == []
+    assert counter.double_(3) == 6                                     # nothing changed
 
 
 @pytest.mark.parametrize("why, selector, args, expected", [

@@ -11,11 +11,12 @@ of at most :data:`MAX_WHY` characters before it is stored or shown.
 
 A flaw is a claim, and the reviewer is a small model that also flags right methods, so
 the claim is checked before it counts (:func:`check_claim`): ALFRED is asked to name the
-input and the right answer (``FLAW: <input> gives <its answer>, expected <right>``);
-the method is run on that input in a rolled-back savepoint. If it answers the expected
-value the flaw is ``refuted``; if the claim names no input batos can read (Python
-literals only, never evaluated as code) it is ``unverified``. Neither leaves a trail.
-Only a ``flaw`` the method really shows deposits a ``flaw`` trail (:mod:`batos.mind.ether`)
+input, the answer the method gives and the right one (``FLAW: <input> gives <its
+answer>, expected <right>``); the method is run on that input in a rolled-back
+savepoint. If it answers the expected value the flaw is ``refuted``; if the claim names
+nothing batos can read (Python literals only, never evaluated as code), or the method
+does not answer what the reviewer said it gives, it is ``unverified``. Neither leaves a
+trail. Only a ``flaw`` the method really shows deposits a ``flaw`` trail (:mod:`batos.mind.ether`)
 on the selector's words against the persona that wrote the method (its provenance
 author): the router then pulls that persona away from the topic and the curriculum sees
 it as a weak area.
@@ -100,33 +101,37 @@ def _literal(text: str) -> tuple[bool, Any]:
         return False, None
 
 
-def claimed_example(why: str, selector: str) -> Any:
-    """The example a flaw claims (the input it names, the answer it says is right), or
-    None when the claim names none batos can read. Only literals are read
-    (``ast.literal_eval``); the selector's own keywords in the input are skipped
-    (``between: 1 and: 5``)."""
+def claimed(why: str, selector: str) -> tuple[Any, Any] | None:
+    """The example a flaw claims (the input it names and the answer it says is right)
+    and the answer it says the method gives, or None when the claim names none batos
+    can read. Only literals are read (``ast.literal_eval``); the selector's own keywords
+    or name in the input are skipped (``between: 1 and: 5``, ``isEven_(1)``)."""
     from batos.lang.contracts import Example, arity
     found = _CLAIM.fullmatch(why.strip())
     if found is None:
         return None
     ok, want = _literal(found.group("want"))
-    if not ok:
+    ok_got, got = _literal(found.group("got"))
+    if not (ok and ok_got):
         return None
-    n = arity(selector)
+    args = _claimed_args(found.group("input"), selector, arity(selector))
+    if args is None:
+        return None
+    return Example(args, want), Example(args, got)
+
+
+def _claimed_args(text: str, selector: str, n: int) -> list[Any] | None:
     if n == 0:
-        return Example([], want)
-    text = found.group("input").strip().strip("`").strip()
-    call = re.search(r"\w+\((.*)\)", text)        # isEven_(1), double(3), between(1, 5)
+        return []
+    text = text.strip().strip("`").strip()
+    name = selector.split(":")[0]
+    call = re.search(rf"\b{re.escape(name)}_?\((.*)\)", text)   # isEven_(1), double(3)
     if call is not None and not _literal(text)[0]:
         text = call.group(1)
-    name = selector.split(":")[0]
-    for prefix in (f"#{selector}", selector, f"#{name}:", f"{name}:", f"#{name}", f"{name}(",
-                   name):
+    for prefix in (f"#{selector}", selector, f"#{name}:", f"{name}:", f"#{name}", name):
         if text.startswith(prefix) and not _literal(text)[0]:
             text = text[len(prefix):].strip()
             break
-    if text.endswith(")") and not _literal(text)[0] and "(" not in text:
-        text = text[:-1]
     for keyword in selector.split(":")[1:-1]:
         text = re.sub(rf"(?<![\w'\"]){re.escape(keyword)}:", ",", text)
     ok, value = _literal(text)
@@ -137,22 +142,36 @@ def claimed_example(why: str, selector: str) -> Any:
     if not ok:
         return None
     if n == 1:
-        return Example([value], want)
+        return [value]
     if isinstance(value, (list, tuple)) and len(value) == n:
-        return Example(list(value), want)
+        return list(value)
     return None
 
 
+def claimed_example(why: str, selector: str) -> Any:
+    """The example a flaw claims (see :func:`claimed`), or None."""
+    found = claimed(why, selector)
+    return None if found is None else found[0]
+
+
 def check_claim(image: Any, owner: Any, selector: str, why: str) -> tuple[str, str]:
-    """(``flaw`` | ``refuted`` | ``unverified``, what the run showed): the method is sent
-    the claimed input in a rolled-back savepoint."""
+    """(``flaw`` | ``refuted`` | ``unverified``, what the run showed). The method is
+    sent the claimed input in a rolled-back savepoint: a flaw holds when it answers what
+    the reviewer said it gives and that is not the right answer; it is refuted when it
+    answers the right one; anything else (no readable claim, or the reviewer's trace of
+    the method is wrong) leaves it unverified."""
     from batos.lang.contracts import run_example
-    example = claimed_example(why, selector)
-    if example is None:
+    found = claimed(why, selector)
+    if found is None:
         return "unverified", ""
-    outcome = run_example(image, owner, selector, example)
+    right, said = found
+    outcome = run_example(image, owner, selector, right)
     shown = clean(f"{outcome.example}: answers {outcome.answer}", MAX_WHY)
-    return ("refuted" if outcome.verdict == "passed" else "flaw"), shown
+    if outcome.verdict == "passed":
+        return "refuted", shown
+    if run_example(image, owner, selector, said).verdict == "passed":
+        return "flaw", shown
+    return "unverified", shown
 
 
 def fingerprint(image: Any, owner: Any, selector: str, method: Any) -> str:
@@ -307,5 +326,5 @@ def pending(image: Any, limit: int = 20) -> list[tuple[Any, str, Any]]:
 
 
 __all__ = ["Review", "review", "record", "pending", "parse_verdict", "clean", "fingerprint",
-           "claimed_example", "check_claim", "FINAL",
+           "claimed", "claimed_example", "check_claim", "FINAL",
            "reviews", "writer_of", "request", "try_key", "MAX_TOKENS", "MAX_WHY"]
