@@ -96,21 +96,25 @@ def report(path: Path) -> None:
         span = beats[-1].get("time", 0) - beats[0].get("time", 0)
         print(f"span: {span / 60:.1f} min; CEM first {beats[0]['cem']:.3f}, last {beats[-1]['cem']:.3f}")
     for b in works:
-        print(f"  beat {b.get('beat')}: {b.get('work')}"
+        print(f"  beat {b.get('n')}: {b.get('work')}"
               + (f"  ERROR {b.get('error')}" if b.get("error") else ""))
     print(f"contracts passing: {passed}/{checked}")
     for sel, args in (("double_", (5,)), ("square_", (3,)), ("triple_", (4,)), ("cube_", (2,))):
         owner, method = shop.lookup(sel)
-        print(f"  shop {sel}{args} = {getattr(shop, sel)(*args)!r}; "
-              f"{method.provenance.get('origin', '?') if hasattr(method, 'provenance') else '?'}: "
+        author = (getattr(method, "provenance", None) or {}).get("author", "?")
+        print(f"  shop {sel}{args} = {getattr(shop, sel)(*args)!r}; by {author}: "
               f"{method.source.strip().splitlines()[-1].strip()}")
     print(f"generations logged: {len(outcomes)}; installed (golden candidates): "
           f"{improve.golden_count(im)}")
     print("flaw trails:", [(p.topic, p.persona) for p in ether.trails(im, kind="flaw")])
     print("strongest trails:", [(p.kind, p.topic, p.persona, round(p.intensity, 2))
                                 for p in ether.trails(im, limit=8)])
-    print("CEM and its parts over the beats (oldest left):")
-    print(render_history(beats, width=min(80, max(10, len(beats)))))
+    step = max(1, -(-len(beats) // 80))
+    print(f"CEM and its parts over the beats (oldest left, every {step}th beat):")
+    print(render_history(beats[::step], width=80))
+    for b in beats[::max(1, len(beats) // 8)] + beats[-1:]:
+        parts = " ".join(f"{k} {v:.2f}" for k, v in b["parts"].items())
+        print(f"  beat {b.get('n', '?'):>4}: CEM {b['cem']:.3f} ({parts})")
     im.close()
     log = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "batos" / \
         "heartbeat-forge.log"
