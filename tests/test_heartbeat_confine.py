@@ -102,12 +102,12 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def _start(path: Path, tmp_path: Path, **env: str) -> subprocess.Popen:
+def _start(path: Path, tmp_path: Path, every: str = "3600", **env: str) -> subprocess.Popen:
     full = {**os.environ, "BATOS_LLM": "off", "PYTHONPATH": os.getcwd(),
             "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_STATE_HOME": str(tmp_path / "st"),
             **env}
     return subprocess.Popen([sys.executable, "-m", "batos.cli.main", "heartbeat", str(path),
-                             "--every", "3600"], stderr=subprocess.PIPE, text=True, env=full)
+                             "--every", every], stderr=subprocess.PIPE, text=True, env=full)
 
 
 def _until(proc: subprocess.Popen, text: str) -> list[str]:
@@ -149,6 +149,27 @@ def test_the_cli_heartbeat_is_confined_and_its_launcher_runs_the_forge(tmp_path)
     assert "stopped by SIGTERM" in rest
     with batos.open_image(path, read_only=True) as im:
         assert improve.state(im)["forge_pending"] == ""   # the beat's write went through
+
+
+@needs_seccomp
+def test_the_confined_heartbeat_survives_another_process_rewriting_the_index(tmp_path):
+    """Found by a real run: the forge incarnated an adapter (another process, which
+    saves IMAGE.index by a rename) and the next beat could not open the new index."""
+    path = tmp_path / "hb.fs"
+    batos.open_image(path).close()
+    proc = _start(path, tmp_path, every="0.2")
+    try:
+        _until(proc, "beat 2")
+        before = (path.parent / (path.name + ".index")).stat().st_ino
+        with batos.open_image(path) as im:   # waits for a gap between beats
+            im.execute(lambda: im.globals.__setitem__("visitor", 1), note="another process")
+        assert (path.parent / (path.name + ".index")).stat().st_ino != before
+        lines = _until(proc, "beat 8")
+        assert not any("error" in line.lower() for line in lines), lines
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=60) == 0, rest
 
 
 def test_confine_off_leaves_the_heartbeat_unconfined(tmp_path):

@@ -78,8 +78,10 @@ def _confine(image_path: Path, say: Callable[[str], Any]) -> tuple[Any, Any]:
             launcher = ForgeLauncher(personas, forge_argv(str(image_path)), _forge_log())
         rw: list[str] = []
         if shared_address(image_path) is None:
-            base = str(image_path.resolve())
-            rw = [base + suffix for suffix in ("", ".index", ".lock", ".tmp", ".blobs")]
+            # the image's folder, not its files: another process (the forge incarnating
+            # an adapter, a REPL) replaces IMAGE.index by a rename, and a Landlock rule
+            # on the old file would refuse the next beat's open of the new one
+            rw = [str(image_path.resolve().parent)]
         confine_statements(im, rw=rw, say=say)
     if launcher is None:
         return None, None
