@@ -194,9 +194,15 @@ def test_evaluation_runs_doesnotunderstands_checks(golden_image, image_path, tin
         bad = evaluate(image_path, "BRICK", str(adapter), str(tiny_model), [])
     assert bad["probes"]["base"] == 0 and bad["probes"]["adapter"] == 0
     assert image_path.stat().st_mtime_ns == before
-    assert should_incarnate(good, False) == (True, "not worse than the base")
+    assert good["heldout"]["cases"] == 0          # nothing held out here: too few to tell
+    assert should_incarnate(good, False) == (False, "only 0 held-out case(s) could be "
+                                             "checked (at least 5 are needed to tell it is "
+                                             "not worse)")
+    enough = {**good, "heldout": {"base": 4, "adapter": 4, "cases": 5}}
+    assert should_incarnate(enough, False) == (True, "not worse than the base")
     assert should_incarnate(None, False) == (False, "not evaluated")  # --no-eval
-    worse = {"heldout": {"base": 3, "adapter": 2}, "probes": {"base": 1, "adapter": 1}}
+    worse = {"heldout": {"base": 3, "adapter": 2, "cases": 6},
+             "probes": {"base": 1, "adapter": 1}}
     assert should_incarnate(worse, False)[0] is False
     assert should_incarnate(worse, True) == (True, "forced")
 
@@ -209,3 +215,21 @@ def test_memory_check_refuses_with_a_clear_message(tiny_model, monkeypatch):
     monkeypatch.setattr(train, "available_mb", lambda: need - 1)
     with pytest.raises(BatosError, match="training needs about .* MB.*Nothing was trained"):
         train.check_memory(str(tiny_model))
+
+
+def test_held_out_curriculum_work_is_checked_by_its_intent(image):
+    """The heartbeat teaches curriculum intents on scratch clones, so the log names the
+    clone; the evaluation finds the intent's global and examples instead."""
+    from types import SimpleNamespace
+    from batos.forge.evaluate import _heldout_cases
+    from batos.mind import improve
+    image.execute(lambda: image.globals.__setitem__("lesson", image.globals["genesis"].clone()),
+                  note="subject")
+    image.execute(lambda: improve.add_curriculum(image, [
+        {"receiver": "lesson", "selector": "double:", "args": ["2"],
+         "examples": "{2 -> 4. 5 -> 10}"}]), note="seed")
+    held = [SimpleNamespace(receiver="a Proto", selector="double:"),
+            SimpleNamespace(receiver="a Proto", selector="neverTaught")]
+    cases, unchecked = _heldout_cases(image, held)
+    assert unchecked == 1 and [(c.receiver, c.selector) for c in cases] == [("lesson", "double:")]
+    assert [(list(e.args), e.expected) for e in cases[0].examples] == [([2], 4), ([5], 10)]

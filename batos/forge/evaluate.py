@@ -50,19 +50,44 @@ def _global_name(display: str) -> str:
 
 
 def _heldout_cases(image: Any, heldout: Sequence[Any]) -> tuple[list[Case], int]:
-    """Held-out examples whose receiver (a named global) has a contract for the selector;
-    also answers how many could not be checked."""
+    """Held-out examples whose receiver (a named global) has a contract for the selector,
+    or that the heartbeat's curriculum taught (it teaches on a scratch clone of the
+    intent's receiver, so the log names the clone: the intent gives the global and the
+    examples); also answers how many could not be checked."""
     from batos.lang.contracts import table_of
+    taught = _curriculum_cases(image)
     cases, unchecked = [], 0
     for ex in heldout:
         obj = image.globals.get(_global_name(ex.receiver)) if ex.receiver else None
         table = table_of(image, obj) if obj is not None else None
         contract = table.by_selector.get(ex.selector) if table is not None else None
-        if contract is None or not contract.examples:
+        if contract is not None and contract.examples:
+            cases.append(Case(_global_name(ex.receiver), ex.selector, list(contract.examples)))
+        elif ex.selector in taught:
+            cases.append(taught[ex.selector])
+        else:
             unchecked += 1
-            continue
-        cases.append(Case(_global_name(ex.receiver), ex.selector, list(contract.examples)))
     return cases, unchecked
+
+
+def _curriculum_cases(image: Any) -> dict[str, Case]:
+    """The curriculum's intents with examples, by selector (the first of each)."""
+    from batos.errors import BatosError
+    from batos.lang.contracts import parse_examples
+    from batos.mind.workstate import state
+    st = state(image, create=False)
+    out: dict[str, Case] = {}
+    for intent in (st["curriculum"] if st is not None else []):
+        selector, receiver = str(intent.get("selector", "")), str(intent.get("receiver", ""))
+        if selector in out or not intent.get("examples") or receiver not in image.globals:
+            continue
+        try:
+            examples = parse_examples(selector, image.evaluate(str(intent["examples"])))
+        except BatosError:
+            continue
+        if examples:
+            out[selector] = Case(receiver, selector, examples)
+    return out
 
 
 def run_case(image: Any, case: Case) -> bool:

@@ -29,13 +29,23 @@ def incarnate(image: Any, persona: str, path: str, provenance: Mapping[str, Any]
     return adapter
 
 
+#: held-out cases that must be checked before "not worse" means anything
+MIN_CHECKED = 5
+
+
 def should_incarnate(evaluation: Mapping[str, Any] | None, force: bool) -> tuple[bool, str]:
-    """Whether the adapter may be incarnated: it is not worse than the base on the
-    held-out split nor on the probe set (or ``force``)."""
+    """Whether the adapter may be incarnated: at least :data:`MIN_CHECKED` held-out
+    cases were checked, and it is not worse than the base on them nor on the probe set
+    (or ``force``). A heartbeat run forged an adapter judged on 1 checked case and 8
+    probes that then lost one of 42 held-out intents: too few cases cannot tell."""
     if force:
         return True, "forced"
     if not evaluation:
         return False, "not evaluated"
+    checked = int((evaluation.get("heldout") or {}).get("cases", 0))
+    if checked < MIN_CHECKED:
+        return False, (f"only {checked} held-out case(s) could be checked (at least "
+                       f"{MIN_CHECKED} are needed to tell it is not worse)")
     worse = [part for part in ("heldout", "probes")
              if evaluation.get(part) and evaluation[part]["adapter"] < evaluation[part]["base"]]
     if worse:
@@ -43,4 +53,4 @@ def should_incarnate(evaluation: Mapping[str, Any] | None, force: bool) -> tuple
     return True, "not worse than the base"
 
 
-__all__ = ["incarnate", "should_incarnate"]
+__all__ = ["incarnate", "should_incarnate", "MIN_CHECKED"]
