@@ -219,17 +219,28 @@ def test_memory_check_refuses_with_a_clear_message(tiny_model, monkeypatch):
 
 def test_held_out_curriculum_work_is_checked_by_its_intent(image):
     """The heartbeat teaches curriculum intents on scratch clones, so the log names the
-    clone; the evaluation finds the intent's global and examples instead."""
+    clone, and the intent leaves the queue: the evaluation finds the intent's global and
+    examples in the heartbeat's record of what it taught."""
     from types import SimpleNamespace
     from batos.forge.evaluate import _heldout_cases
+    from batos.llm.fake import FakeBackend
     from batos.mind import improve
+    from batos.mind.dnu import use_backend
     image.execute(lambda: image.globals.__setitem__("lesson", image.globals["genesis"].clone()),
                   note="subject")
     image.execute(lambda: improve.add_curriculum(image, [
         {"receiver": "lesson", "selector": "double:", "args": ["2"],
-         "examples": "{2 -> 4. 5 -> 10}"}]), note="seed")
+         "examples": "{2 -> 4. 5 -> 10}"},
+        {"receiver": "lesson", "selector": "triple:", "args": ["2"], "examples": "{2 -> 6}"}]),
+        note="seed")
+    with use_backend(FakeBackend(["    return number * 2\n```"])):
+        assert improve.improve_cognition(image)["work"] == "curriculum"
+    assert [i["selector"] for i in improve.state(image)["curriculum"]] == ["triple:"]
     held = [SimpleNamespace(receiver="a Proto", selector="double:"),
+            SimpleNamespace(receiver="a Proto", selector="triple:"),     # still queued
             SimpleNamespace(receiver="a Proto", selector="neverTaught")]
     cases, unchecked = _heldout_cases(image, held)
-    assert unchecked == 1 and [(c.receiver, c.selector) for c in cases] == [("lesson", "double:")]
+    assert unchecked == 1
+    assert [(c.receiver, c.selector) for c in cases] == [("lesson", "double:"),
+                                                         ("lesson", "triple:")]
     assert [(list(e.args), e.expected) for e in cases[0].examples] == [([2], 4), ([5], 10)]

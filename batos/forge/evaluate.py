@@ -71,13 +71,15 @@ def _heldout_cases(image: Any, heldout: Sequence[Any]) -> tuple[list[Case], int]
 
 
 def _curriculum_cases(image: Any) -> dict[str, Case]:
-    """The curriculum's intents with examples, by selector (the first of each)."""
+    """The curriculum's intents with examples, by selector: those already taught
+    (``taught``, kept by :func:`batos.mind.improve.run_intent`) and those queued."""
     from batos.errors import BatosError
     from batos.lang.contracts import parse_examples
     from batos.mind.workstate import state
     st = state(image, create=False)
     out: dict[str, Case] = {}
-    for intent in (st["curriculum"] if st is not None else []):
+    intents = [] if st is None else [*(st.get("taught") or {}).values(), *st["curriculum"]]
+    for intent in intents:
         selector, receiver = str(intent.get("selector", "")), str(intent.get("receiver", ""))
         if selector in out or not intent.get("examples") or receiver not in image.globals:
             continue

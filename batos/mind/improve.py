@@ -364,6 +364,12 @@ def run_intent(image: Any, intent: dict[str, Any], *, seed: int | None = None) -
         if intent_key(dict(queued)) == key:
             del queue[i]
             break
+    if intent.get("examples"):   # what the forge's evaluation checks held-out work by
+        if st.get("taught") is None:
+            from persistent.mapping import PersistentMapping
+            st["taught"] = PersistentMapping()
+        st["taught"][str(intent["selector"])] = {
+            k: intent[k] for k in ("receiver", "selector", "args", "examples") if k in intent}
     receiver = image.lookup_global(intent["receiver"])
     selector = intent["selector"]
     args = [image.evaluate(a) for a in intent.get("args", [])]

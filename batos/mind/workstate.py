@@ -16,7 +16,8 @@ MAX_INTENT_TRIES = 2     # attempts per piece of work (an intent, a regeneration
 
 def state(image: Any, create: bool = True) -> Any:
     """``root['heartbeat']``: beats (an IOBTree, beat number -> JSON text), verification
-    records, curriculum, intents tried, forge marks."""
+    records, curriculum (and the intents taught from it, ``taught``), intents tried,
+    forge marks."""
     found = image.root.get(STATE_KEY)
     if found is None and create and not getattr(image, "read_only", False):
         from BTrees.IOBTree import IOBTree
