@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterable
 
+from batos.guardian.forked import ForkedHelper
+
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
 PR_SET_PDEATHSIG = 1
 
@@ -51,26 +53,14 @@ def _reap() -> None:  # pragma: no cover - the child
         pass
 
 
-class ForgeLauncher:
+class ForgeLauncher(ForkedHelper):
     """A forked, unconfined child that starts ``argv(persona)`` for known personas only."""
 
     def __init__(self, personas: Iterable[str], argv: Callable[[str], list[str]],
                  log: Path) -> None:
         self.personas = frozenset(str(p) for p in personas)
         self.argv, self.log = argv, Path(log)
-        parent, child = socket.socketpair()
-        pid = os.fork()
-        if pid == 0:                                 # pragma: no cover - the child
-            parent.close()
-            code = 0
-            try:
-                self._serve(child)
-            except BaseException:  # noqa: BLE001 - the child never returns into the caller
-                code = 1
-            os._exit(code)
-        child.close()
-        self.pid = pid
-        self._sock = parent
+        self._fork()
 
     def _serve(self, sock: socket.socket) -> None:  # pragma: no cover - the child
         import signal
@@ -106,25 +96,10 @@ class ForgeLauncher:
         ``refused WHY``, ``failed WHY``, or ``failed: the launcher is gone``)."""
         if "\n" in persona or "\r" in persona:
             return f"refused not a persona name: {persona!r}"
-        try:
-            self._sock.sendall(persona.encode("utf-8", "replace") + b"\n")
-            answer = b""
-            while not answer.endswith(b"\n"):
-                chunk = self._sock.recv(256)
-                if not chunk:
-                    return "failed: the launcher is gone"
-                answer += chunk
-            return answer.decode("utf-8", "replace").strip()
-        except OSError as exc:
-            return f"failed: the launcher is gone ({exc.strerror or exc})"
-
-    def close(self) -> None:
-        """EOF to the launcher; wait for it to exit."""
-        try:
-            self._sock.close()
-            os.waitpid(self.pid, 0)
-        except (OSError, ChildProcessError):
-            pass
+        answer = self.ask(persona.encode("utf-8", "replace"))
+        if answer is None:
+            return "failed: the launcher is gone"
+        return answer.decode("utf-8", "replace")
 
 
 __all__ = ["ForgeLauncher", "forge_argv", "valid"]

@@ -33,8 +33,6 @@ import errno
 import json
 import os
 import platform
-import shlex
-import socket
 import struct
 import sys
 import tempfile
@@ -44,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from batos.guardian.forked import EditorHelper  # noqa: F401  (confine_cli; re-exported)
+
 __all__ = ["Confinement", "confine", "confine_cli", "enabled", "probe", "landlock_abi",
            "EditorHelper", "ENV", "adapt_storage"]
 
@@ -52,7 +52,6 @@ _OFF = ("off", "0", "no", "false")
 
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
-PR_SET_PDEATHSIG = 1
 SECCOMP_MODE_FILTER = 2
 SECCOMP_SET_MODE_FILTER = 1
 SECCOMP_FILTER_FLAG_TSYNC = 1
@@ -499,76 +498,6 @@ def describe() -> str:
     files = (f"files limited by Landlock {p['landlock']}" if p["landlock_abi"]
              else f"files not limited ({p['landlock']})")
     return f"{exec_part}; {files}"
-
-
-# -- $EDITOR through a helper forked before the filter ---------------------------------------
-class EditorHelper:
-    """A process forked before confinement that runs ``$VISUAL``/``$EDITOR`` on files in
-    the confined temp dir (prompt_toolkit's Ctrl-X Ctrl-E), and nothing else."""
-
-    def __init__(self, allowed_dir: str) -> None:
-        self.allowed_dir = os.path.realpath(allowed_dir)
-        parent, child = socket.socketpair()
-        pid = os.fork()
-        if pid == 0:                             # pragma: no cover - runs in the child
-            parent.close()
-            code = 0
-            try:
-                self._serve(child)
-            except BaseException:
-                code = 1
-            os._exit(code)
-        child.close()
-        self.pid = pid
-        self._sock = parent
-
-    def _serve(self, sock: socket.socket) -> None:  # pragma: no cover - child side
-        import signal
-        import subprocess
-        _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
-        signal.signal(signal.SIGINT, lambda *_: None)   # Ctrl-C is for the editor
-        keep = sock.fileno()
-        os.closerange(3, keep)
-        os.closerange(keep + 1, 65536)
-        reader = sock.makefile("rb")
-        for line in reader:
-            name = os.fsdecode(line.rstrip(b"\n"))
-            real = os.path.realpath(name)
-            ok = (os.path.dirname(real) == self.allowed_dir and os.path.isfile(real)
-                  and not os.path.islink(name))
-            rc = 1
-            if ok:
-                for editor in (os.environ.get("VISUAL"), os.environ.get("EDITOR"),
-                               "/usr/bin/editor", "/usr/bin/nano", "/usr/bin/vi"):
-                    if not editor:
-                        continue
-                    try:
-                        rc = subprocess.call(shlex.split(editor) + [real])
-                        break
-                    except OSError:
-                        continue
-            sock.sendall(b"%d\n" % rc)
-
-    def edit(self, filename: str) -> bool:
-        """Run the editor on ``filename``; True on exit status 0."""
-        try:
-            self._sock.sendall(os.fsencode(filename) + b"\n")
-            answer = b""
-            while not answer.endswith(b"\n"):
-                chunk = self._sock.recv(64)
-                if not chunk:
-                    return False
-                answer += chunk
-            return answer.strip() == b"0"
-        except OSError:
-            return False
-
-    def close(self) -> None:
-        try:
-            self._sock.close()
-            os.waitpid(self.pid, 0)
-        except (OSError, ChildProcessError):
-            pass
 
 
 # -- the CLI's entry -----------------------------------------------------------------------
