@@ -96,6 +96,18 @@ def test_measure_on_a_constructed_record(image):
     assert cem.measure(image).cem == pytest.approx(0.75)
 
 
+def test_idle_heartbeat_cycles_do_not_push_real_work_out_of_the_window(image):
+    """Found in the real-model run: after the curriculum was done, each window's idle
+    improveCognition trace pushed the image's own cycles out, and H_cog read 0."""
+    for who in ("BRICK", "ROBIN"):
+        _trace(image, who)
+    for _ in range(3 * cem.WINDOW):
+        _trace(image, "ALFRED", kind="improveCognition")
+    image.commit("records")
+    m = cem.measure(image)
+    assert m.counts["traces"] == 2 and m.parts["cog"] == pytest.approx(0.5)
+
+
 def test_an_empty_record_measures_zero(image):
     m = cem.measure(image)
     assert m.cem == 0.0 and set(m.parts.values()) == {0.0}

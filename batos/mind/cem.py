@@ -185,10 +185,12 @@ def outcomes(image: Any) -> list[tuple[str, Any]]:
 def measure(image: Any, *, window: int = WINDOW) -> Measure:
     """The CEM of ``image`` now (reads only)."""
     from batos.mind.personas import registry
-    from batos.mind.trace import list_traces
+    from batos.mind.trace import newest_traces
     from batos.settings import setting
     weights = parse_weights(setting("cem_weights", options=getattr(image, "options", None)))
-    traces = [t for t in list_traces(image, window * 2) if t.kind not in SELF_KINDS][:window]
+    # the heartbeat's own cycles are skipped, not counted against the window: idle
+    # cycles ("nothing to do") must not push the image's real work out of it
+    traces = newest_traces(image, window, skip=SELF_KINDS)
     labels = [label for t in traces for label in trace_labels(t)]
     try:
         k = len(registry(image))

@@ -181,6 +181,24 @@ def get_trace(image: Any, trace_id: int | str) -> Trace:
     return tree[key]
 
 
+def newest_traces(image: Any, limit: int, *, skip: frozenset[str] = frozenset(),
+                  scan: int = 2000) -> list[Trace]:
+    """The newest ``limit`` traces whose kind is not in ``skip``, newest first, looking
+    at no more than the newest ``scan`` traces."""
+    tree = traces_tree(image, create=False)
+    if not tree:
+        return []
+    keys = tree.keys()
+    out: list[Trace] = []
+    for i in range(len(keys) - 1, max(len(keys) - 1 - scan, -1), -1):
+        trace = tree[keys[i]]
+        if trace.kind not in skip:
+            out.append(trace)
+            if len(out) >= limit:
+                break
+    return out
+
+
 def list_traces(image: Any, limit: int = 20) -> list[Trace]:
     """The newest ``limit`` traces, newest first."""
     tree = traces_tree(image, create=False)
