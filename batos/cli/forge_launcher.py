@@ -12,7 +12,6 @@ request, and exits at EOF, i.e. when the heartbeat exits (also on the parent's d
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import socket
@@ -23,7 +22,6 @@ from typing import Callable, Iterable
 from batos.guardian.forked import ForkedHelper
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
-PR_SET_PDEATHSIG = 1
 
 
 def forge_argv(image: str) -> Callable[[str], list[str]]:
@@ -33,6 +31,17 @@ def forge_argv(image: str) -> Callable[[str], list[str]]:
         return ["nice", "-n", "10", sys.executable, "-m", "batos.cli.main", "forge", "train",
                 persona, "--image", image]
     return argv
+
+
+def start(argv: list[str], log: Path) -> int:
+    """Start ``argv`` detached (its own session), appending its output to ``log``;
+    answers its pid."""
+    import subprocess
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                close_fds=True).pid
 
 
 def valid(persona: str, personas: Iterable[str]) -> str:
@@ -64,16 +73,8 @@ class ForgeLauncher(ForkedHelper):
 
     def _serve(self, sock: socket.socket) -> None:  # pragma: no cover - the child
         import signal
-        import subprocess
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is for the heartbeat
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        keep = sock.fileno()
-        os.closerange(3, keep)                         # the image's files and lock too
-        os.closerange(keep + 1, 65536)
         for line in sock.makefile("rb"):
             _reap()
             name = line.rstrip(b"\n").decode("utf-8", "replace")
@@ -82,12 +83,7 @@ class ForgeLauncher(ForkedHelper):
                 sock.sendall(f"refused {why}\n".encode("utf-8", "replace"))
                 continue
             try:
-                self.log.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.log, "ab") as out:
-                    proc = subprocess.Popen(self.argv(name), stdout=out, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True,
-                                            close_fds=True)
-                sock.sendall(f"started {proc.pid}\n".encode())
+                sock.sendall(f"started {start(self.argv(name), self.log)}\n".encode())
             except OSError as exc:
                 sock.sendall(f"failed {exc.strerror or exc}\n".encode("utf-8", "replace"))
 
@@ -102,4 +98,4 @@ class ForgeLauncher(ForkedHelper):
         return answer.decode("utf-8", "replace")
 
 
-__all__ = ["ForgeLauncher", "forge_argv", "valid"]
+__all__ = ["ForgeLauncher", "forge_argv", "valid", "start"]

@@ -10,7 +10,6 @@ image read-only (they work while a REPL or the heartbeat holds it).
 """
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -40,15 +39,11 @@ def _forge_spawner(image: Path, say: Callable[[str], Any]) -> Any:
     detached, or None when the forge extra is not installed."""
     if not _forge_available():
         return None
-    from batos.cli.forge_launcher import forge_argv
+    from batos.cli.forge_launcher import forge_argv, start
 
     def spawn(persona: str) -> None:
         log = _forge_log()
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as out:
-            subprocess.Popen(forge_argv(str(image))(persona), stdout=out,
-                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
+        start(forge_argv(str(image))(persona), log)
         say(f"heartbeat: started a forge run for {persona} (log: {log})")
     return spawn
 

@@ -17,6 +17,15 @@ _libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_u
 
 
 # -- helpers forked before the filter ---------------------------------------------------------
+def _detach(sock: socket.socket) -> None:  # pragma: no cover - the child
+    """The child's start: killed with its parent, and holding no descriptor but its end
+    of the socket pair (not the image's files nor its lock)."""
+    _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+    keep = sock.fileno()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+
+
 class ForkedHelper:
     """A child forked before confinement that answers one-line requests on a socket pair
     with one line (:meth:`ask`), runs ``_serve`` and exits at EOF (:meth:`close`). It
@@ -30,6 +39,7 @@ class ForkedHelper:
             parent.close()
             code = 0
             try:
+                _detach(child)
                 self._serve(child)
             except BaseException:  # noqa: BLE001 - the child never returns into the caller
                 code = 1
@@ -75,11 +85,7 @@ class EditorHelper(ForkedHelper):
     def _serve(self, sock: socket.socket) -> None:  # pragma: no cover - child side
         import signal
         import subprocess
-        _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
         signal.signal(signal.SIGINT, lambda *_: None)   # Ctrl-C is for the editor
-        keep = sock.fileno()
-        os.closerange(3, keep)
-        os.closerange(keep + 1, 65536)
         reader = sock.makefile("rb")
         for line in reader:
             name = os.fsdecode(line.rstrip(b"\n"))
