@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from batos.errors import BatosError
-from batos.mind.workstate import (MAX_INTENT_TRIES, STATE_KEY, count_try, global_name,
-                                  is_generated, method_for, method_key as _key, state,
-                                  verification_hash as _hash)
+from batos.mind.workstate import (MAX_INTENT_TRIES, STATE_KEY, count_try, fresh_verdict,
+                                  generated_methods, global_name, is_generated, method_for,
+                                  method_key as _key, state, verification_hash as _hash)
 
 MAX_REVERIFY = 50        # contracts re-run by one cycle
 FORGE_MIN = 50           # new golden examples before a forge run is asked for
@@ -48,15 +48,13 @@ def contract_rates(image: Any) -> tuple[int, int]:
     st = state(image, create=False)
     if st is None:
         return 0, 0
-    verified = st["verified"]
     passed = checked = 0
     for owner, contract in all_contracts(image):
-        rec = verified.get(_key(owner, contract.selector))
-        method = method_for(owner, contract.selector)
-        if rec is None or method is None or rec[0] != _hash(method, contract):
+        verdict = fresh_verdict(st, owner, contract, method_for(owner, contract.selector))
+        if verdict is None:
             continue
         checked += 1
-        passed += rec[1] == "passed"
+        passed += verdict == "passed"
     return passed, checked
 
 
@@ -64,12 +62,10 @@ def stale_contracts(image: Any) -> list[tuple[Any, Any]]:
     """(owner, contract) whose method changed since it was last verified (or never was)."""
     from batos.lang.contracts import all_contracts
     st = state(image, create=False)
-    verified = st["verified"] if st is not None else {}
     out = []
     for owner, contract in all_contracts(image):
         method = method_for(owner, contract.selector)
-        rec = verified.get(_key(owner, contract.selector))
-        if method is not None and (rec is None or rec[0] != _hash(method, contract)):
+        if method is not None and fresh_verdict(st, owner, contract, method) is None:
             out.append((owner, contract))
     return out
 
@@ -83,9 +79,8 @@ def failing_generated(image: Any) -> list[tuple[Any, Any, Any]]:
     out = []
     for owner, contract in all_contracts(image):
         method = method_for(owner, contract.selector)
-        rec = st["verified"].get(_key(owner, contract.selector))
-        if (method is not None and rec is not None and rec[0] == _hash(method, contract)
-                and rec[1] != "passed" and is_generated(method)
+        if (fresh_verdict(st, owner, contract, method) not in (None, "passed")
+                and is_generated(method)
                 and st["tries"].get(_regen_key(owner, contract, method), 0) < MAX_INTENT_TRIES):
             out.append((owner, contract, method))
     return out
@@ -98,25 +93,16 @@ def _regen_key(owner: Any, contract: Any, method: Any) -> str:
 def untested_generated(image: Any, limit: int = 20) -> list[tuple[Any, str]]:
     """(object, selector) of generated unary methods in globals' own slots with no
     contract (and not tried :data:`MAX_INTENT_TRIES` times already)."""
-    from batos.image.method import Method
-    from batos.image.proto import Proto
     from batos.lang.contracts import arity, contracts_of
     st = state(image, create=False)
     tries = st["tries"] if st is not None else {}
     out: list[tuple[Any, str]] = []
-    for name in list(image.globals):
-        obj = image.globals.get(name)
-        if not isinstance(obj, Proto):
-            continue
-        taught = contracts_of(image, obj)
-        for row in obj.slots(inherited=False):
-            m = row.value
-            if (isinstance(m, Method) and is_generated(m) and m.selector not in taught
-                    and arity(m.selector) == 0
-                    and tries.get(f"propose {_key(obj, m.selector)}", 0) < MAX_INTENT_TRIES):
-                out.append((obj, m.selector))
-                if len(out) >= limit:
-                    return out
+    for obj, m in generated_methods(image):
+        if (arity(m.selector) == 0 and m.selector not in contracts_of(image, obj)
+                and tries.get(f"propose {_key(obj, m.selector)}", 0) < MAX_INTENT_TRIES):
+            out.append((obj, m.selector))
+            if len(out) >= limit:
+                return out
     return out
 
 

@@ -175,9 +175,11 @@ def check_claim(image: Any, owner: Any, selector: str, why: str) -> tuple[str, s
 
 
 def fingerprint(image: Any, owner: Any, selector: str, method: Any) -> str:
-    """What a verdict holds for: the method's source and its contract's examples."""
-    from batos.image.method import source_hash
-    return source_hash(method.source + "\0" + "\n".join(_examples(image, owner, selector)))
+    """What a verdict holds for: the method's source and its contract's examples (as a
+    verification's, :func:`batos.mind.workstate.verification_hash`)."""
+    from batos.lang.contracts import contracts_of
+    from batos.mind.workstate import verification_hash
+    return verification_hash(method, contracts_of(image, owner).get(selector))
 
 
 def _examples(image: Any, owner: Any, selector: str) -> list[str]:
@@ -273,23 +275,12 @@ def record(image: Any, owner: Any, method: Any, result: Review, *,
 
 def try_key(image: Any, owner: Any, selector: str, method: Any) -> str:
     """The tries counter of reviewing this version of the method."""
+    return _try_key(owner, selector, fingerprint(image, owner, selector, method))
+
+
+def _try_key(owner: Any, selector: str, version: str) -> str:
     from batos.mind.workstate import method_key
-    version = fingerprint(image, owner, selector, method)[:16]
-    return f"review {method_key(owner, selector)} {version}"
-
-
-def _fails_contract(image: Any, owner: Any, selector: str, method: Any) -> bool:
-    """Whether the method's fresh verification failed (its flaw is known already: the
-    regenerate work deals with it)."""
-    from batos.lang.contracts import contracts_of
-    from batos.mind.workstate import method_key, state, verification_hash
-    contract = contracts_of(image, owner).get(selector)
-    st = state(image, create=False)
-    if contract is None or st is None:
-        return False
-    rec = st["verified"].get(method_key(owner, selector))
-    return rec is not None and rec[0] == verification_hash(method, contract) \
-        and rec[1] != "passed"
+    return f"review {method_key(owner, selector)} {version[:16]}"
 
 
 def pending(image: Any, limit: int = 20) -> list[tuple[Any, str, Any]]:
@@ -297,31 +288,26 @@ def pending(image: Any, limit: int = 20) -> list[tuple[Any, str, Any]]:
     verdict for their current version (a "no verdict" is asked again, up to
     :data:`batos.mind.workstate.MAX_INTENT_TRIES` tries per version). A method whose
     contract fails is left to the regenerate work."""
-    from batos.image.method import Method
-    from batos.image.proto import Proto
-    from batos.mind.workstate import MAX_INTENT_TRIES, is_generated, method_key, state
+    from batos.lang.contracts import contracts_of
+    from batos.mind.workstate import (MAX_INTENT_TRIES, fresh_verdict, generated_methods,
+                                      method_key, state, verification_hash)
     st = state(image, create=False)
     tries = st["tries"] if st is not None else {}
     table = reviews(image) or {}
     out: list[tuple[Any, str, Any]] = []
-    for name in list(image.globals):
-        obj = image.globals.get(name)
-        if not isinstance(obj, Proto):
+    for obj, m in generated_methods(image):
+        contract = contracts_of(image, obj).get(m.selector)
+        version = verification_hash(m, contract)
+        rec = table.get(method_key(obj, m.selector))
+        if rec is not None and rec[1] in FINAL and rec[0] == version:
             continue
-        for row in obj.slots(inherited=False):
-            m = row.value
-            if not isinstance(m, Method) or not is_generated(m):
-                continue
-            rec = table.get(method_key(obj, m.selector))
-            if rec is not None and rec[1] in FINAL \
-                    and rec[0] == fingerprint(image, obj, m.selector, m):
-                continue
-            if tries.get(try_key(image, obj, m.selector, m), 0) >= MAX_INTENT_TRIES \
-                    or _fails_contract(image, obj, m.selector, m):
-                continue
-            out.append((obj, m.selector, m))
-            if len(out) >= limit:
-                return out
+        if tries.get(_try_key(obj, m.selector, version), 0) >= MAX_INTENT_TRIES:
+            continue
+        if contract is not None and fresh_verdict(st, obj, contract, m) not in (None, "passed"):
+            continue   # its contract fails: the regenerate work's
+        out.append((obj, m.selector, m))
+        if len(out) >= limit:
+            return out
     return out
 
 

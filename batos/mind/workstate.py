@@ -8,7 +8,7 @@ this state through these helpers (one module below both, so neither imports the 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Iterator
 
 STATE_KEY = "heartbeat"
 MAX_INTENT_TRIES = 2     # attempts per piece of work (an intent, a regeneration, a review)
@@ -55,10 +55,35 @@ def is_generated(method: Any) -> bool:
 
 
 def verification_hash(method: Any, contract: Any) -> str:
-    """The fingerprint a verification holds for: the method's source and the examples."""
+    """The fingerprint a verification (or a review) holds for: the method's source and
+    its contract's examples (none when ``contract`` is None)."""
     from batos.image.method import source_hash
-    examples = "\n".join(ex.describe(contract.selector) for ex in contract.examples)
+    examples = "" if contract is None else "\n".join(
+        ex.describe(contract.selector) for ex in contract.examples)
     return source_hash(method.source + "\0" + examples)
+
+
+def fresh_verdict(st: Any, owner: Any, contract: Any, method: Any) -> str | None:
+    """The verdict of the last verification of ``owner``'s ``contract`` when it holds
+    for ``method`` as it is now; None when never verified, or the method or the
+    examples changed since (or there is no method)."""
+    if st is None or method is None:
+        return None
+    rec = st["verified"].get(method_key(owner, contract.selector))
+    return rec[1] if rec is not None and rec[0] == verification_hash(method, contract) else None
+
+
+def generated_methods(image: Any) -> Iterator[tuple[Any, Any]]:
+    """(object, method) of every model-written method in a global's own slots."""
+    from batos.image.method import Method
+    from batos.image.proto import Proto
+    for name in list(image.globals):
+        obj = image.globals.get(name)
+        if not isinstance(obj, Proto):
+            continue
+        for row in obj.slots(inherited=False):
+            if isinstance(row.value, Method) and is_generated(row.value):
+                yield obj, row.value
 
 
 def global_name(display: str) -> str:
@@ -74,4 +99,5 @@ def count_try(image: Any, key: str) -> None:
 
 
 __all__ = ["STATE_KEY", "MAX_INTENT_TRIES", "state", "method_key", "method_for", "is_generated",
-           "verification_hash", "global_name", "count_try"]
+           "verification_hash", "fresh_verdict", "generated_methods", "global_name",
+           "count_try"]
