@@ -45,24 +45,21 @@ def _probe_cases() -> list[Case]:
             for name, slots, sel, exs in PROBES]
 
 
-def _global_name(display: str) -> str:
-    return display[len("a Proto("):-1] if display.startswith("a Proto(") else display
-
-
 def _heldout_cases(image: Any, heldout: Sequence[Any]) -> tuple[list[Case], int]:
     """Held-out examples whose receiver (a named global) has a contract for the selector,
     or that the heartbeat's curriculum taught (it teaches on a scratch clone of the
     intent's receiver, so the log names the clone: the intent gives the global and the
     examples); also answers how many could not be checked."""
     from batos.lang.contracts import table_of
+    from batos.mind.workstate import global_name
     taught = _curriculum_cases(image)
     cases, unchecked = [], 0
     for ex in heldout:
-        obj = image.globals.get(_global_name(ex.receiver)) if ex.receiver else None
+        obj = image.globals.get(global_name(ex.receiver)) if ex.receiver else None
         table = table_of(image, obj) if obj is not None else None
         contract = table.by_selector.get(ex.selector) if table is not None else None
         if contract is not None and contract.examples:
-            cases.append(Case(_global_name(ex.receiver), ex.selector, list(contract.examples)))
+            cases.append(Case(global_name(ex.receiver), ex.selector, list(contract.examples)))
         elif ex.selector in taught:
             cases.append(taught[ex.selector])
         else:

@@ -22,6 +22,7 @@ from typing import Any
 from batos.errors import BatosError, SourceError
 from batos.lang import nodes as n
 from batos.lang.contracts import arity
+from batos.lang.lexer import position_of
 from batos.mind.improve import intent_key
 
 FIELDS = ("receiver", "selector", "args", "examples")
@@ -41,13 +42,8 @@ class _Located:
         self.value, self.start, self.end = value, start, end
 
 
-def _where(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
 def _error(path: Path, text: str, offset: int, message: str) -> SeedError:
-    line, col = _where(text, offset)
+    line, col = position_of(text, offset)
     return SeedError(message, source=text, line=line, column=col, filename=str(path))
 
 

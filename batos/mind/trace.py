@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Set
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from persistent import Persistent
 
@@ -200,9 +200,9 @@ def newest_traces(image: Any, limit: int, *, skip: frozenset[str] = frozenset(),
 
 
 def list_traces(image: Any, limit: int = 20) -> list[Trace]:
-    """The newest ``limit`` traces, newest first."""
-    tree = traces_tree(image, create=False)
-    if not tree:
-        return []
-    keys: Iterable[int] = reversed(list(tree.keys())[-limit:])
-    return [tree[k] for k in keys]
+    """The newest ``limit`` traces, newest first (all of them for a ``limit`` below 1,
+    as before)."""
+    if limit < 1:
+        tree = traces_tree(image, create=False)
+        limit = len(tree) if tree else 0
+    return newest_traces(image, limit, scan=limit)
