@@ -527,8 +527,6 @@ def _clone(source: Proto, copy_data: Any) -> Proto:
     return new
 
 
-
-
 def _foreign_write(target: Proto, name: str) -> CapabilityError:
     return CapabilityError(
         f"guardian: a method may change only its own receiver's slots, not {name!r} of "

@@ -11,8 +11,9 @@ would get alone. Sequences whose tokens so far are the same are one *branch*: th
 token is decoded once, as one batch entry tagged with all their ``seq_id``s (the cells
 are shared, as the prompt's are), and each samples from that entry's logits; a branch
 splits when its sequences sample different tokens. Candidates of code agree for long
-stretches, so a step costs what its distinct branches cost, not what its sequences do. Stop strings, ``max_tokens``, end of
-generation and the context end each sequence separately; ``cancel`` ends them all.
+stretches, so a step costs what its distinct branches cost, not what its sequences do.
+Stop strings, ``max_tokens``, end of generation and the context end each sequence
+separately; ``cancel`` ends them all.
 Afterwards sequences 1..n-1 are removed and sequence 0 is left as a lone generation
 leaves it, so the prefix cache stays valid.
 """
@@ -126,12 +127,18 @@ def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
 
 
 def _sample(engine: Any, seqs: Sequence[_Seq]) -> None:
-    """Sample each sequence's next token from its row of the last decode's logits."""
+    """Sample each sequence's next token from its row of the last decode's logits (the
+    sequences of one branch share a row: a token's log-probability there is computed
+    once)."""
     lc, ctx = engine._lc, engine.llm.ctx
+    seen: dict[tuple[int, int], float] = {}
     for s in seqs:
         s.token = int(lc.llama_sampler_sample(s.sampler, ctx, s.row))
         if not lc.llama_vocab_is_eog(engine._vocab, s.token):
-            s.logprobs.append(token_logprob(lc, ctx, s.row, s.token, int(engine.llm.n_vocab())))
+            key = (s.row, s.token)
+            if key not in seen:
+                seen[key] = token_logprob(lc, ctx, s.row, s.token, int(engine.llm.n_vocab()))
+            s.logprobs.append(seen[key])
 
 
 def _branches(live: Sequence[_Seq]) -> list[list[_Seq]]:
