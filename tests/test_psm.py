@@ -11,6 +11,7 @@ from batos.errors import BatosError
 from batos.image.proto import Proto
 from batos.mind import psm, trace as traces
 from batos.mind.psm import STATES, CycleFailed, current_cycle, new_cycle, state_proto
+from tests.objects import make_counter
 
 
 
@@ -91,11 +92,7 @@ def test_current_cycle_is_set_while_running(image: Any) -> None:
 
 
 def _counter(image: Any) -> Proto:
-    c = image.globals["genesis"].clone()
-    image.globals["counter"] = c
-    c.set_slot("count", 0)
-    image.commit("counter")
-    return c
+    return make_counter(image, count=0)
 
 
 def test_failure_dooms_the_transaction_and_keeps_the_trace(image: Any) -> None:
