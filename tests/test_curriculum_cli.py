@@ -84,6 +84,7 @@ def test_tries_show_in_the_listing(path, tmp_path):
                    note="tries")
     rows = json.loads(run("mind", "curriculum", "-i", path, "--json").output)
     assert (rows[0]["tries"], rows[0]["status"]) == (improve.MAX_INTENT_TRIES, "used up")
+    assert rows[0]["args"] == GOOD[0].get("args", [])          # a JSON list, not its repr
 
 
 def test_duplicates_are_queued_once(path, tmp_path):

@@ -243,7 +243,8 @@ def listing(image: Any) -> list[dict[str, Any]]:
         key = intent_key(intent)
         seen.add(key)
         count = int(tries.get(key, 0))
-        rows.append({**intent, "key": key, "tries": count, "source": "seed",
+        rows.append({**intent, "args": [str(a) for a in intent.get("args", [])],
+                     "key": key, "tries": count, "source": "seed",
                      "status": "used up" if count >= MAX_INTENT_TRIES else "queued"})
     for intent in curriculum_intents(image):
         key = intent_key(intent)
