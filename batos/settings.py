@@ -144,6 +144,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "Tree-of-Thought candidates a miss decodes together (1: single-shot)"),
     Setting("cove", "BATOS_COVE", "bool", True,
             "Chain-of-Verification: the model proposes examples when the candidates differ"),
+    Setting("cove_lines", "BATOS_COVE_LINES", "count", 1,
+            "examples Chain-of-Verification asks for (1: the send's own answer only)"),
     Setting("family_methods", "BATOS_FAMILY_METHODS", "bool", True,
             "a generated method goes to the prototype the receiver was cloned from"),
     Setting("cem_weights", "BATOS_CEM_WEIGHTS", "str", "0.25,0.25,0.25,0.25",

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from rich.console import Console
 
 from batos.lang.contracts import Example, contracts_of, verify
@@ -14,6 +16,13 @@ from batos.repl.session import ReplSession
 from batos.settings import overriding
 from tests.test_tot import code_calls, fake_for, records
 from tests.objects import make_counter as _counter
+
+
+@pytest.fixture(autouse=True)
+def three_lines(monkeypatch):
+    """These tests ask for two or three examples (``cove_lines`` 3); the one-line default
+    has its own tests at the end."""
+    monkeypatch.setenv("BATOS_COVE_LINES", "3")
 
 
 def run(image, text):
@@ -196,3 +205,40 @@ def test_fix_regenerates_against_a_proposed_contract_softly(image):
     assert counter.send("double:", 6) == 12   # the candidate that keeps the contract
     assert examples_calls(fake) == []
     assert contracts_of(image, counter)["double:"].origin == "proposed"
+
+
+# --- the default: one line, the send's own answer ------------------------------------------
+
+def test_by_default_only_the_sends_own_answer_is_asked_for(image, monkeypatch):
+    """``cove_lines`` 1: one line, stopped at its newline; a second line is not kept."""
+    monkeypatch.setenv("BATOS_COVE_LINES", "1")
+    counter = _counter(image)
+    fake = fake_for(("    return {0} + 4\n```", "    return {0} * 2\n```"),
+                    proposals=["6\n[5] -> 10\n"])
+    with use_backend(fake):
+        assert run(image, "counter double: 3") == 6
+    (call,) = examples_calls(fake)
+    assert "\n" in call["stop"] and call["max_tokens"] <= 32
+    assert "as one line" in call["prompt"] and "2 or 3 examples" not in call["prompt"]
+    contract = contracts_of(image, counter)["double:"]
+    assert [(list(e.args), e.expected) for e in contract.examples] == [([3], 6)]
+
+
+def test_candidates_that_answer_the_send_alike_skip_the_request(image, monkeypatch):
+    """Different code, the same answer and effect on the send: its own example could only
+    pass or fail them all, so it is not asked for (with more lines it still is)."""
+    monkeypatch.setenv("BATOS_COVE_LINES", "1")
+    counter = _counter(image)
+    fake = fake_for(("    return {0} * 2\n```", "    return {0} + {0}\n```"),
+                    proposals=["8\n"])
+    with use_backend(fake):
+        assert run(image, "counter double: 4") == 8
+    assert examples_calls(fake) == [] and "double:" not in contracts_of(image, counter)
+    assert any(i.get("cove") == "skipped: the candidates answer the send the same way"
+               for i in steps_of(image))
+    monkeypatch.setenv("BATOS_COVE_LINES", "2")
+    fake = fake_for(("    return {0} * 2\n```", "    return {0} + {0}\n```"),
+                    proposals=["8\n[5] -> 10\n"])
+    with use_backend(fake):
+        assert run(image, "counter twice: 4") == 8
+    assert len(examples_calls(fake)) == 1

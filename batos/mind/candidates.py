@@ -257,6 +257,14 @@ def same_code(cands: Sequence[Candidate]) -> bool:
     return len(ok) >= 2 and len({c.digest for c in ok}) == 1
 
 
+def same_behaviour(cands: Sequence[Candidate]) -> bool:
+    """Whether two or more candidates ran and all answered the actual send the same way
+    (answer and changed slots): an example about the send itself could not tell them
+    apart (it could only pass or fail them all)."""
+    ok = [c for c in cands if c.verdict == "ok"]
+    return len(ok) >= 2 and len({c.signature for c in ok}) == 1
+
+
 def install(trial: Trial, method: Any) -> None:
     from batos.image.proto import selector_to_name
     trial.home.set_slot(selector_to_name(trial.brief.selector), method)

@@ -25,7 +25,7 @@ from batos.llm.backend import Completion
 from batos.mind import cove, genlog
 from batos.mind.candidates import (AttemptFailed, Candidate, Runaway, RunawayGuard, Trial,
                                    choose, disputed, evaluate, failure_of, install_and_send,
-                                   judge_examples, mean_logprob, same_code)
+                                   judge_examples, mean_logprob, same_behaviour, same_code)
 from batos.mind.prompts import (STOP, MissionBrief, build_messages, extract_code,
                                 fixed_prefixes, prefill, preview, prompt_hash,
                                 return_hint, type_name)
@@ -151,8 +151,9 @@ class DNUCycle:
     in a savepoint (:mod:`batos.mind.candidates`) and installs the best. When the send
     has no examples and the candidates that ran are not all the same code, the model
     proposes some and the candidates are judged against them too (Chain-of-Verification,
-    :mod:`batos.mind.cove`); identical candidates could not be told apart by examples,
-    so they skip it. A retry is shown every failed code as what not to do, runs hotter,
+    :mod:`batos.mind.cove`); candidates that examples could not tell apart (the same
+    code, or the same answer to the send when only its own example is asked for) skip
+    it. A retry is shown every failed code as what not to do, runs hotter,
     and never runs code that already failed again."""
 
     def __init__(self, image: "Image", receiver: "Proto", message: "Message", *,
@@ -302,13 +303,25 @@ class DNUCycle:
         with paused():
             self.proposed, self.proposal = cove.propose(
                 self.backend, messages, brief.selector, self.message.arguments,
-                adapters=list(persona.adapters), prefix=prefix, on_token=sink)
+                adapters=list(persona.adapters), prefix=prefix, on_token=sink,
+                lines=int(setting("cove_lines", options=self.image.options)))
         if sink is not None:
             sink("\n")
         self._note(cycle, proposed=[ex.describe(brief.selector) for ex in self.proposed],
                    proposal_tokens=getattr(self.proposal, "completion_tokens", 0),
                    proposal_seconds=round(time.perf_counter() - t0, 3))
         return bool(self.proposed)
+
+    def _cove_needless(self, cands: list[Candidate]) -> str:
+        """Why examples could not tell these candidates apart ("" when they could): the
+        same code, or -- when only the send's own answer is asked for -- the same
+        behaviour on the send."""
+        if same_code(cands):
+            return "the candidates are the same code"
+        if (int(setting("cove_lines", options=self.image.options)) <= 1
+                and same_behaviour(cands)):
+            return "the candidates answer the send the same way"
+        return ""
 
     # one attempt ----------------------------------------------------------------------
     def _trial(self) -> Trial:
@@ -338,9 +351,10 @@ class DNUCycle:
                 evaluate(trial, cand, author=self.persona.name,
                          provenance=self._provenance(cand, attempt))
                 judged[cand.digest] = cand
-        if same_code(cands):
+        skip = self._cove_needless(cands)
+        if skip:
             if not self.cove_asked and not (self.examples or self.proposed):
-                self._note(cycle, cove="skipped: the candidates are the same code")
+                self._note(cycle, cove=f"skipped: {skip}")
         elif self._propose(cycle):
             if cands and cands[0].record is not None:  # logged with the attempt that asked
                 cands[0].record.proposal = self.proposal.text
