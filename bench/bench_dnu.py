@@ -227,7 +227,28 @@ def run_speed(image: Any) -> dict[str, Any]:
         "tokens_per_s": rec2.completion_tokens / rec2.seconds if rec2.seconds else 0.0,
         "raw_tokens_per_s": raw_tokens / raw_s if raw_s else 0.0,
         "ours_total_tokens_per_s": rec2.completion_tokens / miss2 if miss2 else 0.0,
+        **sequences_together(rec2.prompt),
     }
+
+
+def sequences_together(prompt: str, tokens: int = 40) -> dict[str, float]:
+    """Decode tokens/s of one sequence against three sampled apart (temperature 1.0, so
+    they branch at once) in one batch, after the same prompt: the cost of Tree-of-Thought
+    candidates when they share nothing."""
+    from batos.llm.llamacpp import get_engine
+    from batos.llm.models import resolve_model
+    from batos.llm.parallel import generate_many
+    engine = get_engine(resolve_model())
+    out: dict[str, float] = {}
+    for n in (1, 3):
+        rates = []
+        for seed in (1, 2):
+            many = generate_many(engine, prompt, n, max_tokens=tokens, temperature=[1.0] * n,
+                                 seed=seed, stop=["\n```"])
+            decode_s = max(c.seconds for c in many) - many[0].prompt_seconds
+            rates.append(sum(c.completion_tokens for c in many) / decode_s)
+        out[f"tokens_per_s_{n}"] = statistics.mean(rates)
+    return out
 
 
 MODES = {
@@ -284,10 +305,14 @@ def main() -> None:
                              "(default: tuned, plus held with --held-out)")
     parser.add_argument("--adapter", type=Path, default=None,
                         help="a LoRA GGUF for BRICK (e.g. loras/brick.gguf): base vs adapter")
+    parser.add_argument("--cove-lines", type=int, default=None,
+                        help="lines of examples CoVe asks for (the setting cove_lines; default 1)")
     parser.add_argument("--modes", default="full",
-                        help="comma-separated: single (k=1, no CoVe), full (k=3 + CoVe)")
+                        help="comma-separated: single (k=1, no CoVe), tot (k=3), full (k=3 + CoVe)")
     args = parser.parse_args()
     os.environ["BATOS_RETRIES"] = str(args.retries)
+    if args.cove_lines is not None:
+        os.environ["BATOS_COVE_LINES"] = str(args.cove_lines)
     names = (args.sets.split(",") if args.sets
              else ["tuned"] + (["held"] if args.held_out else []))
     chosen = sets(names)
@@ -311,6 +336,9 @@ def main() -> None:
               f"{speed['prompt_s_2']:.2f} s vs first {speed['prompt_s_1']:.2f} s: "
               f"{speed['prompt_s_2'] / max(speed['prompt_s_1'], 1e-9):.2f}x (goal <= 0.5x)")
         print(f"tokens/s {speed['tokens_per_s']:.1f} vs raw {speed['raw_tokens_per_s']:.1f}")
+        print(f"decode tokens/s, one sequence {speed['tokens_per_s_1']:.1f}; three sampled "
+              f"apart in one batch {speed['tokens_per_s_3']:.1f} in all "
+              f"({speed['tokens_per_s_3'] / speed['tokens_per_s_1']:.2f}x)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

@@ -55,6 +55,25 @@ def test_sampled_sequences_follow_their_own_seed_and_temperature(
     assert many[1].text != many[2].text      # seeds 12 and 13 draw differently
 
 
+def test_three_branches_padded_to_four_decode_the_same_tokens(
+        backend: LlamaCppBackend, tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step of three branches gets a throwaway fourth entry (cheaper on the repacked
+    CPU kernels): nothing a sequence decodes changes, and the spare sequence keeps no
+    cell."""
+    from batos.llm import parallel
+    temps = [0.9, 0.9, 0.9]
+    padded = backend.generate_many(PROMPT, 3, max_tokens=N, temperature=temps, seed=5)
+    assert len({c.text for c in padded}) == 3
+    assert padded[0].extra["padded_steps"] > N // 2     # three branches for most steps
+    engine = backend.engine
+    mem = engine._lc.llama_get_memory(engine.llm.ctx)
+    assert engine._lc.llama_memory_seq_pos_max(mem, 3) == -1
+    monkeypatch.setattr(parallel, "PAD_TO_FOUR", False)
+    plain = backend.generate_many(PROMPT, 3, max_tokens=N, temperature=temps, seed=5)
+    assert [c.text for c in plain] == [c.text for c in padded]
+    assert plain[0].extra["padded_steps"] == 0
+
+
 def test_the_prefix_cache_stays_valid_after_candidates(backend: LlamaCppBackend,
                                                        tiny_model: Path) -> None:
     backend.generate_many(PROMPT, 3, max_tokens=N)
