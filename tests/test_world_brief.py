@@ -121,6 +121,18 @@ def test_params_and_world_for_decompose(image: Any, store: Any) -> None:
     assert params == ["new_city"]                            # never the slot's own name
 
 
+def test_an_argument_that_is_a_held_objects_field_value_is_named_after_the_field(
+        image: Any, store: Any) -> None:
+    """``find: 'book'`` is read as a name, not as text; two arguments of one
+    field are told apart by their keywords; a value no item holds keeps its type word."""
+    assert W.params_and_world(image, store, "find:", ("book",))[0] == ["name"]
+    assert W.params_and_world(image, store, "swap:with:", ("pen", "book"))[0] == \
+        ["name", "with_name"]
+    assert W.params_and_world(image, store, "priceFor:", (12,))[0] == ["price"]
+    assert W.params_and_world(image, store, "find:", ("ink",))[0] == ["text"]
+    assert W.params_and_world(image, store, "flag:", (True,))[0] != ["price"]
+
+
 # --- failure feedback ----------------------------------------------------------------------
 
 def test_failure_feedback_names_what_the_other_object_has(image: Any, store: Any) -> None:

@@ -234,7 +234,8 @@ def param_names(selector: str, nargs: int, arguments: Sequence[Any] = (),
     object of a taking verb (``addItem:`` → ``item``), a unit conversion's source
     (``celsiusToFahrenheit:`` → ``celsius``), an element of one of the receiver's
     collections (``countOf: 'a'`` over a ``words`` slot → ``word``), a named prototype,
-    then the type word (a one-character string is a ``char``). ``slots`` are the
+    the field of a held prototype whose value it is (``accountOf: 'bob'`` over accounts
+    whose ``owner`` is 'bob' → ``owner``), then the type word (a one-character string is a ``char``). ``slots`` are the
     receiver's data slots (a name → value mapping, or just names); no name equals one
     of them, ``avoid`` (its methods), a Python keyword or builtin, or another parameter.
     """
@@ -351,6 +352,29 @@ def _meant(words: list[str], value: Any, known: bool, nargs: int,
             own = str(value.__dict__.get("_name") or "").lower()
             if own.isidentifier():
                 out.append(own)
+        else:
+            fields = _fields_holding(slots, value)
+            out += fields   # a second argument of the same field: its keyword says which
+            out += [f"{last}_{f}" for f in fields if last.isidentifier()]
+    return out
+
+
+def _fields_holding(slots: dict[str, Any], value: Any) -> list[str]:
+    """The fields of the prototypes the receiver's collections hold whose value is
+    ``value`` (``closeAccountOf: 'bob'`` over accounts with an ``owner`` 'bob' →
+    ``owner``): the argument picks one of them out by that field."""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        return []
+    out: list[str] = []
+    for held in slots.values():
+        if held is None:
+            continue
+        for element in _elements(held):
+            table = element.__dict__.get("_slots") if type(element).__name__ == "Proto" else None
+            for field, v in (table or {}).items():
+                if (type(v) is type(value) and v == value and field.isidentifier()
+                        and not field.startswith("_") and field not in out):
+                    out.append(field)
     return out
 
 
