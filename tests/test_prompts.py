@@ -321,3 +321,20 @@ def test_worked_examples_follow_the_same_heuristics() -> None:
         params = param_names(sel, len(args), args, slots)
         assert answer.startswith(f"```python\ndef {selector_to_name(sel)}("
                                  f"{', '.join(['self'] + params)}):\n"), sel
+
+
+def test_extract_code_drops_p_changed_on_other_objects() -> None:
+    """``account._p_changed = True`` (rejected by the guardian, needless for a prototype)
+    is dropped; ``self._p_changed`` stays; an emptied block gets ``pass``."""
+    from batos.guardian import audit
+    from batos.mind.prompts import extract_code
+    head = "```python\ndef move_(self, other):\n"
+    code = extract_code(head, "    for a in self.accounts:\n        a.balance = 0\n"
+                              "        a._p_changed = True\n    if other:\n"
+                              "        other._p_changed = True\n    self._p_changed = True\n"
+                              "    return self\n```\n")
+    assert code == ("def move_(self, other):\n    for a in self.accounts:\n        a.balance = 0\n"
+                    "    if other:\n        pass\n    self._p_changed = True\n    return self\n")
+    assert audit(code, selector="move:").accepted
+    odd = "def f(self):\n    x = (1,\n"          # unparsable: kept as it is
+    assert extract_code("```python\n", odd) == odd

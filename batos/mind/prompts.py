@@ -11,6 +11,8 @@ the selector's name implies (:func:`return_hint`).
 """
 from __future__ import annotations
 
+import ast
+
 import hashlib
 import keyword
 import re
@@ -512,7 +514,42 @@ def extract_code(prefix: str, completion: str) -> str:
         kept.append(line)
     while kept and not kept[-1].strip():
         kept.pop()
-    return "\n".join(kept) + "\n"
+    return drop_foreign_p_changed("\n".join(kept) + "\n")
+
+
+def drop_foreign_p_changed(code: str) -> str:
+    """``code`` without its one-line ``other._p_changed = …`` statements: the model
+    writes them after changing an object it holds (``account._p_changed = True``), the
+    guardian rejects any private attribute but ``self._p_changed``, and a prototype
+    records its own slot writes anyway. Only whole statements are removed (a block left
+    empty gets ``pass``), so nothing the audit sees is added; unparsable code is kept."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return code
+    drop: set[int] = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Attribute)
+                and node.targets[0].attr == "_p_changed"
+                and isinstance(node.targets[0].value, ast.Name)
+                and node.targets[0].value.id != "self"
+                and node.lineno == node.end_lineno):
+            drop.add(node.lineno)
+    if not drop:
+        return code
+    lines = code.splitlines()
+    out: list[str] = []
+    for number, line in enumerate(lines, 1):
+        if number not in drop:
+            out.append(line)
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        following = next((x for x in lines[number:] if x.strip()), "")
+        if len(following) - len(following.lstrip()) < len(indent) and (
+                not out or out[-1].rstrip().endswith(":")):
+            out.append(indent + "pass")  # it was the block's only statement
+    return "\n".join(out) + "\n"
 
 
 # Worked examples, rendered with the same MissionBrief.text() as real briefs:
