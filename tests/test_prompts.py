@@ -338,3 +338,12 @@ def test_extract_code_drops_p_changed_on_other_objects() -> None:
     assert audit(code, selector="move:").accepted
     odd = "def f(self):\n    x = (1,\n"          # unparsable: kept as it is
     assert extract_code("```python\n", odd) == odd
+
+
+def test_only_whole_p_changed_lines_are_dropped() -> None:
+    from batos.mind.prompts import drop_foreign_p_changed
+    code = ("def f(self, x):\n    a = 1; x._p_changed = True\n    if a: x._p_changed = True\n"
+            "    x._p_changed = True  # mark it\n    return a\n")
+    assert drop_foreign_p_changed(code) == (
+        "def f(self, x):\n    a = 1; x._p_changed = True\n    if a: x._p_changed = True\n"
+        "    return a\n")

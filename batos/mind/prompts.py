@@ -536,9 +536,10 @@ def drop_foreign_p_changed(code: str) -> str:
                 and node.targets[0].value.id != "self"
                 and node.lineno == node.end_lineno):
             drop.add(node.lineno)
+    lines = code.splitlines()
+    drop = {n for n in drop if _whole_line(lines[n - 1], tree, n)}
     if not drop:
         return code
-    lines = code.splitlines()
     out: list[str] = []
     for number, line in enumerate(lines, 1):
         if number not in drop:
@@ -550,6 +551,18 @@ def drop_foreign_p_changed(code: str) -> str:
                 not out or out[-1].rstrip().endswith(":")):
             out.append(indent + "pass")  # it was the block's only statement
     return "\n".join(out) + "\n"
+
+
+def _whole_line(line: str, tree: ast.Module, number: int) -> bool:
+    """Whether line ``number`` holds exactly one statement (no ``a = 1; x._p_changed =
+    True``, no ``if c: x._p_changed = True``)."""
+    starts = [n for n in ast.walk(tree) if isinstance(n, ast.stmt) and n.lineno == number]
+    raw = line.encode()  # ast offsets count UTF-8 bytes
+    if len(starts) != 1 or starts[0].end_col_offset is None:
+        return False
+    rest = raw[starts[0].end_col_offset:].strip()
+    return (starts[0].col_offset == len(raw) - len(raw.lstrip())
+            and (not rest or rest.startswith(b"#")))
 
 
 # Worked examples, rendered with the same MissionBrief.text() as real briefs:
