@@ -327,7 +327,7 @@ def test_extract_code_drops_p_changed_on_other_objects() -> None:
     """``account._p_changed = True`` (rejected by the guardian, needless for a prototype)
     is dropped; ``self._p_changed`` stays; an emptied block gets ``pass``."""
     from batos.guardian import audit
-    from batos.mind.prompts import extract_code
+    from batos.mind.extract import extract_code
     head = "```python\ndef move_(self, other):\n"
     code = extract_code(head, "    for a in self.accounts:\n        a.balance = 0\n"
                               "        a._p_changed = True\n    if other:\n"
@@ -341,7 +341,7 @@ def test_extract_code_drops_p_changed_on_other_objects() -> None:
 
 
 def test_only_whole_p_changed_lines_are_dropped() -> None:
-    from batos.mind.prompts import drop_foreign_p_changed
+    from batos.mind.extract import drop_foreign_p_changed
     code = ("def f(self, x):\n    a = 1; x._p_changed = True\n    if a: x._p_changed = True\n"
             "    x._p_changed = True  # mark it\n    return a\n")
     assert drop_foreign_p_changed(code) == (

@@ -26,7 +26,8 @@ from batos.mind import cove, genlog
 from batos.mind.candidates import (AttemptFailed, Candidate, Runaway, RunawayGuard, Trial,
                                    choose, disputed, evaluate, failure_of, install_and_send,
                                    judge_examples, mean_logprob, same_behaviour, same_code)
-from batos.mind.prompts import (STOP, MissionBrief, build_messages, extract_code,
+from batos.mind.extract import extract_code
+from batos.mind.prompts import (STOP, MissionBrief, build_messages,
                                 fixed_prefixes, prefill, preview, prompt_hash,
                                 return_hint, type_name)
 from batos.settings import overriding, setting
