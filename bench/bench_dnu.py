@@ -31,6 +31,21 @@ Measured 2026-12-02, quiet machine, ``--modes single,full --sets tuned,held,mult
     multi         88% (14/16) med 1.91 s        88% (14/16) med 7.18 s
     multi-held    79% (11/14) med 2.16 s        86% (12/14) med 7.16 s
 
+Measured 2026-12-03, same command, after CoVe became one line asked only when the
+candidates answer the send differently, three branches padded to four, field-named
+parameters and dropped ``other._p_changed`` lines (two runs; the second machine spell
+was ~7 % slower: one sequence decoded 14.5 tokens/s against 16.1)::
+
+    set           single              tot (k=3, no CoVe)     full (k=3 + CoVe)
+    tuned         40/42 1.39-1.48 s   42/42 1.78-1.93 s      42/42 1.73-1.95 s
+    held          35/42 1.34-1.44 s   35/42 1.80-2.09 s      36/42 1.99-2.13 s
+    multi         15/16 1.85 s        15/16 2.89 s           15/16 2.66-2.82 s
+    multi-held    13/14 2.10 s        13/14 3.27 s           13/14 3.12-3.35 s
+
+(multi before the naming and ``_p_changed`` changes: 14/16 and 12/14 in every mode.)
+Decode tokens/s: one sequence 14.5-16.1, three sampled apart in one batch 25.2-26.4 in
+all (1.64-1.74x).
+
 Before custody, world briefs and families (commit 8ff9dbe, single): held 34/42, multi 4/16,
 multi-held 3/14. With BRICK's forged adapter (``--adapter``, single, held): 34/42.
 """
