@@ -237,9 +237,10 @@ def param_names(selector: str, nargs: int, arguments: Sequence[Any] = (),
     (``celsiusToFahrenheit:`` → ``celsius``), an element of one of the receiver's
     collections (``countOf: 'a'`` over a ``words`` slot → ``word``), a named prototype,
     the field of a held prototype whose value it is (``accountOf: 'bob'`` over accounts
-    whose ``owner`` is 'bob' → ``owner``), then the type word (a one-character string is a ``char``). ``slots`` are the
-    receiver's data slots (a name → value mapping, or just names); no name equals one
-    of them, ``avoid`` (its methods), a Python keyword or builtin, or another parameter.
+    whose ``owner`` is 'bob' → ``owner``), then the type word (a one-character string is
+    a ``char``). ``slots`` are the receiver's data slots (a name → value mapping, or just
+    names); no name equals one of them, ``avoid`` (its methods), a Python keyword or
+    builtin, or another parameter.
     """
     if nargs <= 0:
         return []
@@ -364,15 +365,17 @@ def _meant(words: list[str], value: Any, known: bool, nargs: int,
 def _fields_holding(slots: dict[str, Any], value: Any) -> list[str]:
     """The fields of the prototypes the receiver's collections hold whose value is
     ``value`` (``closeAccountOf: 'bob'`` over accounts with an ``owner`` 'bob' →
-    ``owner``): the argument picks one of them out by that field."""
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+    ``owner``): the argument picks one of them out by that field. Strings of two or more
+    characters only: a number or a letter matches some field by chance too often."""
+    if type(value) is not str or len(value) < 2:
         return []
     out: list[str] = []
     for held in slots.values():
         if held is None:
             continue
         for element in _elements(held):
-            table = element.__dict__.get("_slots") if type(element).__name__ == "Proto" else None
+            table = getattr(element, "_slots", None) if type(element).__name__ == "Proto" \
+                else None  # (reading it loads a ghost)
             for slot, v in (table or {}).items():
                 if (type(v) is type(value) and v == value and slot.isidentifier()
                         and not slot.startswith("_") and slot not in out):
