@@ -209,9 +209,15 @@ def test_fix_regenerates_against_a_proposed_contract_softly(image):
 
 # --- the default: one line, the send's own answer ------------------------------------------
 
-def test_by_default_only_the_sends_own_answer_is_asked_for(image, monkeypatch):
+@pytest.fixture
+def one_line(monkeypatch):
+    """The default ``cove_lines`` (the module's autouse fixture sets 3)."""
+    monkeypatch.delenv("BATOS_COVE_LINES")
+    return monkeypatch
+
+
+def test_by_default_only_the_sends_own_answer_is_asked_for(image, one_line):
     """``cove_lines`` 1: one line, stopped at its newline; a second line is not kept."""
-    monkeypatch.setenv("BATOS_COVE_LINES", "1")
     counter = _counter(image)
     fake = fake_for(("    return {0} + 4\n```", "    return {0} * 2\n```"),
                     proposals=["6\n[5] -> 10\n"])
@@ -224,21 +230,19 @@ def test_by_default_only_the_sends_own_answer_is_asked_for(image, monkeypatch):
     assert [(list(e.args), e.expected) for e in contract.examples] == [([3], 6)]
 
 
-def test_candidates_that_answer_the_send_alike_skip_the_request(image, monkeypatch):
+def test_candidates_that_answer_the_send_alike_skip_the_request(image, one_line):
     """Different code, the same answer and effect on the send: its own example could only
     pass or fail them all, so it is not asked for (with more lines it still is)."""
-    monkeypatch.setenv("BATOS_COVE_LINES", "1")
     counter = _counter(image)
-    fake = fake_for(("    return {0} * 2\n```", "    return {0} + {0}\n```"),
-                    proposals=["8\n"])
+    alike = ("    return {0} * 2\n```", "    return {0} + {0}\n```")
+    fake = fake_for(alike, proposals=["8\n"])
     with use_backend(fake):
         assert run(image, "counter double: 4") == 8
     assert examples_calls(fake) == [] and "double:" not in contracts_of(image, counter)
     assert any(i.get("cove") == "skipped: the candidates answer the send the same way"
                for i in steps_of(image))
-    monkeypatch.setenv("BATOS_COVE_LINES", "2")
-    fake = fake_for(("    return {0} * 2\n```", "    return {0} + {0}\n```"),
-                    proposals=["8\n[5] -> 10\n"])
+    one_line.setenv("BATOS_COVE_LINES", "2")
+    fake = fake_for(alike, proposals=["8\n[5] -> 10\n"])
     with use_backend(fake):
         assert run(image, "counter twice: 4") == 8
     assert len(examples_calls(fake)) == 1
