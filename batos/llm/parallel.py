@@ -85,9 +85,10 @@ def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
         lc = engine._lc
         specs, key, tokens, cached = engine.begin(prompt, adapters, grammar)
         n_ctx = int(llm.n_ctx())
-        n = min(n, int(lc.llama_n_seq_max(llm.ctx)))
+        seq_max = int(lc.llama_n_seq_max(llm.ctx))
+        n = min(n, seq_max)
         seqs = [_Seq(i, engine._sampler(temps[i], seed + i, grammar), stop) for i in range(n)]
-        spare = n if PAD_TO_FOUR and n < int(lc.llama_n_seq_max(llm.ctx)) else None
+        spare = n if PAD_TO_FOUR and n < seq_max else None
         batch = lc.llama_batch_init(n + 1, 0, n)
         t_prompt, steps, cells, padded = 0.0, 0, 0, 0
         try:

@@ -60,23 +60,23 @@ def can_propose(arguments: Sequence[Any]) -> bool:
     return all(literal(a) is not None for a in arguments)
 
 
+#: how every example line is written (both requests end with it)
+_FORMAT = ("ARGUMENTS -> ANSWER\n"
+           "ARGUMENTS is a Python list of the arguments ([] when there are none) and "
+           "ANSWER a Python literal, or self when it answers the receiver.")
+
+
 def request(selector: str, lines: int = 3) -> str:
     """The instruction appended to the brief's message (``lines``: 1 asks only for the
     answer to the send's own arguments)."""
     if lines <= 1:
         return (f"Before writing #{selector}, say what it answers for this receiver (its "
                 "slots as above) and the message's own arguments, as one line:\n"
-                "ARGUMENTS -> ANSWER\n"
-                "ARGUMENTS is a Python list of the arguments ([] when there are none) and "
-                "ANSWER a Python literal, or self when it answers the receiver. Only the "
-                "line, no code and no words.")
+                + _FORMAT + " Only the line, no code and no words.")
     return (f"Before writing #{selector}, give 2 or 3 examples of what it answers for "
-            "this receiver (its slots as above), one per line:\n"
-            "ARGUMENTS -> ANSWER\n"
-            "ARGUMENTS is a Python list of the arguments ([] when there are none) and "
-            "ANSWER a Python literal, or self when it answers the receiver. The first "
-            "line uses the message's own arguments; the others use other small values. "
-            "Only the lines, no code and no words.")
+            "this receiver (its slots as above), one per line:\n" + _FORMAT
+            + " The first line uses the message's own arguments; the others use other "
+            "small values. Only the lines, no code and no words.")
 
 
 def prefill(arguments: Sequence[Any]) -> str:

@@ -172,6 +172,7 @@ class DNUCycle:
         self.message = message
         self.retries = int(setting("retries", options=image.options))
         self.width = max(1, int(setting("candidates", options=image.options) or 1))
+        self.cove_lines = int(setting("cove_lines", options=image.options))
         self.brief: MissionBrief | None = None
         self.backend: Any = None
         self.persona: Any = None
@@ -305,7 +306,7 @@ class DNUCycle:
             self.proposed, self.proposal = cove.propose(
                 self.backend, messages, brief.selector, self.message.arguments,
                 adapters=list(persona.adapters), prefix=prefix, on_token=sink,
-                lines=int(setting("cove_lines", options=self.image.options)))
+                lines=self.cove_lines)
         if sink is not None:
             sink("\n")
         self._note(cycle, proposed=[ex.describe(brief.selector) for ex in self.proposed],
@@ -319,8 +320,7 @@ class DNUCycle:
         behaviour on the send."""
         if same_code(cands):
             return "the candidates are the same code"
-        if (int(setting("cove_lines", options=self.image.options)) <= 1
-                and same_behaviour(cands)):
+        if self.cove_lines <= 1 and same_behaviour(cands):
             return "the candidates answer the send the same way"
         return ""
 

@@ -36,7 +36,11 @@ def drop_foreign_p_changed(code: str) -> str:
     except (SyntaxError, ValueError):
         return code
     drop: set[int] = set()
+    starts: dict[int, list[ast.stmt]] = {}   # line → the statements that begin on it
     for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt):
+            continue
+        starts.setdefault(node.lineno, []).append(node)
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], ast.Attribute)
                 and node.targets[0].attr == "_p_changed"
@@ -45,7 +49,7 @@ def drop_foreign_p_changed(code: str) -> str:
                 and node.lineno == node.end_lineno):
             drop.add(node.lineno)
     lines = code.splitlines()
-    drop = {n for n in drop if _whole_line(lines[n - 1], tree, n)}
+    drop = {n for n in drop if _whole_line(lines[n - 1], starts[n])}
     if not drop:
         return code
     out: list[str] = []
@@ -61,10 +65,9 @@ def drop_foreign_p_changed(code: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _whole_line(line: str, tree: ast.Module, number: int) -> bool:
-    """Whether line ``number`` holds exactly one statement (no ``a = 1; x._p_changed =
-    True``, no ``if c: x._p_changed = True``)."""
-    starts = [n for n in ast.walk(tree) if isinstance(n, ast.stmt) and n.lineno == number]
+def _whole_line(line: str, starts: list[ast.stmt]) -> bool:
+    """Whether ``line``, where the statements ``starts`` begin, holds exactly one statement
+    (no ``a = 1; x._p_changed = True``, no ``if c: x._p_changed = True``)."""
     raw = line.encode()  # ast offsets count UTF-8 bytes
     if len(starts) != 1 or starts[0].end_col_offset is None:
         return False

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from batos.mind.extract import extract_code  # noqa: F401  (its home before extract.py)
+from batos.mind.extract import extract_code  # noqa: F401  (part of this module's API)
 
 COVENANT = """\
 You write exactly one Python method for a live object in a persistent object image.
