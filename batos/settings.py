@@ -142,6 +142,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "prefix KV states kept in memory per model (one per adapter set)"),
     Setting("candidates", "BATOS_CANDIDATES", "count", 3,
             "Tree-of-Thought candidates a miss decodes together (1: single-shot)"),
+    Setting("branch_min_p", "BATOS_BRANCH_MIN_P", "float", 0.25,
+            "a first attempt's sampled candidates skip tokens under this fraction of the "
+            "likeliest one's probability (they fork where the model is unsure)"),
     Setting("cove", "BATOS_COVE", "bool", True,
             "Chain-of-Verification: the model proposes examples when the candidates differ"),
     Setting("cove_lines", "BATOS_COVE_LINES", "count", 1,

@@ -55,6 +55,26 @@ def test_sampled_sequences_follow_their_own_seed_and_temperature(
     assert many[1].text != many[2].text      # seeds 12 and 13 draw differently
 
 
+def test_min_p_is_the_same_for_a_sequence_alone_and_together(
+        backend: LlamaCppBackend, tiny_model: Path) -> None:
+    """``min_p`` 1.0 keeps only the likeliest token: sampled sequences then follow the
+    greedy one as a single branch (one cell a step); a middling min-p is applied to each
+    sequence exactly as to a lone generation."""
+    greedy = _alone(tiny_model)
+    narrow = backend.generate_many(PROMPT, 3, max_tokens=N, temperature=[0.0, 0.9, 0.9],
+                                   seed=11, min_p=1.0)
+    assert [c.text for c in narrow] == [greedy] * 3
+    assert narrow[0].extra["decoded_cells"] == narrow[0].extra["decode_calls"] == N - 1
+    wide = backend.generate_many(PROMPT, 3, max_tokens=N, temperature=[0.0, 0.9, 0.9],
+                                 seed=11)
+    assert wide[0].extra["decoded_cells"] > wide[0].extra["decode_calls"]
+    middling = backend.generate_many(PROMPT, 3, max_tokens=N, temperature=[0.0, 0.9, 0.9],
+                                     seed=11, min_p=0.3)
+    for i, c in enumerate(middling):
+        assert c.text == _alone(tiny_model, temperature=[0.0, 0.9, 0.9][i], seed=11 + i,
+                                min_p=0.3)
+
+
 def test_three_branches_padded_to_four_decode_the_same_tokens(
         backend: LlamaCppBackend, tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A step of three branches gets a throwaway fourth entry (cheaper on the repacked
@@ -232,5 +252,7 @@ def test_http_candidates_go_concurrently_to_a_server_with_slots(
         assert all("note" not in c.extra and c.extra["slots"] == 3 for c in many)
         assert sorted(r["seed"] for r in server.requests[-3:]) == [7, 8, 9]
         assert all(r["cache_prompt"] for r in server.requests[-3:])   # same adapter set
+        be.generate_many(PROMPT, 3, max_tokens=2, min_p=0.25)
+        assert [r["min_p"] for r in server.requests[-3:]] == [0.25] * 3
     finally:
         server.close()

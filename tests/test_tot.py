@@ -60,6 +60,7 @@ def test_candidates_chosen_by_examples_one_wrong_one_right(image):
     calls = code_calls(fake)
     assert len(calls) == 1 and calls[0]["n"] == 3  # one batch of three asked for
     assert calls[0]["temperature"][0] == 0.0 and calls[0]["temperature"][1] == 0.7
+    assert calls[0]["min_p"] == 0.25  # a first attempt's branches fork only where unsure
     assert [r.verdict for r in records(image)] == ["error", "installed"]
     assert [r.branch for r in records(image)] == [0, 1]
     tree = branches(last_trace(image))[0]
@@ -112,6 +113,14 @@ def test_retry_does_not_repeat_failed_code(image):
     assert "return self.missing + 1" in prompts[1]       # the failed code, shown as wrong
     temps = [c["temperature"] for c in code_calls(fake)]
     assert temps[0] < temps[1] < temps[2]                # each retry runs hotter
+
+
+def test_retries_sample_as_widely_as_usual_and_branch_min_p_is_a_setting(image):
+    _counter(image)
+    fake = fake_for(("    return self.missing\n```",) * 3, ("    return self.count * 5\n```",) * 3)
+    with use_backend(fake), overriding(branch_min_p=0.4):
+        assert run(image, "counter fivefold") == 15
+    assert [c["min_p"] for c in code_calls(fake)] == [0.4, 0.05]
 
 
 def test_failed_candidates_are_fed_back_and_all_failing_rolls_back(image):

@@ -110,13 +110,15 @@ class FakeBackend:
                  adapters: Sequence[AdapterSpec] = (),
                  on_token: TokenCallback | None = None,
                  cancel: threading.Event | None = None,
-                 prefix: str | Sequence[str] | None = None, purpose: str = "code") -> Completion:
+                 prefix: str | Sequence[str] | None = None, purpose: str = "code",
+                 min_p: float = 0.05) -> Completion:
         """Give the next scripted answer (its first string if it holds several),
         streamed piece by piece."""
         t0 = time.perf_counter()
         adapters_n, answer = self._next_answer(prompt, dict(
             max_tokens=max_tokens, temperature=temperature, seed=seed, stop=tuple(stop),
-            grammar=grammar, adapters=normalize_adapters(adapters), purpose=purpose))
+            grammar=grammar, adapters=normalize_adapters(adapters), purpose=purpose,
+            min_p=min_p))
         texts = _candidates(answer)
         return self._complete(prompt, texts[0] if texts else "", 0, t0, max_tokens, stop,
                               adapters_n, on_token, cancel)
@@ -128,14 +130,15 @@ class FakeBackend:
                       on_token: TokenCallback | None = None,
                       cancel: threading.Event | None = None,
                       prefix: str | Sequence[str] | None = None,
-                      purpose: str = "code") -> list[Completion]:
+                      purpose: str = "code", min_p: float = 0.05) -> list[Completion]:
         """One scripted answer: its strings (up to ``n``) are the candidates; sequence 0
         streams through ``on_token``."""
         temps = temperatures(temperature, n)
         t0 = time.perf_counter()
         adapters_n, answer = self._next_answer(prompt, dict(
             max_tokens=max_tokens, temperature=temps, seed=seed, stop=tuple(stop),
-            grammar=grammar, adapters=normalize_adapters(adapters), purpose=purpose, n=n))
+            grammar=grammar, adapters=normalize_adapters(adapters), purpose=purpose, n=n,
+            min_p=min_p))
         texts = _candidates(answer)[:n] or [""]
         return [self._complete(prompt, text, i, t0, max_tokens, stop, adapters_n,
                                on_token if i == 0 else None, cancel)

@@ -128,13 +128,14 @@ class HTTPBackend:
                  seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
                  adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
                  cancel: threading.Event | None = None,
-                 prefix: str | Sequence[str] | None = None, purpose: str = "code") -> Completion:
+                 prefix: str | Sequence[str] | None = None, purpose: str = "code",
+                 min_p: float = 0.05) -> Completion:
         """Stream a completion from the server's ``/completion``."""
         t0 = time.perf_counter()
         check_cancel(cancel)
         specs = normalize_adapters(adapters)
         body = self._body(prompt, max_tokens, temperature, seed, stop, grammar, specs,
-                          cache_prompt=specs == self._last_set)
+                          cache_prompt=specs == self._last_set, min_p=min_p)
         self._last_set = specs
         return self._complete(body, specs, stop, on_token, cancel, t0)
 
@@ -145,7 +146,7 @@ class HTTPBackend:
                       on_token: TokenCallback | None = None,
                       cancel: threading.Event | None = None,
                       prefix: str | Sequence[str] | None = None,
-                      purpose: str = "code") -> list[Completion]:
+                      purpose: str = "code", min_p: float = 0.05) -> list[Completion]:
         """``n`` requests at once, request i with ``temperature[i]`` and seed ``seed + i``;
         sequence 0 runs in the calling thread and streams through ``on_token``.
 
@@ -167,7 +168,8 @@ class HTTPBackend:
         # slot can hold nothing but this set's KV (the same set as last time, or one
         # slot that the first request has just filled)
         bodies = [self._body(prompt, max_tokens, temps[i], seed + i, stop, grammar, specs,
-                             cache_prompt=cache or (i > 0 and slots <= 1), probs=True)
+                             cache_prompt=cache or (i > 0 and slots <= 1), probs=True,
+                             min_p=min_p)
                   for i in range(n)]
         note = ""
         if n > 1 and slots <= 1:
@@ -225,9 +227,10 @@ class HTTPBackend:
 
     def _body(self, prompt: str, max_tokens: int, temperature: float, seed: int,
               stop: Sequence[str], grammar: str | None, specs: Sequence[AdapterSpec], *,
-              cache_prompt: bool, probs: bool = False) -> dict[str, Any]:
+              cache_prompt: bool, probs: bool = False,
+              min_p: float = 0.05) -> dict[str, Any]:
         body: dict[str, Any] = {"prompt": prompt, "n_predict": max_tokens,
-                                "temperature": temperature, "seed": seed,
+                                "temperature": temperature, "seed": seed, "min_p": min_p,
                                 "stop": list(stop), "stream": True,
                                 "cache_prompt": cache_prompt}
         if probs:  # the sampled tokens' log-probabilities (the server sorts the vocabulary)

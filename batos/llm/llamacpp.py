@@ -39,7 +39,7 @@ from batos.llm.llamaload import raise_pending_interrupt as _raise_pending_interr
 from batos.llm.parallel import MAX_SEQUENCES
 from batos.llm.protocol import (AdapterSpec, CallbackFailed, Completion, StopScanner,
                                 TokenCallback, call_sink, check_cancel, normalize_adapters)
-from batos.llm.sampling import check_grammar, make_sampler, mean, token_logprob
+from batos.llm.sampling import MIN_P, check_grammar, make_sampler, mean, token_logprob
 from batos.settings import setting
 
 DEFAULT_N_CTX = 4096
@@ -306,8 +306,9 @@ class Engine(AdapterTiers):
     def _check_grammar(self, grammar: str) -> None:
         check_grammar(self._lc, self._vocab, grammar, self._grammars)
 
-    def _sampler(self, temperature: float, seed: int, grammar: str | None) -> Any:
-        return make_sampler(self._lc, self._vocab, temperature, seed, grammar)
+    def _sampler(self, temperature: float, seed: int, grammar: str | None,
+                 min_p: float = MIN_P) -> Any:
+        return make_sampler(self._lc, self._vocab, temperature, seed, grammar, min_p)
 
     def logits(self, prompt: str, adapters: Sequence[AdapterSpec] = (), *,
                use_cache: bool = True) -> Any:
@@ -383,7 +384,8 @@ class Engine(AdapterTiers):
                  seed: int = 0, stop: Sequence[str] = (), grammar: str | None = None,
                  adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
                  cancel: threading.Event | None = None,
-                 prefix: str | Sequence[str] | None = None, purpose: str = "code") -> Completion:
+                 prefix: str | Sequence[str] | None = None, purpose: str = "code",
+                 min_p: float = MIN_P) -> Completion:
         """See :meth:`batos.llm.backend.Backend.generate`. ``prefix``: a fixed leading part
         of the prompt whose KV state is worth keeping on disk (:mod:`batos.llm.kvdisk`),
         or nested ones, shortest first. ``purpose`` is ignored."""
@@ -394,7 +396,7 @@ class Engine(AdapterTiers):
             lc = self._lc
             specs, key, tokens, cached = self.begin(prompt, adapters, grammar)
             n_ctx, n_vocab = int(llm.n_ctx()), int(llm.n_vocab())
-            sampler = self._sampler(temperature, seed, grammar)
+            sampler = self._sampler(temperature, seed, grammar, min_p)
             decoder = codecs.getincrementaldecoder("utf-8")("replace")
             scanner = StopScanner(stop)
             n_out, finish, t_prompt = 0, "length", 0.0

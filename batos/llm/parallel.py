@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 from batos.llm.protocol import (AdapterSpec, Completion, StopScanner, TokenCallback,
                                 call_sink, check_cancel, temperatures)
-from batos.llm.sampling import mean, token_logprob
+from batos.llm.sampling import MIN_P, mean, token_logprob
 
 #: Sequences one context can decode together; they share one unified KV buffer of
 #: ``n_ctx`` cells (the in-process engine loads its context with this many).
@@ -68,7 +68,7 @@ def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
                   adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
                   cancel: threading.Event | None = None,
                   prefix: str | Sequence[str] | None = None,
-                  purpose: str = "code") -> list[Completion]:
+                  purpose: str = "code", min_p: float = MIN_P) -> list[Completion]:
     """Up to ``n`` completions of ``prompt`` decoded together (see the module doc);
     sequence i samples at ``temperature[i]`` with seed ``seed + i``; ``on_token``
     streams sequence 0. At most :data:`MAX_SEQUENCES` are made."""
@@ -77,7 +77,8 @@ def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
     if n == 1:
         return [engine.generate(prompt, max_tokens=max_tokens, temperature=temps[0],
                                 seed=seed, stop=stop, grammar=grammar, adapters=adapters,
-                                on_token=on_token, cancel=cancel, prefix=prefix)]
+                                on_token=on_token, cancel=cancel, prefix=prefix,
+                                min_p=min_p)]
     t0 = time.perf_counter()
     check_cancel(cancel)
     with engine.lock:
@@ -87,7 +88,8 @@ def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
         n_ctx = int(llm.n_ctx())
         seq_max = int(lc.llama_n_seq_max(llm.ctx))
         n = min(n, seq_max)
-        seqs = [_Seq(i, engine._sampler(temps[i], seed + i, grammar), stop) for i in range(n)]
+        seqs = [_Seq(i, engine._sampler(temps[i], seed + i, grammar, min_p), stop)
+                for i in range(n)]
         spare = n if PAD_TO_FOUR and n < seq_max else None
         batch = lc.llama_batch_init(n + 1, 0, n)
         t_prompt, steps, cells, padded = 0.0, 0, 0, 0

@@ -75,7 +75,7 @@ class Backend(Protocol):
                  on_token: TokenCallback | None = None,
                  cancel: threading.Event | None = None,
                  prefix: str | Sequence[str] | None = None,
-                 purpose: str = "code") -> Completion:
+                 purpose: str = "code", min_p: float = 0.05) -> Completion:
         """Generate a completion of ``prompt``.
 
         ``prefix`` names a fixed leading part of the prompt that backends may cache
@@ -88,6 +88,8 @@ class Backend(Protocol):
         and, once set, makes this raise :class:`batos.errors.Interrupted`.
         ``purpose`` says what the text is for (``"code"``, ``"examples"``): real
         backends ignore it, the fake answers examples from its own list.
+        ``min_p`` drops, when sampling (temperature above 0), every token less
+        likely than that fraction of the likeliest one.
         ``extra["mean_logprob"]`` is the mean log-probability of the sampled tokens
         (0.0 where the backend cannot tell).
         """
@@ -100,7 +102,7 @@ class Backend(Protocol):
                       on_token: TokenCallback | None = None,
                       cancel: threading.Event | None = None,
                       prefix: str | Sequence[str] | None = None,
-                      purpose: str = "code") -> list[Completion]:
+                      purpose: str = "code", min_p: float = 0.05) -> list[Completion]:
         """Up to ``n`` completions of ``prompt`` (candidates), decoded together where the
         backend can: the in-process model evaluates the prompt once and decodes every
         sequence in one batch per step.

@@ -1,7 +1,7 @@
 """Token sampling for the in-process llama.cpp backend: sampler chains and log-probabilities.
 
 One sampler chain per sequence: greedy at temperature 0, otherwise top-k 40, top-p 0.95,
-min-p 0.05, temperature and a seeded draw -- the same chain whether a sequence is
+min-p (:data:`MIN_P` unless the caller asks for another), temperature and a seeded draw -- the same chain whether a sequence is
 generated alone (:meth:`batos.llm.llamacpp.Engine.generate`) or with others
 (:mod:`batos.llm.parallel`), so a sequence's tokens do not depend on its company.
 """
@@ -11,6 +11,10 @@ import math
 from typing import Any
 
 from batos.errors import BatosError
+
+#: min-p of a sampled sequence unless the caller asks for another: tokens less likely than
+#: this fraction of the likeliest one are never drawn
+MIN_P = 0.05
 
 
 def check_grammar(lc: Any, vocab: Any, grammar: str, known: dict[str, Any]) -> None:
@@ -26,7 +30,7 @@ def check_grammar(lc: Any, vocab: Any, grammar: str, known: dict[str, Any]) -> N
 
 
 def make_sampler(lc: Any, vocab: Any, temperature: float, seed: int,
-                 grammar: str | None) -> Any:
+                 grammar: str | None, min_p: float = MIN_P) -> Any:
     """A new sampler chain (free it with ``lc.llama_sampler_free``)."""
     chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
     add = lambda s: lc.llama_sampler_chain_add(chain, s)  # noqa: E731
@@ -37,7 +41,7 @@ def make_sampler(lc: Any, vocab: Any, temperature: float, seed: int,
     else:
         add(lc.llama_sampler_init_top_k(40))
         add(lc.llama_sampler_init_top_p(0.95, 1))
-        add(lc.llama_sampler_init_min_p(0.05, 1))
+        add(lc.llama_sampler_init_min_p(float(min_p), 1))
         add(lc.llama_sampler_init_temp(float(temperature)))
         add(lc.llama_sampler_init_dist(int(seed) & 0xFFFFFFFF))
     return chain

@@ -481,10 +481,14 @@ class DNUCycle:
         """Up to ``len(temps)`` completions: one batch with ``generate_many`` (sequence 0
         streamed and watched for a runaway), else one ``generate`` (a backend without it)."""
         persona = self.persona
-        common = dict(max_tokens=setting("max_tokens", options=self.image.options),
-                      seed=attempt, stop=STOP, adapters=list(persona.adapters),
-                      on_token=guard, prefix=prefix)
+        common: dict[str, Any] = dict(
+            max_tokens=setting("max_tokens", options=self.image.options), seed=attempt,
+            stop=STOP, adapters=list(persona.adapters), on_token=guard, prefix=prefix)
         many = getattr(self.backend, "generate_many", None)
+        if attempt == 1 and len(temps) > 1 and callable(many) and cove.takes(many, "min_p"):
+            # the first attempt's branches stay one sequence until the model is unsure;
+            # retries sample as widely as usual
+            common["min_p"] = float(setting("branch_min_p", options=self.image.options))
         if len(temps) > 1 and callable(many):
             return list(many(prompt, len(temps), temperature=temps, purpose="code",
                              **common))[:len(temps)]
