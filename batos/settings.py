@@ -142,7 +142,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "prefix KV states kept in memory per model (one per adapter set)"),
     Setting("candidates", "BATOS_CANDIDATES", "count", 3,
             "Tree-of-Thought candidates a miss decodes together (1: single-shot)"),
-    Setting("branch_min_p", "BATOS_BRANCH_MIN_P", "float", 0.25,
+    Setting("branch_min_p", "BATOS_BRANCH_MIN_P", "float", 0.05,
             "a first attempt's sampled candidates skip tokens under this fraction of the "
             "likeliest one's probability (they fork where the model is unsure)"),
     Setting("cove", "BATOS_COVE", "bool", True,

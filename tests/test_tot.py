@@ -60,7 +60,7 @@ def test_candidates_chosen_by_examples_one_wrong_one_right(image):
     calls = code_calls(fake)
     assert len(calls) == 1 and calls[0]["n"] == 3  # one batch of three asked for
     assert calls[0]["temperature"][0] == 0.0 and calls[0]["temperature"][1] == 0.7
-    assert calls[0]["min_p"] == 0.25  # a first attempt's branches fork only where unsure
+    assert calls[0]["min_p"] == 0.05  # the setting branch_min_p (sampling's usual min-p)
     assert [r.verdict for r in records(image)] == ["error", "installed"]
     assert [r.branch for r in records(image)] == [0, 1]
     tree = branches(last_trace(image))[0]
