@@ -46,6 +46,20 @@ was ~7 % slower: one sequence decoded 14.5 tokens/s against 16.1)::
 Decode tokens/s: one sequence 14.5-16.1, three sampled apart in one batch 25.2-26.4 in
 all (1.64-1.74x).
 
+Measured 2026-12-03 later, same command, in a slower spell of the machine (one sequence
+decoded 10.7 tokens/s against 14.5-16.1), the default against ``BATOS_BRANCH_MIN_P=0.25``
+(a first attempt's sampled candidates keep to the greedy path until the model is unsure)::
+
+    set           single         tot (k=3)      full          | min-p 0.25: tot     full
+    tuned         40/42 1.96 s   42/42 2.42 s   42/42 2.43 s  |  42/42 2.11 s  42/42 2.22 s
+    held          35/42 1.94 s   35/42 2.51 s   36/42 2.63 s  |  35/42 2.51 s  35/42 2.67 s
+    multi         15/16 2.39 s   15/16 3.45 s   15/16 3.56 s  |  15/16 2.75 s  15/16 2.73 s
+    multi-held    13/14 2.63 s   13/14 3.96 s   13/14 4.04 s  |  13/14 3.70 s  11/14 4.00 s
+
+(k=3 against k=1, tot vs single: 1.23/1.29/1.44/1.51x by default, 1.11/1.13/1.18/1.38x at
+min-p 0.25, whose own single column read 1.90/2.23/2.33/2.68 s.) Min-p 0.25 was chosen on
+the tuned sets and lost three held-out intents in the full cycle, so it is not the default.
+
 Before custody, world briefs and families (commit 8ff9dbe, single): held 34/42, multi 4/16,
 multi-held 3/14. With BRICK's forged adapter (``--adapter``, single, held): 34/42.
 """
