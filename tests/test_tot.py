@@ -117,7 +117,8 @@ def test_retry_does_not_repeat_failed_code(image):
 
 def test_retries_sample_as_widely_as_usual_and_branch_min_p_is_a_setting(image):
     _counter(image)
-    fake = fake_for(("    return self.missing\n```",) * 3, ("    return self.count * 5\n```",) * 3)
+    fake = fake_for(("    return self.missing\n```",) * 3,
+                    ("    return self.count * 5\n```",) * 3)
     with use_backend(fake), overriding(branch_min_p=0.4):
         assert run(image, "counter fivefold") == 15
     assert [c["min_p"] for c in code_calls(fake)] == [0.4, 0.05]

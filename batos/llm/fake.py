@@ -33,6 +33,7 @@ from batos.llm.backend import (AdapterSpec, Completion, StopScanner, TokenCallba
                                check_cancel, normalize_adapters)
 from batos.llm.protocol import temperatures
 from batos.llm.chat import render_chat
+from batos.llm.sampling import MIN_P
 
 Answer = Union[str, Sequence[str], BaseException]
 Script = Union[Sequence[Answer], Callable[[str], Answer]]
@@ -111,7 +112,7 @@ class FakeBackend:
                  on_token: TokenCallback | None = None,
                  cancel: threading.Event | None = None,
                  prefix: str | Sequence[str] | None = None, purpose: str = "code",
-                 min_p: float = 0.05) -> Completion:
+                 min_p: float = MIN_P) -> Completion:
         """Give the next scripted answer (its first string if it holds several),
         streamed piece by piece."""
         t0 = time.perf_counter()
@@ -130,7 +131,7 @@ class FakeBackend:
                       on_token: TokenCallback | None = None,
                       cancel: threading.Event | None = None,
                       prefix: str | Sequence[str] | None = None,
-                      purpose: str = "code", min_p: float = 0.05) -> list[Completion]:
+                      purpose: str = "code", min_p: float = MIN_P) -> list[Completion]:
         """One scripted answer: its strings (up to ``n``) are the candidates; sequence 0
         streams through ``on_token``."""
         temps = temperatures(temperature, n)

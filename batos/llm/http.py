@@ -31,6 +31,7 @@ from typing import Any, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from batos.errors import BatosError, Interrupted, ModelError
+from batos.llm.sampling import MIN_P
 from batos.llm.protocol import (AdapterSpec, Completion, StopScanner, TokenCallback,
                                 check_cancel, normalize_adapters, temperatures)
 from batos.settings import setting
@@ -129,7 +130,7 @@ class HTTPBackend:
                  adapters: Sequence[AdapterSpec] = (), on_token: TokenCallback | None = None,
                  cancel: threading.Event | None = None,
                  prefix: str | Sequence[str] | None = None, purpose: str = "code",
-                 min_p: float = 0.05) -> Completion:
+                 min_p: float = MIN_P) -> Completion:
         """Stream a completion from the server's ``/completion``."""
         t0 = time.perf_counter()
         check_cancel(cancel)
@@ -146,7 +147,7 @@ class HTTPBackend:
                       on_token: TokenCallback | None = None,
                       cancel: threading.Event | None = None,
                       prefix: str | Sequence[str] | None = None,
-                      purpose: str = "code", min_p: float = 0.05) -> list[Completion]:
+                      purpose: str = "code", min_p: float = MIN_P) -> list[Completion]:
         """``n`` requests at once, request i with ``temperature[i]`` and seed ``seed + i``;
         sequence 0 runs in the calling thread and streams through ``on_token``.
 
@@ -228,7 +229,7 @@ class HTTPBackend:
     def _body(self, prompt: str, max_tokens: int, temperature: float, seed: int,
               stop: Sequence[str], grammar: str | None, specs: Sequence[AdapterSpec], *,
               cache_prompt: bool, probs: bool = False,
-              min_p: float = 0.05) -> dict[str, Any]:
+              min_p: float = MIN_P) -> dict[str, Any]:
         body: dict[str, Any] = {"prompt": prompt, "n_predict": max_tokens,
                                 "temperature": temperature, "seed": seed, "min_p": min_p,
                                 "stop": list(stop), "stream": True,

@@ -17,7 +17,12 @@ separately; ``cancel`` ends them all.
 A step of three branches is padded to four with a throwaway entry (a spare ``seq_id``,
 its cell removed after the decode): llama.cpp's repacked CPU kernels multiply four
 columns at once and take the rest one by one, so four entries cost less than three
-(on the default model, 2 cores: 89 against 99 ms a step).
+(on the default model, 2 cores: 89 against 99 ms a step). That kernel sums in another
+order, so the padded step's logits differ in their last bits from a one-by-one step's, and
+a sampled sequence can part from its lone run at a near-tie (on the default model: one
+of three sampled-apart sequences, after 200 characters); with ``PAD_TO_FOUR`` off all
+three were their lone runs exactly. The tiny test model is not repacked, so its tests
+cannot see this.
 Afterwards sequences 1..n-1 are removed and sequence 0 is left as a lone generation
 leaves it, so the prefix cache stays valid.
 """

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 from batos.errors import BatosError, Interrupted
+from batos.llm.sampling import MIN_P
 
 #: One adapter request: (path of the LoRA GGUF -- or a key the backend knows --, scale).
 AdapterSpec = tuple[str, float]
@@ -75,7 +76,7 @@ class Backend(Protocol):
                  on_token: TokenCallback | None = None,
                  cancel: threading.Event | None = None,
                  prefix: str | Sequence[str] | None = None,
-                 purpose: str = "code", min_p: float = 0.05) -> Completion:
+                 purpose: str = "code", min_p: float = MIN_P) -> Completion:
         """Generate a completion of ``prompt``.
 
         ``prefix`` names a fixed leading part of the prompt that backends may cache
@@ -102,7 +103,7 @@ class Backend(Protocol):
                       on_token: TokenCallback | None = None,
                       cancel: threading.Event | None = None,
                       prefix: str | Sequence[str] | None = None,
-                      purpose: str = "code", min_p: float = 0.05) -> list[Completion]:
+                      purpose: str = "code", min_p: float = MIN_P) -> list[Completion]:
         """Up to ``n`` completions of ``prompt`` (candidates), decoded together where the
         backend can: the in-process model evaluates the prompt once and decodes every
         sequence in one batch per step.

@@ -1,9 +1,10 @@
 """Token sampling for the in-process llama.cpp backend: sampler chains and log-probabilities.
 
 One sampler chain per sequence: greedy at temperature 0, otherwise top-k 40, top-p 0.95,
-min-p (:data:`MIN_P` unless the caller asks for another), temperature and a seeded draw -- the same chain whether a sequence is
-generated alone (:meth:`batos.llm.llamacpp.Engine.generate`) or with others
-(:mod:`batos.llm.parallel`), so a sequence's tokens do not depend on its company.
+min-p (:data:`MIN_P` unless the caller asks for another), temperature and a seeded draw --
+the same chain whether a sequence is generated alone
+(:meth:`batos.llm.llamacpp.Engine.generate`) or with others (:mod:`batos.llm.parallel`),
+so a sequence's tokens do not depend on its company.
 """
 from __future__ import annotations
 

@@ -486,8 +486,8 @@ class DNUCycle:
             stop=STOP, adapters=list(persona.adapters), on_token=guard, prefix=prefix)
         many = getattr(self.backend, "generate_many", None)
         if attempt == 1 and len(temps) > 1 and callable(many) and cove.takes(many, "min_p"):
-            # the first attempt's branches stay one sequence until the model is unsure;
-            # retries sample as widely as usual
+            # a higher min-p keeps the branches on the greedy path until the model is
+            # unsure (faster, less diverse); retries always sample as widely as usual
             common["min_p"] = float(setting("branch_min_p", options=self.image.options))
         if len(temps) > 1 and callable(many):
             return list(many(prompt, len(temps), temperature=temps, purpose="code",
