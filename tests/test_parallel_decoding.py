@@ -79,7 +79,8 @@ def test_three_branches_padded_to_four_decode_the_same_tokens(
         backend: LlamaCppBackend, tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A step of three branches gets a throwaway fourth entry (cheaper on the repacked
     CPU kernels): nothing a sequence decodes changes, and the spare sequence keeps no
-    cell."""
+    cell. (On this unrepacked model; the default model's four-column kernel sums in
+    another order, see :mod:`batos.llm.parallel`.)"""
     from batos.llm import parallel
     temps = [0.9, 0.9, 0.9]
     padded = backend.generate_many(PROMPT, 3, max_tokens=N, temperature=temps, seed=5)

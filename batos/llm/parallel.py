@@ -138,7 +138,8 @@ def generate_many(engine: Any, prompt: str, n: int, *, max_tokens: int = 512,
             prompt_tokens_cached=cached, backend="llama.cpp",
             extra={"adapter_key": key, "n_ctx": n_ctx, "threads": engine.n_threads,
                    "mean_logprob": mean(s.logprobs), "sequence": s.index, "sequences": n,
-                   "decode_calls": steps, "decoded_cells": cells, "padded_steps": padded}) for s in seqs]
+                   "decode_calls": steps, "decoded_cells": cells, "padded_steps": padded})
+            for s in seqs]
 
 
 def _sample(engine: Any, seqs: Sequence[_Seq]) -> None:

@@ -12,9 +12,9 @@ The first line is pre-filled with the send's own arguments, so the first example
 about the actual send. By default only that line is asked for (it stops at the newline:
 a few tokens instead of up to 80): measured on the real model, the lines about other
 values were wrong about as often as right and cost ~2 s more per miss
-(``bench/bench_dnu.py --cove-lines``). :func:`parse_proposals` keeps only the lines that parse, have the
-selector's arity, arguments of the same kinds as the send's, and an answer that is a
-literal; they become :class:`~batos.lang.contracts.Example` objects marked
+(``bench/bench_dnu.py --cove-lines``). :func:`parse_proposals` keeps only the lines that
+parse, have the selector's arity, arguments of the same kinds as the send's, and an
+answer that is a literal; they become :class:`~batos.lang.contracts.Example` objects marked
 ``origin="proposed"``. The cycle checks every candidate method against them
 (:mod:`batos.mind.candidates`); they are softer than a user's examples.
 """

@@ -485,11 +485,11 @@ class DNUCycle:
             max_tokens=setting("max_tokens", options=self.image.options), seed=attempt,
             stop=STOP, adapters=list(persona.adapters), on_token=guard, prefix=prefix)
         many = getattr(self.backend, "generate_many", None)
-        if attempt == 1 and len(temps) > 1 and callable(many) and cove.takes(many, "min_p"):
-            # a higher min-p keeps the branches on the greedy path until the model is
-            # unsure (faster, less diverse); retries always sample as widely as usual
-            common["min_p"] = float(setting("branch_min_p", options=self.image.options))
         if len(temps) > 1 and callable(many):
+            if attempt == 1 and cove.takes(many, "min_p"):
+                # a higher min-p keeps the branches on the greedy path until the model is
+                # unsure (faster, less diverse); retries always sample as widely as usual
+                common["min_p"] = float(setting("branch_min_p", options=self.image.options))
             return list(many(prompt, len(temps), temperature=temps, purpose="code",
                              **common))[:len(temps)]
         extra = {"purpose": "code"} if cove.takes(self.backend.generate, "purpose") else {}
