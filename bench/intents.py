@@ -3,6 +3,8 @@ cycle (2026-12-02), and the multi-object sets.
 
 ``HELD_OUT_2`` and ``MULTI_HELD_OUT`` are held out: they are never used while tuning
 prompts, briefs or the cycle; run them only to measure. ``MULTI_TUNED`` may be tuned on.
+``HELD_OUT_3`` and ``MULTI_HELD_OUT_2`` (written 2026-12-03, before any model output on
+them was seen) are held out the same way.
 
 A single-object intent is ``(selector, arguments, starting slots, check(result, receiver))``,
 as in bench_dnu.INTENTS. A multi-object intent is ``(selector, build, arguments,
@@ -181,4 +183,128 @@ MULTI_HELD_OUT: list[tuple[str, Callable, Callable, Check]] = [
     ("orderTotal", order, lambda o: (), lambda r, o: r == 10),
     ("depositAll:", bank, lambda o: (5,), lambda r, o: [a.balance for a in o.accounts] == [105, 55]),
     ("ownersSorted", bank, lambda o: (), lambda r, o: list(r) == ["alice", "bob"]),
+]
+
+
+# --- held out, third set ----------------------------------------------------------------------
+# Written 2026-12-03 by someone who had not seen any model output on them. Held out: never
+# tune prompts, briefs or the cycle on HELD_OUT_3 or MULTI_HELD_OUT_2; run them only to measure.
+
+def _num(result: Any, expected: float, tol: float = 1e-6) -> bool:
+    return (isinstance(result, (int, float)) and not isinstance(result, bool)
+            and abs(result - expected) <= tol)
+
+
+def _as_dict(result: Any) -> dict | None:
+    try:
+        return dict(result.items()) if hasattr(result, "items") else dict(result)
+    except (TypeError, ValueError):
+        return None
+
+
+def _lists(result: Any) -> list | None:
+    try:
+        return [list(x) for x in result]
+    except TypeError:
+        return None
+
+
+def _masked(result: Any, last: str, length: int) -> bool:
+    if not isinstance(result, str):
+        return False
+    plain = result.replace(" ", "").replace("-", "")
+    return (len(plain) == length and plain.endswith(last)
+            and not any(c.isdigit() for c in plain[:-len(last)]))
+
+
+HELD_OUT_3: list[tuple[str, tuple, dict, Check]] = [
+    # numbers, strings and dictionaries held in slots
+    ("mostFrequent", (), {"numbers": [3, 1, 3, 2, 1, 3]}, lambda r, o: r == 3),
+    ("wordFrequencies", (), {"words": ["red", "blue", "red"]},
+     lambda r, o: _as_dict(r) == {"red": 2, "blue": 1}),
+    ("priceOf:", ("pear",), {"prices": {"apple": 3, "pear": 5}}, lambda r, o: r == 5),
+    ("inventoryTotal", (), {"stock": {"nails": 40, "screws": 25}}, lambda r, o: r == 65),
+    ("winner", (), {"votes": {"yes": 7, "no": 4, "abstain": 2}}, lambda r, o: r == "yes"),
+    ("consecutiveDifferences", (), {"readings": [3, 7, 12, 20]},
+     lambda r, o: list(r) == [4, 5, 8]),
+    ("namesStartingWith:", ("b",), {"names": ["bob", "amy", "bea"]},
+     lambda r, o: list(r) == ["bob", "bea"]),
+    ("duplicates", (), {"items": [1, 2, 2, 3, 3, 3, 4]}, lambda r, o: sorted(r) == [2, 3]),
+    ("chunksOf:", (2,), {"items": [1, 2, 3, 4, 5]},
+     lambda r, o: _lists(r) == [[1, 2], [3, 4], [5]]),
+    ("keysWithValue:", (30,), {"ages": {"ann": 30, "bo": 25, "cy": 30}},
+     lambda r, o: sorted(r) == ["ann", "cy"]),
+    # pure functions of the arguments
+    ("camelCase:", ("make it work",), {}, lambda r, o: r == "makeItWork"),
+    ("romanNumeral:", (49,), {}, lambda r, o: r == "XLIX"),
+    ("binaryOf:", (10,), {}, lambda r, o: r in ("1010", "2r1010", "0b1010")),
+    ("hypotenuseOf:and:", (3, 4), {}, lambda r, o: _num(r, 5)),
+    ("caesar:shift:", ("xyz", 2), {}, lambda r, o: r == "zab"),
+    ("fizzBuzz:", (15,), {},
+     lambda r, o: isinstance(r, str) and r.replace(" ", "").lower() == "fizzbuzz"),
+    ("ordinal:", (12,), {}, lambda r, o: r == "12th"),
+    ("roundUp:toMultipleOf:", (17, 5), {}, lambda r, o: r == 20),
+    ("interleave:with:", ("abc", "123"), {}, lambda r, o: r == "a1b2c3"),
+    ("maskCardNumber:", ("1234567812345678",), {}, lambda r, o: _masked(r, "5678", 16)),
+    # predicates
+    ("isOverdrawn", (), {"balance": -20}, lambda r, o: r is True),
+    ("canAfford:", (30,), {"balance": 25}, lambda r, o: r is False),
+    ("allPositive", (), {"numbers": [3, -1, 4]}, lambda r, o: r is False),
+    ("hasUniqueLetters:", ("world",), {}, lambda r, o: r is True),
+    # changes of state
+    ("moveToEnd:", ("b",), {"items": ["a", "b", "c"]},
+     lambda r, o: list(o.items) == ["a", "c", "b"]),
+    ("removeEvens", (), {"items": [1, 2, 3, 4]}, lambda r, o: list(o.items) == [1, 3]),
+    ("rotateLeft", (), {"items": [1, 2, 3, 4]}, lambda r, o: list(o.items) == [2, 3, 4, 1]),
+    ("logIn", (), {"loggedIn": False, "logins": 0},
+     lambda r, o: o.loggedIn is True and o.logins == 1),
+    ("recordVote:", ("maybe",), {"votes": {"yes": 2}},
+     lambda r, o: _as_dict(o.votes) == {"yes": 2, "maybe": 1}),
+    ("renameKey:to:", ("colour", "color"), {"settings": {"colour": "red", "size": 2}},
+     lambda r, o: _as_dict(o.settings) == {"color": "red", "size": 2}),
+]
+
+
+def kitchen(g: Any) -> Any:
+    return _holder(g, "ingredients", {"name": "", "grams": 0, "kcalPer100g": 0}, [
+        {"name": "flour", "grams": 500, "kcalPer100g": 364},
+        {"name": "butter", "grams": 200, "kcalPer100g": 717},
+        {"name": "sugar", "grams": 100, "kcalPer100g": 387}])
+
+
+def fleet(g: Any) -> Any:
+    return _holder(g, "ships", {"name": "", "crew": 0, "speed": 0, "docked": True}, [
+        {"name": "Aurora", "crew": 12, "speed": 18, "docked": True},
+        {"name": "Brig", "crew": 30, "speed": 11, "docked": False},
+        {"name": "Cutter", "crew": 8, "speed": 25, "docked": False}])
+
+
+def course(g: Any) -> Any:
+    return _holder(g, "lessons", {"title": "", "minutes": 0, "done": False}, [
+        {"title": "Intro", "minutes": 10, "done": True},
+        {"title": "Loops", "minutes": 25, "done": False},
+        {"title": "Blocks", "minutes": 40, "done": False}])
+
+
+MULTI_HELD_OUT_2: list[tuple[str, Callable, Callable, Check]] = [
+    ("totalCalories", kitchen, lambda o: (), lambda r, o: _num(r, 3641, 0.5)),
+    ("scaleRecipeBy:", kitchen, lambda o: (2,),
+     lambda r, o: [i.grams for i in o.ingredients] == [1000, 400, 200]),
+    ("ingredientsOver:", kitchen, lambda o: (150,),
+     lambda r, o: _names(r, "name") == ["flour", "butter"]),
+    ("fastestShipName", fleet, lambda o: (), lambda r, o: r == "Cutter"),
+    ("crewAtSea", fleet, lambda o: (), lambda r, o: r == 38),
+    ("launch:", fleet, lambda o: ("Aurora",),
+     lambda r, o: [s.docked for s in o.ships] == [False, False, False]),
+    ("namesFastestFirst", fleet, lambda o: (),
+     lambda r, o: _names(r, "name") == ["Cutter", "Aurora", "Brig"]),
+    ("decommission:", fleet, lambda o: ("Brig",),
+     lambda r, o: [s.name for s in o.ships] == ["Aurora", "Cutter"]),
+    ("minutesLeft", course, lambda o: (), lambda r, o: r == 65),
+    ("markDone:", course, lambda o: ("Loops",),
+     lambda r, o: [le.done for le in o.lessons] == [True, True, False]),
+    ("nextLesson", course, lambda o: (),
+     lambda r, o: _is_or_named(r, o.lessons, "title", "Loops")),
+    ("swapLesson:with:", course, lambda o: ("Intro", "Loops"),
+     lambda r, o: [le.title for le in o.lessons] == ["Loops", "Intro", "Blocks"]),
 ]
