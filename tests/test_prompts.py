@@ -27,6 +27,9 @@ FORMATTED = "a short formatted string"
 DESCRIBED = "a string that describes it in words"
 BOOLEAN = "True or False"
 ONE_VALUE = "one value (not a list of the steps)"
+LETTERS = "True or False, comparing letters only (ignore case, spaces and punctuation)"
+ONE_NUMBER = "one number"
+RUNNING = "a list with the running result after each element (as long as the elements)"
 EMPTIED_GENERIC = "self, after putting the slots it is about back to 0, '', [], {} or False"
 
 SLOTS = [("items", "#(1 2)", "list"), ("count", "3", "int"), ("name", "'ann'", "str"),
@@ -76,6 +79,18 @@ def test_selector_words(selector: str, words: list[str]) -> None:
     ("areaOf:", (2.5,), ONE_VALUE),
     ("sumOfSquaresOf:", (4,), ONE_VALUE),
     ("double:", (3,), ONE_VALUE),
+    ("between:and:", (3, 7), BOOLEAN),                    # Magnitude>>between:and:
+    ("beginsWith:", ("ab",), BOOLEAN),
+    ("endsWith:", ("ab",), BOOLEAN),
+    ("palindrome:", ("Racecar",), LETTERS),               # a question about letters
+    ("isPalindrome:", ("racecar",), LETTERS),
+    ("isAnagramOf:and:", ("listen", "silent"), LETTERS),
+    ("runningTotal", (), RUNNING),
+    ("cumulativeSum", (), RUNNING),
+    ("rangeOfItems", (), ONE_NUMBER),                     # a statistic, not (min, max)
+    ("average", (), ONE_NUMBER),
+    ("totalBalance", (), ONE_NUMBER),
+    ("sumOf:and:", (1, 2), ONE_NUMBER),
 ])
 def test_return_hint_from_the_name(selector: str, arguments: tuple, hint: str) -> None:
     assert return_hint(selector, arguments) == hint
@@ -92,7 +107,8 @@ def test_return_hint_from_the_name(selector: str, arguments: tuple, hint: str) -
     ("evenItems", ()),
     ("hypotenuseOf:and:", (3, 4)),         # two keywords: not claimed
     ("at:put:", (1, 2)),
-    ("average", ()),
+    ("rangeFrom:to:", (1, 5)),             # a range of numbers, not a statistic
+    ("orderTotal", ()),                    # only a leading statistic word counts
     ("HTTPServer", ()),
     ("", ()),
 ])

@@ -129,7 +129,14 @@ def _selector_words(selector: str) -> list[str]:
 
 _FORMATTING = {"as", "format", "pad"}
 _DESCRIBING = {"display", "describe", "print", "show"}
-_PREDICATE = {"is", "has", "can", "contains", "includes", "should"}
+_PREDICATE = {"is", "has", "can", "contains", "includes", "should",
+              # Pharo's own questions: Magnitude>>between:and:, String>>beginsWith: ...
+              "between", "begins", "ends", "starts", "matches"}
+# questions about text that, by their usual meaning, compare letters only
+_LETTERS_ONLY = {"palindrome", "anagram"}
+# a statistic of a collection: one number (rangeOfItems is largest - smallest, no pair)
+_STATISTIC = {"sum", "total", "average", "mean", "median", "range", "product", "variance"}
+_RUNNING = {"running", "cumulative"}
 _EMPTYING = {"reset", "clear", "empty"}
 _CHANGING = {"set", "add", "remove", "push", "pop", "increment", "decrement", "deposit",
              "withdraw", "toggle", "append", "insert", "put", "store", "enqueue", "dequeue",
@@ -142,18 +149,26 @@ def return_hint(selector: str, arguments: Sequence[Any] = (),
     (the "How to read a message" rules of the covenant), or None when it says nothing
     clear: ``asPercent:`` answers a string, ``isEmpty`` a boolean, ``reset`` self after
     emptying the slots it names (all but the description when it names none; ``slots``
-    are the brief's ``(name, preview, type)`` rows), and a one-keyword noun of a number
-    (``fibonacci:``, ``factorialOf:``) one value rather than a list."""
+    are the brief's ``(name, preview, type)`` rows), a one-keyword noun of a number
+    (``fibonacci:``, ``factorialOf:``) one value rather than a list, Pharo's questions
+    (``between:and:``, ``beginsWith:``) a boolean, ``palindrome:`` a boolean over
+    letters only, ``runningTotal`` a list of partial results and a statistic
+    (``rangeOfItems``, ``average``) one number."""
     words = _selector_words(selector)
     if not words:
         return None
     first, last = words[0].lower(), words[-1]
+    lowered = {w.lower() for w in words}
     if first in _FORMATTING:
         return "a short formatted string"
     if first in _DESCRIBING or last == "String":
         return "a string that describes it in words"
+    if lowered & _LETTERS_ONLY:
+        return "True or False, comparing letters only (ignore case, spaces and punctuation)"
     if first in _PREDICATE:
         return "True or False"
+    if first in _RUNNING:
+        return "a list with the running result after each element (as long as the elements)"
     if first in _EMPTYING:
         emptied = _emptied(selector, slots)
         if emptied:
@@ -163,6 +178,8 @@ def return_hint(selector: str, arguments: Sequence[Any] = (),
     if selector.count(":") == 1 and len(numbers) == 1 and not last.endswith("s") and \
             first not in _CHANGING and (len(words) == 1 or last in ("Of", "Number")):
         return "one value (not a list of the steps)"
+    if first in _STATISTIC and (":" not in selector or "of" in lowered):
+        return "one number"
     return None
 
 
