@@ -291,10 +291,11 @@ MODES = {
 
 
 def sets(names: list[str]) -> list[tuple[str, list, bool]]:
-    from intents import HELD_OUT_2, HELD_OUT_3, MULTI_HELD_OUT, MULTI_HELD_OUT_2, MULTI_TUNED
+    from intents import (HELD_OUT_2, HELD_OUT_3, MULTI_HELD_OUT, MULTI_HELD_OUT_2, MULTI_TUNED,
+                         MULTI_TUNED_2)
     table = {"tuned": (INTENTS, False), "held": (HELD_OUT + HELD_OUT_2, False),
              "multi": (MULTI_TUNED, True), "multi-held": (MULTI_HELD_OUT, True),
-             "held3": (HELD_OUT_3, False), "multi-held3": (MULTI_HELD_OUT_2, True)}
+             "multi2": (MULTI_TUNED_2, True), "held3": (HELD_OUT_3, False), "multi-held3": (MULTI_HELD_OUT_2, True)}
     return [(n, *table[n]) for n in names]
 
 
@@ -331,7 +332,8 @@ def main() -> None:
     parser.add_argument("--held-out", action="store_true",
                         help="also run the held-out intents (HELD_OUT and intents.HELD_OUT_2)")
     parser.add_argument("--sets", default=None,
-                        help="comma-separated: tuned, held, multi, multi-held, held3 "
+                        help="comma-separated: tuned, held, multi, multi-held, multi2 "
+                             "(intents.MULTI_TUNED_2), held3 "
                              "(intents.HELD_OUT_3), multi-held3 (intents.MULTI_HELD_OUT_2) "
                              "(default: tuned, plus held with --held-out)")
     parser.add_argument("--adapter", type=Path, default=None,

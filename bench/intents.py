@@ -308,3 +308,50 @@ MULTI_HELD_OUT_2: list[tuple[str, Callable, Callable, Check]] = [
     ("swapLesson:with:", course, lambda o: ("Intro", "Loops"),
      lambda r, o: [le.title for le in o.lessons] == ["Loops", "Intro", "Blocks"]),
 ]
+
+# --- multi-object, tuned (second set) ---------------------------------------------------------
+# Written 2026-12-03 to tune the multi-object cycle on after the fresh held-out sets above
+# showed where it stands; tuning looks at these, never at MULTI_HELD_OUT_2.
+
+def warehouse(g: Any) -> Any:
+    return _holder(g, "crates", {"label": "", "weight": 0, "fragile": False}, [
+        {"label": "tv", "weight": 18, "fragile": True},
+        {"label": "books", "weight": 25, "fragile": False},
+        {"label": "vase", "weight": 4, "fragile": True}])
+
+
+def hotel(g: Any) -> Any:
+    return _holder(g, "rooms", {"number": 0, "beds": 1, "occupied": False, "rate": 0}, [
+        {"number": 101, "beds": 1, "occupied": True, "rate": 80},
+        {"number": 102, "beds": 2, "occupied": False, "rate": 120},
+        {"number": 103, "beds": 3, "occupied": True, "rate": 150}])
+
+
+def club(g: Any) -> Any:
+    return _holder(g, "members", {"name": "", "joined": 2000, "fee": 0, "active": True}, [
+        {"name": "ann", "joined": 2019, "fee": 30, "active": True},
+        {"name": "bo", "joined": 2011, "fee": 20, "active": False},
+        {"name": "cy", "joined": 2015, "fee": 40, "active": True}])
+
+
+MULTI_TUNED_2: list[tuple[str, Callable, Callable, Check]] = [
+    ("heaviestCrateLabel", warehouse, lambda o: (), lambda r, o: r == "books"),
+    ("totalWeightOfFragile", warehouse, lambda o: (), lambda r, o: r == 22),
+    ("cratesHeavierThan:", warehouse, lambda o: (10,),
+     lambda r, o: _names(r, "label") == ["tv", "books"]),
+    ("removeCrateLabelled:", warehouse, lambda o: ("books",),
+     lambda r, o: [c.label for c in o.crates] == ["tv", "vase"]),
+    ("freeRooms", hotel, lambda o: (), lambda r, o: _names(r, "number") == [102]),
+    ("checkIn:", hotel, lambda o: (102,), lambda r, o: o.rooms[1].occupied is True),
+    ("nightlyIncome", hotel, lambda o: (), lambda r, o: r == 230),
+    ("roomNumbersByRate", hotel, lambda o: (), lambda r, o: list(r) == [101, 102, 103]),
+    ("activeMemberNames", club, lambda o: (), lambda r, o: list(r) == ["ann", "cy"]),
+    ("raiseFeesBy:", club, lambda o: (10,),
+     lambda r, o: [m.fee for m in o.members] == [40, 30, 50]),
+    ("longestServingName", club, lambda o: (), lambda r, o: r == "bo"),
+    ("moveToFront:", club, lambda o: ("cy",),
+     lambda r, o: [m.name for m in o.members] == ["cy", "ann", "bo"]),
+    ("deactivate:", club, lambda o: ("ann",),
+     lambda r, o: [m.active for m in o.members] == [False, False, True]),
+    ("feesPaidByActive", club, lambda o: (), lambda r, o: r == 70),
+]

@@ -138,6 +138,26 @@ def test_an_argument_that_is_a_held_objects_field_value_is_named_after_the_field
     assert W.params_and_world(image, store, "find:", ("pen",))[0] == ["name"]
 
 
+def test_an_argument_that_names_a_held_object_says_which(image: Any, store: Any) -> None:
+    """``moveToFront: 'book'``: the brief says 'book' is the .name of one item (a model
+    that sees only the strings otherwise writes ``self.items.index(name)``); a number
+    only where its parameter is named after that slot; a value nobody holds, nothing."""
+    def said(selector: str, args: tuple) -> list[str]:
+        return [w for w in W.params_and_world(image, store, selector, args)[1]
+                if "(argument) =" in w]
+    assert said("moveToFront:", ("book",)) == [
+        "name (argument) = 'book' is the .name of one of the objects in self.items"]
+    store._slots["items"][0].set_slot("name", "book")
+    assert said("find:", ("book",)) == [
+        "name (argument) = 'book' is the .name of 2 of the objects in self.items"]
+    assert said("find:", ("ink",)) == []
+    assert said("raiseBy:", (12,)) == []                     # 12 is a price by chance
+    assert said("itemWithPrice:", (12,)) == [
+        "price (argument) = 12 is the .price of one of the objects in self.items"]
+    store.set_slot("manager", store._slots["items"][1])
+    assert said("promote:", ("book",))[0].endswith("of 2 of the objects in self.items")
+
+
 # --- failure feedback ----------------------------------------------------------------------
 
 def test_failure_feedback_names_what_the_other_object_has(image: Any, store: Any) -> None:

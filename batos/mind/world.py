@@ -222,7 +222,42 @@ def world_lines(receiver: Any, arguments: Sequence[Any] = (), params: Sequence[s
                 lines.append(line)
                 left -= cost
                 break
+    for i, arg in enumerate(arguments):
+        name = params[i] if i < len(params) else f"argument {i + 1}"
+        line = _names_one(receiver, name, arg, family)
+        if line is not None and tokens(line) <= left:
+            lines.append(line)
+            left -= tokens(line)
     return lines
+
+
+def _names_one(receiver: Any, name: str, arg: Any, family: Family) -> str | None:
+    """``name (argument) = 'cy' is the .name of one of the objects in self.members``:
+    a plain argument that equals a data slot of objects the receiver holds (so the
+    method looks that object up rather than treating the collection as one of names).
+    A number counts only where its parameter is named after that slot (``number`` for
+    ``checkIn: 102``): a small number equals some slot by chance too often."""
+    if not isinstance(receiver, Proto) or isinstance(arg, bool) or \
+            not isinstance(arg, (str, int, float)) or arg == "":
+        return None
+    for slot, value in family.fields(receiver):
+        if is_parent_slot(slot):
+            continue
+        objects = [value] if isinstance(value, Proto) else \
+            list(value.values()) if isinstance(value, Mapping) else \
+            list(value) if _is_collection(value) else []
+        objects = [o for o in objects if isinstance(o, Proto)]
+        for field in dict.fromkeys(n for o in objects for n, _ in family.fields(o)):
+            if not isinstance(arg, str) and field != name:
+                continue
+            hits = sum(1 for o in objects
+                       if any(n == field and _same(v, arg) for n, v in family.fields(o)))
+            if hits:
+                which = "self." + slot if isinstance(value, Proto) else (
+                    ("one of the objects" if hits == 1 else f"{hits} of the objects")
+                    + f" in self.{slot}")
+                return f"{name} (argument) = {_value(arg)} is the .{field} of {which}"
+    return None
 
 
 def world_for(image: Any, receiver: Any, arguments: Sequence[Any] = (),
