@@ -166,3 +166,19 @@ def test_get_backend_default_model_end_to_end(monkeypatch: pytest.MonkeyPatch,
                                    hashlib.sha256(data).hexdigest())
     done = be.generate(be.format_chat([{"role": "user", "content": "hi"}]), max_tokens=4)
     assert done.completion_tokens == 4 and done.model_sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_takes_tells_which_optional_keywords_a_backend_accepts() -> None:
+    """The cycle passes ``purpose``/``min_p`` only to backends that accept them."""
+    from batos.llm.protocol import takes
+
+    def old(prompt: str, max_tokens: int = 8) -> None: ...
+
+    def new(prompt: str, *, min_p: float = 0.05) -> None: ...
+
+    def open_ended(prompt: str, **kw: object) -> None: ...
+
+    assert not takes(old, "min_p") and takes(new, "min_p") and not takes(new, "purpose")
+    assert takes(open_ended, "purpose")
+    assert takes(FakeBackend().generate, "min_p") and takes(FakeBackend().generate, "purpose")
+    assert not takes(object(), "purpose")                  # nothing callable: no

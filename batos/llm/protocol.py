@@ -13,6 +13,7 @@ it only when a model is first needed.
 """
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 from dataclasses import dataclass, field
@@ -241,5 +242,15 @@ def generate_many(backend: Any, prompt: str, n: int, **kw: Any) -> list[Completi
     return out
 
 
+def takes(fn: Callable[..., Any], name: str) -> bool:
+    """Whether ``fn`` accepts the keyword ``name`` (a backend's optional ``purpose`` or
+    ``min_p``: a backend written before them is called without)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
 __all__ = ["AdapterSpec", "TokenCallback", "Completion", "Backend", "check_cancel",
-           "normalize_adapters", "StopScanner", "generate_many", "temperatures"]
+           "normalize_adapters", "StopScanner", "generate_many", "takes", "temperatures"]

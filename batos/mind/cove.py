@@ -21,10 +21,10 @@ answer that is a literal; they become :class:`~batos.lang.contracts.Example` obj
 from __future__ import annotations
 
 import ast
-import inspect
 from typing import Any, Callable, Sequence
 
 from batos.lang.contracts import Example, arity
+from batos.llm.protocol import takes
 
 #: tokens the examples may take (three short lines)
 MAX_TOKENS = 80
@@ -162,14 +162,6 @@ def parse_proposals(text: str, selector: str, arguments: Sequence[Any]) -> list[
     return out
 
 
-def takes(fn: Callable[..., Any], name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
-
-
 def propose(backend: Any, messages: list[dict[str, str]], selector: str,
             arguments: Sequence[Any], *, adapters: Sequence[Any] = (),
             prefix: Any = None, seed: int = 0, lines: int = 1,
@@ -193,4 +185,4 @@ def propose(backend: Any, messages: list[dict[str, str]], selector: str,
 
 
 __all__ = ["propose", "parse_proposals", "can_propose", "literal", "request", "prefill",
-           "takes", "MAX_TOKENS"]
+           "MAX_TOKENS"]

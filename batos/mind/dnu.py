@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 from batos.errors import GenerationFailed, MessageNotUnderstood, ModelError
 from batos.guardian.limits import paused
 from batos.llm.backend import Completion
+from batos.llm.protocol import takes
 from batos.mind import cove, genlog
 from batos.mind.candidates import (AttemptFailed, Candidate, Runaway, RunawayGuard, Trial,
                                    choose, disputed, evaluate, failure_of, install_and_send,
@@ -486,13 +487,13 @@ class DNUCycle:
             stop=STOP, adapters=list(persona.adapters), on_token=guard, prefix=prefix)
         many = getattr(self.backend, "generate_many", None)
         if len(temps) > 1 and callable(many):
-            if attempt == 1 and cove.takes(many, "min_p"):
+            if attempt == 1 and takes(many, "min_p"):
                 # a higher min-p keeps the branches on the greedy path until the model is
                 # unsure (faster, less diverse); retries always sample as widely as usual
                 common["min_p"] = float(setting("branch_min_p", options=self.image.options))
             return list(many(prompt, len(temps), temperature=temps, purpose="code",
                              **common))[:len(temps)]
-        extra = {"purpose": "code"} if cove.takes(self.backend.generate, "purpose") else {}
+        extra = {"purpose": "code"} if takes(self.backend.generate, "purpose") else {}
         return [self.backend.generate(prompt, temperature=temps[0], **common, **extra)]
 
     def _provenance(self, cand: Candidate, attempt: int) -> dict[str, Any]:

@@ -216,7 +216,7 @@ def review(image: Any, owner: Any, selector: str, method: Any, *, seed: int = 0)
     the running cycle); answers the parsed :class:`Review`. Changes nothing else."""
     from batos.guardian.limits import paused
     from batos.mind import genlog
-    from batos.mind.cove import takes
+    from batos.llm.protocol import takes
     from batos.mind.workstate import global_name
     from batos.mind.personas import (REVIEWER, adapter_specs, backend_for, find_persona,
                                      persona_name, system_prompt_of)
