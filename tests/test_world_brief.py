@@ -158,6 +158,26 @@ def test_an_argument_that_names_a_held_object_says_which(image: Any, store: Any)
     assert said("promote:", ("book",))[0].endswith("of 2 of the objects in self.items")
 
 
+def test_a_failed_lookup_of_such_an_argument_says_to_find_the_object(
+        image: Any, store: Any) -> None:
+    """``self.items.index(name)`` raised ``'book' is not in list``: the retry is told
+    the list holds objects and how to find the one; other failures get nothing."""
+    def fed(exc: BaseException, args: tuple, params: list[str]) -> str | None:
+        return W.lookup_feedback(exc, store, args, params)
+    assert fed(ValueError("'book' is not in list"), ("book",), ["name"]) == (
+        "self.items holds objects, not their .name values: find the one whose .name is "
+        "name, as in next(x for x in self.items if x.name == name).")
+    assert fed(ValueError("list.remove(x): x not in list"), ("pen",), ["name"]) is not None
+    assert fed(KeyError("pen"), ("pen",), ["item"]) is not None
+    assert fed(ValueError("'ink' is not in list"), ("ink",), ["name"]) is None  # nobody's
+    assert fed(TypeError("unsupported operand"), ("book",), ["name"]) is None
+    assert fed(ValueError("math domain error"), ("book",), ["name"]) is None
+    try:
+        store._slots["items"].index("book")
+    except ValueError as exc:                                   # the real message
+        assert fed(exc, ("book",), ["name"]) is not None
+
+
 # --- failure feedback ----------------------------------------------------------------------
 
 def test_failure_feedback_names_what_the_other_object_has(image: Any, store: Any) -> None:

@@ -22,16 +22,12 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from batos.errors import LimitExceeded, MessageNotUnderstood, MethodDefinitionError
 from batos.mind.prompts import MissionBrief, change_kind, emptied_slots, preview
+from batos.mind.world import failure_feedback, lookup_feedback
 
 if TYPE_CHECKING:
     from batos.image.image import Image
     from batos.image.proto import Proto
     from batos.lang.contracts import Example, Outcome
-
-try:  # H3's description of what another object understands (a newer prompts layer)
-    from batos.mind.world import failure_feedback  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - until it lands
-    failure_feedback = None
 
 #: a line longer than any method's: the generation ran away
 RUNAWAY_LINE = 240
@@ -349,13 +345,13 @@ def describe_error(trial: Trial, exc: BaseException) -> str:
         names = ", ".join(n for n, _, _ in trial.brief.slots) or "none"
         return (f"self has no slot or method named {exc.selector!r}; its slots are: "
                 f"{names}. Use only those, or create a slot by assigning it first.")
-    if failure_feedback is not None:
-        try:
-            more = failure_feedback(exc, trial.receiver)
-        except Exception:  # noqa: BLE001 - feedback is a help, never a new failure
-            more = None
-        if more:
-            error += f". {more}"
+    try:
+        more = failure_feedback(exc, trial.receiver) or lookup_feedback(
+            exc, trial.receiver, trial.arguments, trial.brief.params)
+    except Exception:  # noqa: BLE001 - feedback is a help, never a new failure
+        more = None
+    if more:
+        error += f". {more}"
     return error
 
 

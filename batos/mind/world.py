@@ -234,9 +234,22 @@ def world_lines(receiver: Any, arguments: Sequence[Any] = (), params: Sequence[s
 def _names_one(receiver: Any, name: str, arg: Any, family: Family) -> str | None:
     """``name (argument) = 'cy' is the .name of one of the objects in self.members``:
     a plain argument that equals a data slot of objects the receiver holds (so the
-    method looks that object up rather than treating the collection as one of names).
-    A number counts only where its parameter is named after that slot (``number`` for
-    ``checkIn: 102``): a small number equals some slot by chance too often."""
+    method looks that object up rather than treating the collection as one of names)."""
+    found = _holding(receiver, name, arg, family)
+    if found is None:
+        return None
+    slot, field, hits, direct = found
+    which = "self." + slot if direct else (
+        ("one of the objects" if hits == 1 else f"{hits} of the objects") + f" in self.{slot}")
+    return f"{name} (argument) = {_value(arg)} is the .{field} of {which}"
+
+
+def _holding(receiver: Any, name: str, arg: Any, family: Family
+             ) -> tuple[str, str, int, bool] | None:
+    """(slot, field, how many, held directly) for the first slot of ``receiver`` whose
+    object(s) have a data slot ``field`` equal to ``arg``. A number counts only where its
+    parameter is named after that slot (``number`` for ``checkIn: 102``): a small number
+    equals some slot by chance too often."""
     if not isinstance(receiver, Proto) or isinstance(arg, bool) or \
             not isinstance(arg, (str, int, float)) or arg == "":
         return None
@@ -253,11 +266,40 @@ def _names_one(receiver: Any, name: str, arg: Any, family: Family) -> str | None
             hits = sum(1 for o in objects
                        if any(n == field and _same(v, arg) for n, v in family.fields(o)))
             if hits:
-                which = "self." + slot if isinstance(value, Proto) else (
-                    ("one of the objects" if hits == 1 else f"{hits} of the objects")
-                    + f" in self.{slot}")
-                return f"{name} (argument) = {_value(arg)} is the .{field} of {which}"
+                return slot, field, hits, isinstance(value, Proto)
     return None
+
+
+def lookup_feedback(exc: BaseException, receiver: Any, arguments: Sequence[Any],
+                    params: Sequence[str], family: Family | None = None) -> str | None:
+    """What to add when a method's lookup failed (``'cy' is not in list``, a KeyError)
+    on an argument that is a slot value of objects the receiver holds: that it must find
+    the object by that slot. None otherwise."""
+    if not isinstance(exc, (ValueError, LookupError)):
+        return None
+    family = family or _family_of(receiver)
+    text = str(exc)
+    for i, arg in enumerate(arguments):
+        name = params[i] if i < len(params) else f"argument {i + 1}"
+        found = _holding(receiver, name, arg, family)
+        if found is None or found[3]:
+            continue
+        if repr(arg) in text or "not in list" in text or isinstance(exc, KeyError):
+            slot, field, _, _ = found
+            return (f"self.{slot} holds objects, not their .{field} values: find the one "
+                    f"whose .{field} is {name}, as in next(x for x in self.{slot} "
+                    f"if x.{field} == {name}).")
+    return None
+
+
+def _family_of(*objects: Any) -> Family:
+    """The family of the image the first of ``objects`` that has one lives in."""
+    from batos.image.image import image_of
+    for obj in objects:
+        image = image_of(obj) if isinstance(obj, Proto) else None
+        if image is not None:
+            return Family.of_image(image)
+    return Family()
 
 
 def world_for(image: Any, receiver: Any, arguments: Sequence[Any] = (),
@@ -303,10 +345,7 @@ def failure_feedback(exc: BaseException, receiver: Any, family: Family | None = 
         target, missing = getattr(exc, "obj", None), str(getattr(exc, "name", "") or "")
     if not isinstance(target, Proto) or target is receiver:
         return None
-    if family is None:
-        from batos.image.image import image_of
-        image = image_of(target) or image_of(receiver)
-        family = Family.of_image(image) if image is not None else Family()
+    family = family or _family_of(target, receiver)
     fields = [n for n, _ in family.fields(target)]
     methods = family.methods(target)
     where = _held_at(receiver, target, family)
@@ -338,5 +377,6 @@ def _held_at(receiver: Any, target: Proto, family: Family) -> str:
     return ""
 
 
-__all__ = ["WORLD_TOKENS", "Family", "call_form", "failure_feedback", "params_and_world",
+__all__ = ["WORLD_TOKENS", "Family", "call_form", "failure_feedback", "lookup_feedback",
+           "params_and_world",
            "shape", "tokens", "world_for", "world_lines"]
