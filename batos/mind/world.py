@@ -6,8 +6,11 @@ that each item has ``price`` and ``qty`` (it guesses ``item.value``). :func:`wor
 answers one line per slot (and argument) that holds prototypes or collections: the
 element kind and count, and for prototypes their data slots (the first one's values)
 and the methods they understand (own and inherited, the machinery's left out), within a
-small token budget, in slot order. :func:`failure_feedback` answers, for a generated
-method whose send to another object failed, what that object does have.
+small token budget, in slot order, then a line for each argument that is a slot value
+of objects the receiver holds ("'cy' is the .name of one of the objects in
+self.members"). :func:`failure_feedback` answers, for a generated method whose send to
+another object failed, what that object does have; :func:`lookup_feedback`, for a lookup
+that failed on such an argument, how to find the object.
 
 Reading other objects' slots here is batos's own act (the mind layer describes the
 image to the model), so it uses :meth:`Proto.slots`, which trusts batos code.
