@@ -211,7 +211,7 @@ def world_lines(receiver: Any, arguments: Sequence[Any] = (), params: Sequence[s
         held += [(f"self.{n}", v) for n, v in family.fields(receiver)
                  if not is_parent_slot(n)]
     for i, arg in enumerate(arguments):
-        name = params[i] if i < len(params) else f"argument {i + 1}"
+        name = _param(params, i)
         held.append((f"{name} (argument)", arg))
     lines: list[str] = []
     left = budget
@@ -226,12 +226,17 @@ def world_lines(receiver: Any, arguments: Sequence[Any] = (), params: Sequence[s
                 left -= cost
                 break
     for i, arg in enumerate(arguments):
-        name = params[i] if i < len(params) else f"argument {i + 1}"
+        name = _param(params, i)
         line = _names_one(receiver, name, arg, family)
         if line is not None and tokens(line) <= left:
             lines.append(line)
             left -= tokens(line)
     return lines
+
+
+def _param(params: Sequence[str], i: int) -> str:
+    """The name argument ``i`` goes by in a brief: its parameter's, else its position."""
+    return params[i] if i < len(params) else f"argument {i + 1}"
 
 
 def _names_one(receiver: Any, name: str, arg: Any, family: Family) -> str | None:
@@ -262,12 +267,11 @@ def _holding(receiver: Any, name: str, arg: Any, family: Family
         objects = [value] if isinstance(value, Proto) else \
             list(value.values()) if isinstance(value, Mapping) else \
             list(value) if _is_collection(value) else []
-        objects = [o for o in objects if isinstance(o, Proto)]
-        for field in dict.fromkeys(n for o in objects for n, _ in family.fields(o)):
+        rows = [dict(family.fields(o)) for o in objects if isinstance(o, Proto)]
+        for field in dict.fromkeys(n for row in rows for n in row):
             if not isinstance(arg, str) and field != name:
                 continue
-            hits = sum(1 for o in objects
-                       if any(n == field and _same(v, arg) for n, v in family.fields(o)))
+            hits = sum(1 for row in rows if field in row and _same(row[field], arg))
             if hits:
                 return slot, field, hits, isinstance(value, Proto)
     return None
@@ -283,7 +287,7 @@ def lookup_feedback(exc: BaseException, receiver: Any, arguments: Sequence[Any],
     family = family or _family_of(receiver)
     text = str(exc)
     for i, arg in enumerate(arguments):
-        name = params[i] if i < len(params) else f"argument {i + 1}"
+        name = _param(params, i)
         found = _holding(receiver, name, arg, family)
         if found is None or found[3]:
             continue
