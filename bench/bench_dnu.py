@@ -60,8 +60,8 @@ decoded 10.7 tokens/s against 14.5-16.1), the default against ``BATOS_BRANCH_MIN
 min-p 0.25, whose own single column read 1.90/2.23/2.33/2.68 s.) Min-p 0.25 was chosen on
 the tuned sets and lost three held-out intents in the full cycle, so it is not the default.
 
-Measured 2026-12-03, third round (one sequence decoded 11.5 tokens/s), ``--modes single,tot,full --sets
-tuned,held,multi,multi-held,multi2,held3,multi-held3``, after the Returns line learnt
+Measured 2026-12-03, third round (one sequence decoded 11.5 tokens/s), ``--modes
+single,tot,full --sets tuned,held,multi,multi-held,multi2,held3,multi-held3``, after the Returns line learnt
 Pharo's questions, letters-only text questions, running results and statistics (chosen on
 the issue's named misreadings, which are also in ``held``: held now counts as tuned on),
 the argument line and the lookup feedback (the multi rows re-run after the last)::
@@ -314,7 +314,8 @@ def sets(names: list[str]) -> list[tuple[str, list, bool]]:
                          MULTI_TUNED_2)
     table = {"tuned": (INTENTS, False), "held": (HELD_OUT + HELD_OUT_2, False),
              "multi": (MULTI_TUNED, True), "multi-held": (MULTI_HELD_OUT, True),
-             "multi2": (MULTI_TUNED_2, True), "held3": (HELD_OUT_3, False), "multi-held3": (MULTI_HELD_OUT_2, True)}
+             "multi2": (MULTI_TUNED_2, True), "held3": (HELD_OUT_3, False),
+             "multi-held3": (MULTI_HELD_OUT_2, True)}
     return [(n, *table[n]) for n in names]
 
 
