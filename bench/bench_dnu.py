@@ -61,10 +61,11 @@ min-p 0.25, whose own single column read 1.90/2.23/2.33/2.68 s.) Min-p 0.25 was 
 the tuned sets and lost three held-out intents in the full cycle, so it is not the default.
 
 Measured 2026-12-03, third round (one sequence decoded 11.5 tokens/s), ``--modes
-single,tot,full --sets tuned,held,multi,multi-held,multi2,held3,multi-held3``, after the Returns line learnt
-Pharo's questions, letters-only text questions, running results and statistics (chosen on
-the issue's named misreadings, which are also in ``held``: held now counts as tuned on),
-the argument line and the lookup feedback (the multi rows re-run after the last)::
+single,tot,full --sets tuned,held,multi,multi-held,multi2,held3,multi-held3``, after the
+Returns line learnt Pharo's questions, letters-only text questions, running results and
+statistics (chosen on the issue's named misreadings, which are also in ``held``: held now
+counts as tuned on), the argument line and the lookup feedback (the multi rows re-run
+after the last)::
 
     set           single         tot (k=3)      full
     tuned         40/42 2.01 s   42/42 2.33 s   42/42 2.37 s
