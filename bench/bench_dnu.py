@@ -312,11 +312,14 @@ MODES = {
 
 def sets(names: list[str]) -> list[tuple[str, list, bool]]:
     from intents import (HELD_OUT_2, HELD_OUT_3, MULTI_HELD_OUT, MULTI_HELD_OUT_2, MULTI_TUNED,
-                         MULTI_TUNED_2)
+                         MULTI_TUNED_2, MULTI_TUNED_3, TUNED_4)
+    from intents_held4 import HELD_OUT_4, MULTI_HELD_OUT_3
     table = {"tuned": (INTENTS, False), "held": (HELD_OUT + HELD_OUT_2, False),
              "multi": (MULTI_TUNED, True), "multi-held": (MULTI_HELD_OUT, True),
              "multi2": (MULTI_TUNED_2, True), "held3": (HELD_OUT_3, False),
-             "multi-held3": (MULTI_HELD_OUT_2, True)}
+             "multi-held3": (MULTI_HELD_OUT_2, True), "tuned4": (TUNED_4, False),
+             "multi3": (MULTI_TUNED_3, True), "held4": (HELD_OUT_4, False),
+             "multi-held4": (MULTI_HELD_OUT_3, True)}
     return [(n, *table[n]) for n in names]
 
 
@@ -355,8 +358,10 @@ def main() -> None:
     parser.add_argument("--sets", default=None,
                         help="comma-separated: tuned, held, multi, multi-held, multi2 "
                              "(intents.MULTI_TUNED_2), held3 "
-                             "(intents.HELD_OUT_3), multi-held3 (intents.MULTI_HELD_OUT_2) "
-                             "(default: tuned, plus held with --held-out)")
+                             "(intents.HELD_OUT_3), multi-held3 (intents.MULTI_HELD_OUT_2), "
+                             "tuned4 (intents.TUNED_4), multi3 (intents.MULTI_TUNED_3), held4 "
+                             "(intents_held4.HELD_OUT_4), multi-held4 "
+                             "(intents_held4.MULTI_HELD_OUT_3) (default: tuned, plus held with --held-out)")
     parser.add_argument("--adapter", type=Path, default=None,
                         help="a LoRA GGUF for BRICK (e.g. loras/brick.gguf): base vs adapter")
     parser.add_argument("--cove-lines", type=int, default=None,

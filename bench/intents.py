@@ -4,7 +4,8 @@ cycle (2026-12-02), and the multi-object sets.
 ``HELD_OUT_2`` and ``MULTI_HELD_OUT`` are held out: they are never used while tuning
 prompts, briefs or the cycle; run them only to measure. ``MULTI_TUNED`` may be tuned on.
 ``HELD_OUT_3`` and ``MULTI_HELD_OUT_2`` (written 2026-12-03, before any model output on
-them was seen) are held out the same way.
+them was seen) are held out the same way. ``TUNED_4`` and ``MULTI_TUNED_3`` (round 4) are
+tuning sets: tuning may look at them.
 
 A single-object intent is ``(selector, arguments, starting slots, check(result, receiver))``,
 as in bench_dnu.INTENTS. A multi-object intent is ``(selector, build, arguments,
@@ -354,4 +355,108 @@ MULTI_TUNED_2: list[tuple[str, Callable, Callable, Check]] = [
     ("deactivate:", club, lambda o: ("ann",),
      lambda r, o: [m.active for m in o.members] == [False, False, True]),
     ("feesPaidByActive", club, lambda o: (), lambda r, o: r == 70),
+]
+
+# --- round 4, tuned (written 2026-12-03; tuning may look at these) ---------------------------
+
+TUNED_4: list[tuple[str, tuple, dict, Check]] = [
+    # arithmetic
+    ("areaOfCircleWithRadius:", (3,), {}, lambda r, o: _num(r, 28.274, 0.02)),
+    ("compoundInterestOn:rate:years:", (1000, 10, 2), {},  # the amount, or the interest alone
+     lambda r, o: _num(r, 1210, 0.01) or _num(r, 210, 0.01)),
+    ("cubeRootOf:", (27,), {}, lambda r, o: _num(r, 3)),
+    ("ouncesToGrams:", (8,), {}, lambda r, o: _num(r, 226.8, 0.5)),
+    # collections over a slot
+    ("countOfNegatives", (), {"numbers": [3, -1, -4, 0]}, lambda r, o: r == 2),
+    ("itemsBetween:and:", (2, 5), {"items": [1, 5, 3, 6, 2]},  # inclusive, or exclusive
+     lambda r, o: list(r) in ([5, 3, 2], [3])),
+    ("indexOf:", ("c",), {"items": ["a", "b", "c", "d"]},  # Smalltalk's 1-based or Python's
+     lambda r, o: r in (3, 2) and not isinstance(r, bool)),
+    ("allButLast", (), {"items": [7, 8, 9]}, lambda r, o: list(r) == [7, 8]),
+    # dictionaries
+    ("totalScore", (), {"scores": {"ann": 7, "bo": 5}}, lambda r, o: _num(r, 12)),
+    ("keyWithLowestValue", (), {"prices": {"tea": 4, "jam": 2, "egg": 3}},
+     lambda r, o: r == "jam"),
+    ("invertedCodes", (), {"codes": {"a": 1, "b": 2}},
+     lambda r, o: _as_dict(r) == {1: "a", 2: "b"}),
+    ("incrementCountOf:", ("bo",), {"counts": {"ann": 2, "bo": 1}},
+     lambda r, o: _as_dict(o.counts) == {"ann": 2, "bo": 2}),
+    # strings
+    ("rot13:", ("Hello",), {}, lambda r, o: r == "Uryyb"),
+    ("truncate:to:", ("hello world", 5), {},
+     lambda r, o: r in ("hello", "hello...", "hello…", "he...", "hell…")),
+    ("mostCommonLetter:", ("banana",), {}, lambda r, o: r == "a"),
+    ("countConsonants:", ("hello world",), {}, lambda r, o: r == 7),
+    ("reverseEachWord:", ("hello big world",), {}, lambda r, o: r == "olleh gib dlrow"),
+    # formatting
+    ("pluralize:count:", ("apple", 3), {}, lambda r, o: r in ("3 apples", "apples")),
+    ("initialsAndSurname:", ("Grace Brewster Hopper",), {},
+     lambda r, o: isinstance(r, str) and r.replace(".", "").replace(" ", "") == "GBHopper"),
+    ("centered:width:", ("ab", 6), {}, lambda r, o: r == "  ab  "),
+    ("summary", (), {"name": "Ada", "age": 36},
+     lambda r, o: isinstance(r, str) and "Ada" in r and "36" in r),
+    # predicates
+    ("containsDigit:", ("room 101",), {}, lambda r, o: r is True),
+    ("isStrictlyIncreasing", (), {"items": [1, 3, 3, 7]}, lambda r, o: r is False),
+    ("isValidEmail:", ("ada.example.com",), {}, lambda r, o: r is False),
+    ("isInStock:", ("egg",), {"stock": {"egg": 0, "milk": 2}}, lambda r, o: r is False),
+    # changes of state
+    ("emptyCart", (), {"cart": ["tea", "jam"], "total": 7},
+     lambda r, o: list(o.cart) == [] and _num(o.total, 0)),
+    ("insert:at:", ("x", 2), {"items": ["a", "b", "c"]},  # 1-based or 0-based position
+     lambda r, o: list(o.items) in (["a", "x", "b", "c"], ["a", "b", "x", "c"])),
+    ("removeDuplicates", (), {"items": [3, 1, 3, 2, 1]},  # first-seen order, or sorted
+     lambda r, o: list(o.items) in ([3, 1, 2], [1, 2, 3])),
+    ("resetScores", (), {"scores": {"ann": 7, "bo": 5}},  # zeroed, or emptied
+     lambda r, o: _as_dict(o.scores) in ({"ann": 0, "bo": 0}, {})),
+    ("replaceAll:with:", (1, 9), {"items": [1, 2, 1]}, lambda r, o: list(o.items) == [9, 2, 9]),
+]
+
+
+def parking(g: Any) -> Any:
+    return _holder(g, "vehicles", {"plate": "", "hours": 0, "paid": False, "electric": False}, [
+        {"plate": "AB-123", "hours": 3, "paid": True, "electric": False},
+        {"plate": "CD-456", "hours": 7, "paid": False, "electric": True},
+        {"plate": "EF-789", "hours": 1, "paid": False, "electric": False}], hourlyRate=2)
+
+
+def bakery(g: Any) -> Any:
+    return _holder(g, "orders", {"customer": "", "loaves": 0, "price": 0, "ready": False}, [
+        {"customer": "mia", "loaves": 4, "price": 3, "ready": True},
+        {"customer": "noah", "loaves": 6, "price": 5, "ready": False},
+        {"customer": "liv", "loaves": 2, "price": 2, "ready": False},
+        {"customer": "oz", "loaves": 1, "price": 4, "ready": True}])
+
+
+def cinema(g: Any) -> Any:
+    return _holder(g, "shows", {"film": "", "seats": 0, "sold": 0, "imax": False}, [
+        {"film": "Alien", "seats": 100, "sold": 80, "imax": True},
+        {"film": "Heat", "seats": 60, "sold": 60, "imax": False},
+        {"film": "Up", "seats": 120, "sold": 45, "imax": False}])
+
+
+MULTI_TUNED_3: list[tuple[str, Callable, Callable, Check]] = [
+    ("totalHoursParked", parking, lambda o: (), lambda r, o: _num(r, 11)),
+    ("unpaidPlates", parking, lambda o: (),
+     lambda r, o: _names(r, "plate") == ["CD-456", "EF-789"]),
+    ("feeFor:", parking, lambda o: ("CD-456",), lambda r, o: _num(r, 14)),
+    ("payFor:", parking, lambda o: ("EF-789",),
+     lambda r, o: [v.paid for v in o.vehicles] == [True, False, True]),
+    ("unpark:", parking, lambda o: ("AB-123",),
+     lambda r, o: [v.plate for v in o.vehicles] == ["CD-456", "EF-789"]),
+    ("totalLoavesOrdered", bakery, lambda o: (), lambda r, o: _num(r, 13)),
+    ("orderFor:", bakery, lambda o: ("liv",),
+     lambda r, o: r is _named(o.orders, "customer", "liv")),
+    ("revenueFromReadyOrders", bakery, lambda o: (), lambda r, o: _num(r, 16)),
+    ("customersByLoaves", bakery, lambda o: (),  # fewest or most loaves first
+     lambda r, o: _names(r, "customer") in (["oz", "liv", "mia", "noah"],
+                                            ["noah", "mia", "liv", "oz"])),
+    ("moveLoaves:from:to:", bakery, lambda o: (2, "noah", "liv"),
+     lambda r, o: [x.loaves for x in o.orders] == [4, 4, 4, 1]),
+    ("totalSeatsLeft", cinema, lambda o: (), lambda r, o: _num(r, 95)),
+    ("soldOutFilms", cinema, lambda o: (), lambda r, o: _names(r, "film") == ["Heat"]),
+    ("sell:ticketsFor:", cinema, lambda o: (5, "Up"),
+     lambda r, o: [s.sold for s in o.shows] == [80, 60, 50]),
+    ("largestScreenFilm", cinema, lambda o: (),
+     lambda r, o: _is_or_named(r, o.shows, "film", "Up")),
 ]
