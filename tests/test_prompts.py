@@ -55,7 +55,7 @@ SLOT_NAMES = [n for n, _, _ in SLOTS]
     (":", []),
 ])
 def test_selector_words(selector: str, words: list[str]) -> None:
-    assert P._selector_words(selector) == words
+    assert P.selector_words(selector) == words
 
 
 # --- return_hint: what the name says about the answer ----------------------------------------------

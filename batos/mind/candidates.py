@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from batos.errors import LimitExceeded, MessageNotUnderstood, MethodDefinitionError
+from batos.mind.overfit import overfit
 from batos.mind.prompts import MissionBrief, change_kind, emptied_slots, preview
 from batos.mind.world import failure_feedback, lookup_feedback
 
@@ -198,6 +199,11 @@ def evaluate(trial: Trial, cand: Candidate, *, author: str,
                           getattr(cand.completion, "finish_reason", "stop"))
     if reason:
         cand.verdict, cand.error = "rejected", reason
+        return cand
+    fitted = None if trial.user else overfit(cand.code, trial.receiver, trial.selector,
+                                             trial.arguments)
+    if fitted:
+        cand.verdict, cand.error = "error", fitted
         return cand
     try:
         cand.method = Method.create(trial.brief.selector, cand.code, language="python",

@@ -123,7 +123,7 @@ def quote_data(text: Any, *, lines: bool = False) -> str:
 _HUMPS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
-def _selector_words(selector: str) -> list[str]:
+def selector_words(selector: str) -> list[str]:
     """The words of a selector's first keyword: ``clearItems:`` → ``clear``, ``Items``."""
     return _HUMPS.findall(selector.split(":", 1)[0])
 
@@ -154,7 +154,7 @@ def return_hint(selector: str, arguments: Sequence[Any] = (),
     (``between:and:``, ``beginsWith:``) a boolean, ``palindrome:`` a boolean over
     letters only, ``runningTotal`` a list of partial results and a statistic
     (``rangeOfItems``, ``average``) one number."""
-    words = _selector_words(selector)
+    words = selector_words(selector)
     if not words:
         return None
     first, last = words[0].lower(), words[-1]
@@ -202,7 +202,7 @@ def change_kind(selector: str) -> str | None:
     ``clearItems``: the slots it is about end up empty), ``"always"`` (``increment``,
     ``push:``, ``toggle``: some slot always changes) or None (a setter may be given
     the value a slot already holds)."""
-    words = _selector_words(selector)
+    words = selector_words(selector)
     first = words[0].lower() if words else ""
     if first in _EMPTYING:
         return "emptying"
@@ -212,7 +212,7 @@ def change_kind(selector: str) -> str | None:
 def emptied_slots(selector: str, names: Sequence[str]) -> list[str]:
     """The slots an emptying selector is about: those it names (``clearItems`` →
     items), else every slot but the description."""
-    wanted = {w.lower() for w in _selector_words(selector)[1:]}
+    wanted = {w.lower() for w in selector_words(selector)[1:]}
     return [n for n in names if n.lower() in wanted] if wanted else \
         [n for n in names if n != "description"]
 

@@ -1,0 +1,136 @@
+"""Methods fitted to the brief's example rather than to the world they work in.
+
+A brief shows the objects a receiver holds by the first one's values
+(:func:`batos.mind.world.shape`), and a small model reads the example as the question:
+``customersByLoaves`` became ``[o.customer for o in self.orders if o.loaves == 4]``
+(4 is the first order's ``loaves``) and ``totalSeatsLeft`` became
+``self.shows[0].seats - self.shows[0].sold``. Such a method answers the actual send
+plausibly and nothing else catches it. :func:`overfit` names the two shapes, so the
+candidate is passed over and the retry is told why:
+
+- a comparison of a held object's slot with a literal that is one of that slot's values
+  in the data (a number other than 0 and 1 that the first object holds, or a value of a
+  slot whose values are all different, like a name), unless the selector or the
+  arguments carry it;
+- a constant index into a slot holding several objects (``self.shows[0]``) when the
+  selector's name says nothing of a position (first, last, next, top, …).
+"""
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from batos.image.proto import Proto
+from batos.image.selectors import is_parent_slot
+from batos.mind.prompts import selector_words
+# the world's own readings of values, so a literal is compared as the brief shows it
+from batos.mind.world import Family, _family_of, _is_collection, _same, _value
+
+#: selector words that make a constant index a reading of the name, not of the example
+_POSITIONAL = {"first", "last", "second", "third", "top", "head", "tail", "front", "back",
+               "next", "previous", "current", "latest", "newest", "earliest", "oldest",
+               "bottom", "initial", "final", "only", "lead", "leading"}
+
+
+def _held(receiver: Any, family: Family) -> dict[str, list[Proto]]:
+    """The receiver's slots that hold two or more prototypes (as a list or a dict's
+    values), by slot name."""
+    out: dict[str, list[Proto]] = {}
+    for name, value in family.fields(receiver):
+        if is_parent_slot(name) or not _is_collection(value):
+            continue
+        items = list(value.values()) if isinstance(value, Mapping) else list(value)
+        protos = [v for v in items if isinstance(v, Proto)]
+        if len(protos) >= 2:
+            out[name] = protos
+    return out
+
+
+def _suspect_literal(value: Any, field: str, objects: list[Proto], family: Family) -> bool:
+    """Whether comparing ``.field`` with ``value`` reads the example: the value is the
+    first object's (a number other than 0 and 1), or the field is a key (all values
+    differ) and some object holds it."""
+    if isinstance(value, bool) or value is None or value == "":
+        return False
+    rows = [dict(family.fields(o)) for o in objects]
+    values = [row[field] for row in rows if field in row]
+    if not any(_same(value, v) for v in values):
+        return False
+    if isinstance(value, (int, float)):
+        return value not in (0, 1) and field in rows[0] and _same(rows[0][field], value)
+    distinct = len({repr(v) for v in values}) == len(values)
+    return isinstance(value, str) and distinct
+
+
+def _carried(value: Any, selector: str, arguments: Sequence[Any]) -> bool:
+    """Whether the send itself carries ``value``: an argument, or words of the selector."""
+    if any(_same(value, a) for a in arguments if not isinstance(a, bool)):
+        return True
+    words = {w.lower() for w in selector_words(selector)}
+    text = str(value).lower()
+    return text in words or text in selector.lower()
+
+
+def _compared_literal(tree: ast.AST, held: dict[str, list[Proto]], selector: str,
+                      arguments: Sequence[Any], family: Family) -> str | None:
+    fields = {f: slot for slot, objs in held.items() for o in objs[:1]
+              for f, _ in family.fields(o)}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        attrs = [o.attr for o in operands if isinstance(o, ast.Attribute)]
+        consts = [o.value for o in operands if isinstance(o, ast.Constant)]
+        for field in attrs:
+            slot = fields.get(field)
+            if slot is None:
+                continue
+            for value in consts:
+                if _suspect_literal(value, field, held[slot], family) and \
+                        not _carried(value, selector, arguments):
+                    return (f"it compares .{field} with {_value(value)}, a value one of "
+                            f"the objects in self.{slot} happens to hold (the brief shows "
+                            "it as an example); the answer must follow from the data and "
+                            "the arguments, not from example values.")
+    return None
+
+
+def _constant_index(tree: ast.AST, held: dict[str, list[Proto]], selector: str) -> str | None:
+    if {w.lower() for w in selector_words(selector)} & _POSITIONAL:
+        return None
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute)
+                and isinstance(node.value.value, ast.Name) and node.value.value.id == "self"):
+            continue
+        index = node.slice
+        if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub):
+            index = index.operand
+        slot = node.value.attr
+        if slot in held and isinstance(index, ast.Constant) and \
+                isinstance(index.value, int) and not isinstance(index.value, bool):
+            return (f"it reads only self.{slot}[{ast.unparse(node.slice)}], one of the "
+                    f"{len(held[slot])} objects in self.{slot}; #{selector} is about all of "
+                    "them (its name says nothing of a first or last one).")
+    return None
+
+
+def overfit(code: str, receiver: Any, selector: str, arguments: Sequence[Any] = (),
+            family: Family | None = None) -> str | None:
+    """Why ``code`` reads the brief's example rather than the data (see the module
+    doc), as feedback for a retry; None when it does not."""
+    if not isinstance(receiver, Proto):
+        return None
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    family = family or _family_of(receiver)
+    held = _held(receiver, family)
+    if not held:
+        return None
+    return (_compared_literal(tree, held, selector, arguments, family)
+            or _constant_index(tree, held, selector))
+
+
+__all__ = ["overfit"]
