@@ -140,6 +140,15 @@ def test_emptying_selectors_name_the_slots_they_empty(selector: str, hint: str) 
     assert return_hint(selector, (), SLOTS) == hint
 
 
+def test_emptying_the_one_collection_zeroes_its_tally() -> None:
+    cart = [("cart", "#('tea')", "list"), ("total", "7", "int"), ("owner", "'ann'", "str")]
+    assert return_hint("emptyCart", (), cart) == "self, after setting self.cart = [] and " \
+                                                 "self.total = 0"
+    # two collections: the tally may be of either, so only the named slot
+    assert return_hint("emptyCart", (), cart + [("log", "#()", "list")]) == \
+        "self, after setting self.cart = []"
+
+
 def test_emptying_without_slot_rows_is_generic() -> None:
     assert return_hint("clearItems") == EMPTIED_GENERIC
     assert return_hint("reset:", (3,)) == EMPTIED_GENERIC   # not "one value"

@@ -186,11 +186,20 @@ def return_hint(selector: str, arguments: Sequence[Any] = (),
 _EMPTY = {"int": "0", "float": "0", "str": "''", "list": "[]", "dict": "{}", "bool": "False"}
 
 
+#: number slots that, by their name, tally a collection (``emptyCart`` zeroes ``total``)
+_TALLIES = {"total", "count", "sum", "size", "subtotal", "amount"}
+
+
 def _emptied(selector: str, slots: Sequence[tuple[str, str, str]]) -> list[str]:
-    """``self.slot = empty value`` for the slots an emptying selector is about."""
+    """``self.slot = empty value`` for the slots an emptying selector is about, and the
+    number slots that tally the receiver's one collection when it empties that."""
     kinds = {name: kind for name, _, kind in slots}
-    return [f"self.{name} = {_EMPTY[kinds[name]]}"
-            for name in emptied_slots(selector, list(kinds)) if kinds[name] in _EMPTY]
+    names = emptied_slots(selector, list(kinds))
+    collections = [n for n, k in kinds.items() if k in ("list", "dict")]
+    if len(collections) == 1 and collections[0] in names:
+        names += [n for n, k in kinds.items() if n not in names and n.lower() in _TALLIES
+                  and k in ("int", "float")]
+    return [f"self.{name} = {_EMPTY[kinds[name]]}" for name in names if kinds[name] in _EMPTY]
 
 
 _ALWAYS_CHANGING = {"increment", "decrement", "toggle", "push", "pop", "advance", "enqueue",
