@@ -196,6 +196,42 @@ def test_failure_feedback_names_what_the_other_object_has(image: Any, store: Any
         "as obj.slot; send a method as obj.method().")
 
 
+def test_failure_feedback_points_to_selfs_own_slot(image: Any, store: Any) -> None:
+    """``item.city`` where the city is the store's: the retry is told to read self.city."""
+    fam = W.Family.of_image(image)
+    text = W.failure_feedback(MessageNotUnderstood(store._slots["items"][0], "city"), store,
+                              fam)
+    assert "does not understand #city; it has slots name, price, qty" in text
+    assert "It is self's slot: read it as self.city." in text
+
+
+def test_a_unary_by_field_selector_reads_as_an_order(image: Any, store: Any) -> None:
+    assert W.order_reading(store, "namesByPrice") == (
+        "a list of each one's .name, sorted by each one's .price, smallest first")
+    assert W.order_reading(store, "itemsByPrice") == (
+        "a list of the objects in self.items, sorted by each one's .price, smallest first")
+    assert W.order_reading(store, "itemsByQty") is not None
+    # not a field of the held objects, a boolean one, a keyword selector, a grouping,
+    # no `By`
+    store._slots["items"][0].set_slot("sale", True)
+    assert W.order_reading(store, "namesBySale") is None
+    assert W.order_reading(store, "namesByColour") is None
+    assert W.order_reading(store, "itemsBy:") is None
+    assert W.order_reading(store, "itemsGroupedByPrice") is None
+    assert W.order_reading(store, "byPrice") is None
+    assert W.order_reading(3, "namesByPrice") is None
+
+
+def test_decompose_uses_the_order_reading_when_the_name_says_nothing_else(
+        image: Any, store: Any) -> None:
+    from batos.image.message import Message
+    from batos.mind.dnu import decompose
+    brief = decompose(image, store, Message(store, "namesByPrice", []))
+    assert "Returns: a list of each one's .name, sorted by each one's .price" in brief.text()
+    brief = decompose(image, store, Message(store, "isSortedByPrice", []))
+    assert "Returns: True or False" in brief.text()
+
+
 def test_failure_feedback_only_for_other_prototypes(image: Any, store: Any) -> None:
     # the receiver itself: dnu has its own message (its slots)
     assert W.failure_feedback(MessageNotUnderstood(store, "value"), store) is None

@@ -552,13 +552,14 @@ def decompose(image: "Image", receiver: "Proto", message: "Message") -> MissionB
               and getattr(row.value, "language", "") != "primitive"):
             understood.append(getattr(row.value, "selector", row.name))
     args = list(message.arguments)
-    from batos.mind.world import params_and_world
+    from batos.mind.world import order_reading, params_and_world
     params, world = params_and_world(image, receiver, selector, args)
     return MissionBrief(
         receiver=receiver._display(), selector=selector, name=name,
         params=params, arguments=[preview(a, 80) for a in args],
         slots=slots, understood=understood, notes=_grounding(image, receiver, selector),
-        hint=return_hint(selector, args, slots), world=world)
+        hint=return_hint(selector, args, slots) or order_reading(receiver, selector),
+        world=world)
 
 
 def _grounding(image: "Image", receiver: "Proto", selector: str) -> list[str]:

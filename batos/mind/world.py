@@ -299,6 +299,40 @@ def lookup_feedback(exc: BaseException, receiver: Any, arguments: Sequence[Any],
     return None
 
 
+def order_reading(receiver: Any, selector: str, family: Family | None = None) -> str | None:
+    """What a unary ``<things>By<Field>`` selector answers when ``field`` is a data slot
+    of objects the receiver holds (``customersByLoaves``): a list ordered by it, as
+    Pharo's ``sorted:`` would, not the ones whose field equals the example's value.
+    None otherwise."""
+    from batos.mind.prompts import selector_words
+    if ":" in selector or not isinstance(receiver, Proto):
+        return None
+    words = selector_words(selector)
+    if "By" not in words[1:] or {"group", "grouped"} & {w.lower() for w in words}:
+        return None
+    at = words.index("By", 1)
+    wanted = "".join(words[at + 1:]).lower()
+    before = [w.lower() for w in words[:at]]
+    family = family or _family_of(receiver)
+    for slot, value in family.fields(receiver):
+        items = list(value.values()) if isinstance(value, Mapping) else \
+            list(value) if _is_collection(value) else []
+        first = next((v for v in items if isinstance(v, Proto)), None)
+        if first is None:
+            continue
+        fields = {f.lower(): (f, v) for f, v in family.fields(first)}
+        key = fields.get(wanted)
+        if key is None or isinstance(key[1], bool):
+            continue
+        # roomNumbersByRate: the words before By name what each entry is (.number)
+        shown = next((fields[n][0] for n in (before[-1].removesuffix("s"),
+                                             "".join(before[-2:]).removesuffix("s"))
+                      if n in fields), None)
+        what = f"each one's .{shown}" if shown else f"the objects in self.{slot}"
+        return f"a list of {what}, sorted by each one's .{key[0]}, smallest first"
+    return None
+
+
 def _family_of(*objects: Any) -> Family:
     """The family of the image the first of ``objects`` that has one lives in."""
     from batos.image.image import image_of
@@ -364,7 +398,10 @@ def failure_feedback(exc: BaseException, receiver: Any, family: Family | None = 
     from batos.image.proto import selector_to_name
     close = difflib.get_close_matches(selector_to_name(missing),
                                       fields + [selector_to_name(s) for s in methods], 1, 0.6)
-    if close:
+    own = {n for n, _ in family.fields(receiver)} if isinstance(receiver, Proto) else set()
+    if missing in own:
+        text += f" It is self's slot: read it as self.{missing}."
+    elif close:
         text += f" Did you mean .{close[0]}?"
     return text + " Read a slot as obj.slot; send a method as obj.method()."
 
@@ -385,5 +422,5 @@ def _held_at(receiver: Any, target: Proto, family: Family) -> str:
 
 
 __all__ = ["WORLD_TOKENS", "Family", "call_form", "failure_feedback", "lookup_feedback",
-           "params_and_world",
+           "order_reading", "params_and_world",
            "shape", "tokens", "world_for", "world_lines"]
