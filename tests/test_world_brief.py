@@ -207,9 +207,9 @@ def test_failure_feedback_points_to_selfs_own_slot(image: Any, store: Any) -> No
 
 def test_a_unary_by_field_selector_reads_as_an_order(image: Any, store: Any) -> None:
     assert W.order_reading(store, "namesByPrice") == (
-        "a list of each one's .name, sorted by each one's .price, smallest first")
+        "a list: self.items sorted by .price (smallest first), then each one's .name")
     assert W.order_reading(store, "itemsByPrice") == (
-        "a list of the objects in self.items, sorted by each one's .price, smallest first")
+        "a list: self.items sorted by .price (smallest first)")
     assert W.order_reading(store, "itemsByQty") is not None
     # not a field of the held objects, a boolean one, a keyword selector, a grouping,
     # no `By`
@@ -227,7 +227,8 @@ def test_decompose_uses_the_order_reading_when_the_name_says_nothing_else(
     from batos.image.message import Message
     from batos.mind.dnu import decompose
     brief = decompose(image, store, Message(store, "namesByPrice", []))
-    assert "Returns: a list of each one's .name, sorted by each one's .price" in brief.text()
+    assert "Returns: a list: self.items sorted by .price (smallest first), then each " \
+           "one's .name" in brief.text()
     brief = decompose(image, store, Message(store, "isSortedByPrice", []))
     assert "Returns: True or False" in brief.text()
 

@@ -301,9 +301,9 @@ def lookup_feedback(exc: BaseException, receiver: Any, arguments: Sequence[Any],
 
 def order_reading(receiver: Any, selector: str, family: Family | None = None) -> str | None:
     """What a unary ``<things>By<Field>`` selector answers when ``field`` is a data slot
-    of objects the receiver holds (``customersByLoaves``): a list ordered by it, as
-    Pharo's ``sorted:`` would, not the ones whose field equals the example's value.
-    None otherwise."""
+    of objects the receiver holds (``customersByLoaves``): those objects sorted by it, as
+    Pharo's ``sorted:`` would (then the field the words before ``By`` name), not the
+    ones whose field equals the example's value. None otherwise."""
     from batos.mind.prompts import selector_words
     if ":" in selector or not isinstance(receiver, Proto):
         return None
@@ -328,8 +328,9 @@ def order_reading(receiver: Any, selector: str, family: Family | None = None) ->
         shown = next((fields[n][0] for n in (before[-1].removesuffix("s"),
                                              "".join(before[-2:]).removesuffix("s"))
                       if n in fields), None)
-        what = f"each one's .{shown}" if shown else f"the objects in self.{slot}"
-        return f"a list of {what}, sorted by each one's .{key[0]}, smallest first"
+        # sort the objects, then take the field: the other way round loses .rate
+        then = f", then each one's .{shown}" if shown else ""
+        return f"a list: self.{slot} sorted by .{key[0]} (smallest first){then}"
     return None
 
 
