@@ -80,6 +80,28 @@ held3 and multi-held3 read the same before these changes (held3 24/30 single and
 full, multi-held3 7/12 both): on intents nobody tuned on, the full cycle is at 87 % and
 58 %.
 
+Measured 2026-12-03, fourth round, ``--modes single,full --sets tuned,held,multi,
+multi-held,multi2,multi3,tuned4,held3,multi-held3,held4,multi-held4 --skip-speed``, with
+new round-4 sets (tuned4/multi3 to tune on; intents_held4's held4/multi-held4 written
+blind and never tuned on) after the overfit check (mind/overfit.py), the ``…By<Field>``
+order reading, self's-slot feedback and tally zeroing::
+
+    set           single         full           (baseline before the changes: single / full)
+    tuned         40/42 1.62 s   42/42 2.02 s
+    held          39/42 1.76 s   40/42 2.28 s
+    multi         15/16 2.05 s   15/16 3.19 s
+    multi-held    13/14 2.40 s   12/14 3.50 s
+    multi2        10/14 2.41 s   11/14 4.52 s
+    multi3         7/14 3.66 s   10/14 6.07 s   (7/14 / 9/14)
+    tuned4        27/30 2.15 s   29/30 3.69 s   (26/30 / 28/30)
+    held3         24/30 2.51 s   26/30 4.20 s   (unchanged)
+    multi-held3    7/12 2.65 s    7/12 5.94 s   (unchanged)
+    held4         30/30 1.76 s   30/30 2.65 s   (30/30 / 30/30)
+    multi-held4    8/12 2.94 s    8/12 4.77 s   (8/12 / 8/12)
+
+The order reading's wording was changed after this run (sort the objects, then take the
+field): roomNumbersByRate and customersByLoaves then passed in the full cycle.
+
 Before custody, world briefs and families (commit 8ff9dbe, single): held 34/42, multi 4/16,
 multi-held 3/14. With BRICK's forged adapter (``--adapter``, single, held): 34/42.
 """
