@@ -383,7 +383,8 @@ def main() -> None:
                              "(intents.HELD_OUT_3), multi-held3 (intents.MULTI_HELD_OUT_2), "
                              "tuned4 (intents.TUNED_4), multi3 (intents.MULTI_TUNED_3), held4 "
                              "(intents_held4.HELD_OUT_4), multi-held4 "
-                             "(intents_held4.MULTI_HELD_OUT_3) (default: tuned, plus held with --held-out)")
+                             "(intents_held4.MULTI_HELD_OUT_3) "
+                             "(default: tuned, plus held with --held-out)")
     parser.add_argument("--adapter", type=Path, default=None,
                         help="a LoRA GGUF for BRICK (e.g. loras/brick.gguf): base vs adapter")
     parser.add_argument("--cove-lines", type=int, default=None,
