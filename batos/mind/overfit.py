@@ -18,14 +18,13 @@ candidate is passed over and the retry is told why:
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from batos.image.proto import Proto
 from batos.image.selectors import is_parent_slot
 from batos.mind.prompts import selector_words
-# the world's own readings of values, so a literal is compared as the brief shows it
-from batos.mind.world import Family, _family_of, _is_collection, _same, _value
+from batos.mind.world import Family, elements, family_of, same_value, value_text
 
 #: selector words that make a constant index a reading of the name, not of the example
 _POSITIONAL = {"first", "last", "second", "third", "top", "head", "tail", "front", "back",
@@ -38,10 +37,9 @@ def _held(receiver: Any, family: Family) -> dict[str, list[Proto]]:
     values), by slot name."""
     out: dict[str, list[Proto]] = {}
     for name, value in family.fields(receiver):
-        if is_parent_slot(name) or not _is_collection(value):
+        if is_parent_slot(name):
             continue
-        items = list(value.values()) if isinstance(value, Mapping) else list(value)
-        protos = [v for v in items if isinstance(v, Proto)]
+        protos = [v for v in elements(value) if isinstance(v, Proto)]
         if len(protos) >= 2:
             out[name] = protos
     return out
@@ -55,17 +53,17 @@ def _suspect_literal(value: Any, field: str, objects: list[Proto], family: Famil
         return False
     rows = [dict(family.fields(o)) for o in objects]
     values = [row[field] for row in rows if field in row]
-    if not any(_same(value, v) for v in values):
+    if not any(same_value(value, v) for v in values):
         return False
     if isinstance(value, (int, float)):
-        return value not in (0, 1) and field in rows[0] and _same(rows[0][field], value)
+        return value not in (0, 1) and field in rows[0] and same_value(rows[0][field], value)
     distinct = len({repr(v) for v in values}) == len(values)
     return isinstance(value, str) and distinct
 
 
 def _carried(value: Any, selector: str, arguments: Sequence[Any]) -> bool:
     """Whether the send itself carries ``value``: an argument, or words of the selector."""
-    if any(_same(value, a) for a in arguments if not isinstance(a, bool)):
+    if any(same_value(value, a) for a in arguments if not isinstance(a, bool)):
         return True
     words = {w.lower() for w in selector_words(selector)}
     text = str(value).lower()
@@ -89,7 +87,7 @@ def _compared_literal(tree: ast.AST, held: dict[str, list[Proto]], selector: str
             for value in consts:
                 if _suspect_literal(value, field, held[slot], family) and \
                         not _carried(value, selector, arguments):
-                    return (f"it compares .{field} with {_value(value)}, a value one of "
+                    return (f"it compares .{field} with {value_text(value)}, a value one of "
                             f"the objects in self.{slot} happens to hold (the brief shows "
                             "it as an example); the answer must follow from the data and "
                             "the arguments, not from example values.")
@@ -125,7 +123,7 @@ def overfit(code: str, receiver: Any, selector: str, arguments: Sequence[Any] = 
         tree = ast.parse(code)
     except SyntaxError:
         return None
-    family = family or _family_of(receiver)
+    family = family or family_of(receiver)
     held = _held(receiver, family)
     if not held:
         return None

@@ -75,7 +75,7 @@ class Family:
         for row in obj.slots():
             if row.kind != "data" or self.machinery(row.owner):
                 continue
-            if row.name in self.common and _same(self.common[row.name], row.value):
+            if row.name in self.common and same_value(self.common[row.name], row.value):
                 continue
             out.append((row.name, row.value))
         return out
@@ -90,7 +90,7 @@ class Family:
         return out
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
     try:
         return a is b or bool(a == b)
     except Exception:  # noqa: BLE001 - a value that cannot compare is not the same
@@ -106,7 +106,7 @@ def call_form(selector: str) -> str:
     return f".{selector_to_name(selector)}({args})"
 
 
-def _value(value: Any) -> str:
+def value_text(value: Any) -> str:
     """A short Python-looking example of a value."""
     if isinstance(value, Proto):
         return "an object"
@@ -115,7 +115,7 @@ def _value(value: Any) -> str:
         text = repr(str(value) if type(value).__name__ == "Symbol" else value)
     elif isinstance(value, Mapping):
         text = f"a dict of {len(value)}"
-    elif _is_collection(value):
+    elif is_collection(value):
         text = f"a list of {len(value)}" if not isinstance(value, Set) else \
             f"a set of {len(value)}"
     elif value is None:
@@ -125,9 +125,16 @@ def _value(value: Any) -> str:
     return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 2] + "…" + text[-1]
 
 
-def _is_collection(value: Any) -> bool:
+def is_collection(value: Any) -> bool:
     return (isinstance(value, (Sequence, Set, Mapping))
             and not isinstance(value, (str, bytes, bytearray)))
+
+
+def elements(value: Any) -> list[Any]:
+    """What a collection holds (a dict: its values); nothing for anything else."""
+    if isinstance(value, Mapping):
+        return list(value.values())
+    return list(value) if is_collection(value) else []
 
 
 def _kind(value: Any) -> str:
@@ -135,7 +142,7 @@ def _kind(value: Any) -> str:
         return "object"
     if isinstance(value, Mapping):
         return "dict"
-    if _is_collection(value):
+    if is_collection(value):
         return "set" if isinstance(value, Set) else "list"
     return type(value).__name__ if type(value).__name__ != "Symbol" else "str"
 
@@ -153,7 +160,7 @@ def _object_text(obj: Proto, family: Family, *, examples: bool, note: str = "") 
     """``.name = 'pen', .price = 2 and methods .total()`` (``examples=False``: names only;
     ``note`` follows the example values)."""
     fields = family.fields(obj)
-    parts = [f".{n} = {_value(v)}" if examples else f".{n}" for n, v in fields[:MAX_FIELDS]]
+    parts = [f".{n} = {value_text(v)}" if examples else f".{n}" for n, v in fields[:MAX_FIELDS]]
     if len(fields) > MAX_FIELDS:
         parts.append("…")
     text = ", ".join(parts) if parts else "no slots"
@@ -172,7 +179,7 @@ def shape(label: str, value: Any, family: Family, *, examples: bool = True) -> s
     collection: its preview says all)."""
     if isinstance(value, Proto):
         return f"{label}: an object with {_object_text(value, family, examples=examples)}"
-    if not _is_collection(value) or not len(value):
+    if not is_collection(value) or not len(value):
         return None
     if isinstance(value, Mapping):
         keys, values = list(value.keys()), list(value.values())
@@ -182,7 +189,7 @@ def shape(label: str, value: Any, family: Family, *, examples: bool = True) -> s
             return f"{head}, each value with " + _object_text(
                 first_proto, family, examples=examples, note="the first one's values")
         if examples:
-            return f"{head}, e.g. {_value(keys[0])}: {_value(values[0])}"
+            return f"{head}, e.g. {value_text(keys[0])}: {value_text(values[0])}"
         return head
     items = list(value)
     noun = "set" if isinstance(value, Set) else "list"
@@ -195,7 +202,7 @@ def shape(label: str, value: Any, family: Family, *, examples: bool = True) -> s
     if first_dict is not None:
         keys = list(first_dict.items())[:MAX_FIELDS]
         return head + ", each with keys " + ", ".join(
-            f"{_value(k)}: {_value(v)}" if examples else _value(k) for k, v in keys)
+            f"{value_text(k)}: {value_text(v)}" if examples else value_text(k) for k, v in keys)
     return head
 
 
@@ -249,7 +256,7 @@ def _names_one(receiver: Any, name: str, arg: Any, family: Family) -> str | None
     slot, field, hits, direct = found
     which = "self." + slot if direct else (
         ("one of the objects" if hits == 1 else f"{hits} of the objects") + f" in self.{slot}")
-    return f"{name} (argument) = {_value(arg)} is the .{field} of {which}"
+    return f"{name} (argument) = {value_text(arg)} is the .{field} of {which}"
 
 
 def _holding(receiver: Any, name: str, arg: Any, family: Family
@@ -264,14 +271,12 @@ def _holding(receiver: Any, name: str, arg: Any, family: Family
     for slot, value in family.fields(receiver):
         if is_parent_slot(slot):
             continue
-        objects = [value] if isinstance(value, Proto) else \
-            list(value.values()) if isinstance(value, Mapping) else \
-            list(value) if _is_collection(value) else []
+        objects = [value] if isinstance(value, Proto) else elements(value)
         rows = [dict(family.fields(o)) for o in objects if isinstance(o, Proto)]
         for field in dict.fromkeys(n for row in rows for n in row):
             if not isinstance(arg, str) and field != name:
                 continue
-            hits = sum(1 for row in rows if field in row and _same(row[field], arg))
+            hits = sum(1 for row in rows if field in row and same_value(row[field], arg))
             if hits:
                 return slot, field, hits, isinstance(value, Proto)
     return None
@@ -284,7 +289,7 @@ def lookup_feedback(exc: BaseException, receiver: Any, arguments: Sequence[Any],
     the object by that slot. None otherwise."""
     if not isinstance(exc, (ValueError, LookupError)):
         return None
-    family = family or _family_of(receiver)
+    family = family or family_of(receiver)
     text = str(exc)
     for i, arg in enumerate(arguments):
         name = _param(params, i)
@@ -313,11 +318,9 @@ def order_reading(receiver: Any, selector: str, family: Family | None = None) ->
     at = words.index("By", 1)
     wanted = "".join(words[at + 1:]).lower()
     before = [w.lower() for w in words[:at]]
-    family = family or _family_of(receiver)
+    family = family or family_of(receiver)
     for slot, value in family.fields(receiver):
-        items = list(value.values()) if isinstance(value, Mapping) else \
-            list(value) if _is_collection(value) else []
-        first = next((v for v in items if isinstance(v, Proto)), None)
+        first = next((v for v in elements(value) if isinstance(v, Proto)), None)
         if first is None:
             continue
         fields = {f.lower(): (f, v) for f, v in family.fields(first)}
@@ -334,7 +337,7 @@ def order_reading(receiver: Any, selector: str, family: Family | None = None) ->
     return None
 
 
-def _family_of(*objects: Any) -> Family:
+def family_of(*objects: Any) -> Family:
     """The family of the image the first of ``objects`` that has one lives in."""
     from batos.image.image import image_of
     for obj in objects:
@@ -387,7 +390,7 @@ def failure_feedback(exc: BaseException, receiver: Any, family: Family | None = 
         target, missing = getattr(exc, "obj", None), str(getattr(exc, "name", "") or "")
     if not isinstance(target, Proto) or target is receiver:
         return None
-    family = family or _family_of(target, receiver)
+    family = family or family_of(target, receiver)
     fields = [n for n, _ in family.fields(target)]
     methods = family.methods(target)
     where = _held_at(receiver, target, family)
@@ -417,11 +420,11 @@ def _held_at(receiver: Any, target: Proto, family: Family) -> str:
         if isinstance(value, Mapping):
             if any(v is target for v in value.values()):
                 return f"a value of self.{name}"
-        elif _is_collection(value) and any(v is target for v in value):
+        elif is_collection(value) and any(v is target for v in value):
             return f"an element of self.{name}"
     return ""
 
 
-__all__ = ["WORLD_TOKENS", "Family", "call_form", "failure_feedback", "lookup_feedback",
-           "order_reading", "params_and_world",
-           "shape", "tokens", "world_for", "world_lines"]
+__all__ = ["WORLD_TOKENS", "Family", "call_form", "elements", "failure_feedback", "family_of",
+           "is_collection", "lookup_feedback", "order_reading", "params_and_world",
+           "same_value", "shape", "tokens", "value_text", "world_for", "world_lines"]
