@@ -35,19 +35,19 @@ def _m(body: str, params: str = "", name: str = "m") -> str:
 def test_a_comparison_with_the_first_objects_number_is_overfit(bakery: Any) -> None:
     text = overfit(_m("return [o.customer for o in self.orders if o.loaves == 4]"), bakery,
                    "customersByLoaves")
-    assert text is not None and text.startswith("it compares .loaves with 4, a value one of "
-                                                "the objects in self.orders happens to hold")
+    assert text is not None and text.startswith("it compares .loaves with 4, the value the "
+                                                "first object in self.orders happens to hold")
     # the other way round, and with another comparison
     assert overfit(_m("return [o for o in self.orders if 4 <= o.loaves]"), bakery,
                    "bigOrders") is not None
 
 
-def test_a_comparison_with_a_key_value_is_overfit_unless_the_send_carries_it(
-        bakery: Any) -> None:
-    code = _m("return next(o for o in self.orders if o.customer == 'liv')", ", name")
-    assert overfit(code, bakery, "orderFor:", ["mia"]) is not None
-    assert overfit(code, bakery, "orderFor:", ["liv"]) is None     # the argument
-    assert overfit(code, bakery, "livsOrder") is None                # the selector's word
+def test_the_first_objects_number_is_fine_when_the_send_carries_it(bakery: Any) -> None:
+    code = _m("return [o for o in self.orders if o.loaves == 4]", ", n")
+    assert overfit(code, bakery, "ordersOf:", [4]) is None          # the argument
+    assert overfit(code, bakery, "ordersOf4") is None               # the selector's digits
+    assert overfit(code, bakery, "ordersOfFour") is None            # a number word
+    assert overfit(code, bakery, "ordersOfFive") is not None
 
 
 def test_readings_of_the_data_are_not_overfit(bakery: Any) -> None:
@@ -56,6 +56,7 @@ def test_readings_of_the_data_are_not_overfit(bakery: Any) -> None:
         "return [o.customer for o in self.orders if o.ready == True]",  # booleans
         "return [o.customer for o in self.orders if o.loaves > 5]",     # not a data value
         "return [o.customer for o in self.orders if o.loaves == 6]",    # not the first's
+        "return [o for o in self.orders if o.customer != 'liv']",       # strings: filters
         "return sorted(self.orders, key=lambda o: o.loaves)[0]",         # not self.x[k]
         "return self.city[0]",                                            # not held objects
     ]

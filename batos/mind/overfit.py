@@ -8,10 +8,10 @@ A brief shows the objects a receiver holds by the first one's values
 plausibly and nothing else catches it. :func:`overfit` names the two shapes, so the
 candidate is passed over and the retry is told why:
 
-- a comparison of a held object's slot with a literal that is one of that slot's values
-  in the data (a number other than 0 and 1 that the first object holds, or a value of a
-  slot whose values are all different, like a name), unless the selector or the
-  arguments carry it;
+- a comparison of a held object's slot with a number (other than 0 and 1) that the first
+  object, the one the brief shows, holds there, unless the selector or the arguments
+  carry it (strings are left alone: ``status == 'open'`` is how a filter reads an
+  enumeration, and a small world's statuses can all differ like names do);
 - a constant index into a slot holding several objects (``self.shows[0]``) when the
   selector's name says nothing of a position (first, last, next, top, …).
 """
@@ -45,29 +45,27 @@ def _held(receiver: Any, family: Family) -> dict[str, list[Proto]]:
     return out
 
 
-def _suspect_literal(value: Any, field: str, objects: list[Proto], family: Family) -> bool:
-    """Whether comparing ``.field`` with ``value`` reads the example: the value is the
-    first object's (a number other than 0 and 1), or the field is a key (all values
-    differ) and some object holds it."""
-    if isinstance(value, bool) or value is None or value == "":
+#: number words a selector may carry a number in (``roomsWithTwoBeds``)
+_NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "twenty": 20, "hundred": 100}
+
+
+def _suspect_literal(value: Any, field: str, first: Proto, family: Family) -> bool:
+    """Whether comparing ``.field`` with ``value`` reads the example: a number other
+    than 0 and 1 that the first held object holds in that field."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value in (0, 1):
         return False
-    rows = [dict(family.fields(o)) for o in objects]
-    values = [row[field] for row in rows if field in row]
-    if not any(same_value(value, v) for v in values):
-        return False
-    if isinstance(value, (int, float)):
-        return value not in (0, 1) and field in rows[0] and same_value(rows[0][field], value)
-    distinct = len({repr(v) for v in values}) == len(values)
-    return isinstance(value, str) and distinct
+    row = dict(family.fields(first))
+    return field in row and same_value(row[field], value)
 
 
 def _carried(value: Any, selector: str, arguments: Sequence[Any]) -> bool:
-    """Whether the send itself carries ``value``: an argument, or words of the selector."""
+    """Whether the send itself carries ``value``: an argument, digits or a number word
+    of the selector."""
     if any(same_value(value, a) for a in arguments if not isinstance(a, bool)):
         return True
     words = {w.lower() for w in selector_words(selector)}
-    text = str(value).lower()
-    return text in words or text in selector.lower()
+    return str(value) in selector or any(_NUMBER_WORDS.get(w) == value for w in words)
 
 
 def _compared_literal(tree: ast.AST, held: dict[str, list[Proto]], selector: str,
@@ -85,10 +83,10 @@ def _compared_literal(tree: ast.AST, held: dict[str, list[Proto]], selector: str
             if slot is None:
                 continue
             for value in consts:
-                if _suspect_literal(value, field, held[slot], family) and \
+                if _suspect_literal(value, field, held[slot][0], family) and \
                         not _carried(value, selector, arguments):
-                    return (f"it compares .{field} with {value_text(value)}, a value one of "
-                            f"the objects in self.{slot} happens to hold (the brief shows "
+                    return (f"it compares .{field} with {value_text(value)}, the value the "
+                            f"first object in self.{slot} happens to hold (the brief shows "
                             "it as an example); the answer must follow from the data and "
                             "the arguments, not from example values.")
     return None
