@@ -50,13 +50,12 @@ _NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 
                  "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "twenty": 20, "hundred": 100}
 
 
-def _suspect_literal(value: Any, field: str, first: Proto, family: Family) -> bool:
-    """Whether comparing ``.field`` with ``value`` reads the example: a number other
-    than 0 and 1 that the first held object holds in that field."""
+def _suspect_literal(value: Any, shown: Any) -> bool:
+    """Whether comparing a slot with ``value`` reads the example: a number other than 0
+    and 1 that is the value ``shown`` for the first held object."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value in (0, 1):
         return False
-    row = dict(family.fields(first))
-    return field in row and same_value(row[field], value)
+    return same_value(shown, value)
 
 
 def _carried(value: Any, selector: str, arguments: Sequence[Any]) -> bool:
@@ -70,8 +69,8 @@ def _carried(value: Any, selector: str, arguments: Sequence[Any]) -> bool:
 
 def _compared_literal(tree: ast.AST, held: dict[str, list[Proto]], selector: str,
                       arguments: Sequence[Any], family: Family) -> str | None:
-    fields = {f: slot for slot, objs in held.items() for o in objs[:1]
-              for f, _ in family.fields(o)}
+    # the first object's slots, as the brief shows them: field -> (slot, value)
+    shown = {f: (slot, v) for slot, objs in held.items() for f, v in family.fields(objs[0])}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Compare):
             continue
@@ -79,11 +78,11 @@ def _compared_literal(tree: ast.AST, held: dict[str, list[Proto]], selector: str
         attrs = [o.attr for o in operands if isinstance(o, ast.Attribute)]
         consts = [o.value for o in operands if isinstance(o, ast.Constant)]
         for field in attrs:
-            slot = fields.get(field)
-            if slot is None:
+            if field not in shown:
                 continue
+            slot, example = shown[field]
             for value in consts:
-                if _suspect_literal(value, field, held[slot][0], family) and \
+                if _suspect_literal(value, example) and \
                         not _carried(value, selector, arguments):
                     return (f"it compares .{field} with {value_text(value)}, the value the "
                             f"first object in self.{slot} happens to hold (the brief shows "

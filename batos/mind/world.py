@@ -24,6 +24,7 @@ from typing import Any, Iterable
 from batos.errors import MessageNotUnderstood
 from batos.image.proto import Proto
 from batos.image.selectors import is_parent_slot
+from batos.mind.prompts import param_names, selector_words
 
 #: tokens (about 4 characters each) all world lines of one brief may take
 WORLD_TOKENS = 120
@@ -309,7 +310,6 @@ def order_reading(receiver: Any, selector: str, family: Family | None = None) ->
     of objects the receiver holds (``customersByLoaves``): those objects sorted by it, as
     Pharo's ``sorted:`` would (then the field the words before ``By`` name), not the
     ones whose field equals the example's value. None otherwise."""
-    from batos.mind.prompts import selector_words
     if ":" in selector or not isinstance(receiver, Proto):
         return None
     words = selector_words(selector)
@@ -359,7 +359,6 @@ def params_and_world(image: Any, receiver: Any, selector: str, arguments: Sequen
     """The parameter names (:func:`batos.mind.prompts.param_names`, clear of the
     receiver's slots and methods) and the world lines of a brief, for ``decompose``."""
     from batos.image.proto import selector_to_name
-    from batos.mind.prompts import param_names
     family = Family.of_image(image)
     held: dict[str, Any] = {}
     methods: list[str] = []
